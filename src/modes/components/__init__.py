@@ -1,0 +1,1 @@
+"""Typed, swappable components. Interfaces live in :mod:`modes.components.protocols`."""

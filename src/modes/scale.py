@@ -1,0 +1,135 @@
+"""Scale profiles: every size knob of the pipeline in one frozen object.
+
+``smoke`` runs every claim on the embedded synthetic data on a 2-core CPU in minutes; ``full`` holds
+the paper's hyper-parameters (CIFAR-100 / Mini-ImageNet, 400 sweeps, 1e5 noise samples, GPU).
+Claims read sizes only from here; nothing is hard-coded in a claim.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class DataScale:
+    num_classes: int
+    train_per_class: int
+    test_per_class: int
+    image_size: int = 32
+
+
+@attrs.frozen
+class TrainScale:
+    """Training hyper-parameters (paper: Feldman & Zhang's setting, authors' weight decay)."""
+
+    epochs: int
+    batch_size: int
+    max_lr: float
+    width: float
+    min_lr: float = 1e-6
+    warmup_fraction: float = 0.15
+    momentum: float = 0.9
+    weight_decay: float = 1e-6
+    nesterov: bool = True
+    crop_padding: int = 4
+    hflip: bool = True
+
+
+@attrs.frozen
+class DensityScale:
+    sweeps: int
+    burn_in: int
+    thin: int
+    block_size: int
+    init_components: int
+    dims_shallow: int
+    dims_deep: int
+    chains: int
+    kl_samples: int
+    dtype: str = "float64"
+
+
+@attrs.frozen
+class MemorizationScale:
+    trials: int
+    subset_ratio: float
+    min_per_side: int
+    epochs: int
+    width: float
+
+
+@attrs.frozen
+class RobustnessScale:
+    bins: int
+    bin_epochs: int
+    sigma: float
+    n0: int
+    n: int
+    alpha: float
+    certify_per_bin: int
+
+
+@attrs.frozen
+class FittingScale:
+    """Settings of the 'where classes are fit' experiments (Fig. 4, Fig. A.11)."""
+
+    memorized_threshold: float
+    min_class_representatives: int
+    classifier_holdout: int
+
+
+@attrs.frozen
+class Scale:
+    name: str
+    data: DataScale
+    train: TrainScale
+    density: DensityScale
+    memorization: MemorizationScale
+    robustness: RobustnessScale
+    fitting: FittingScale
+    transformer_blocks: int
+    transformer_width: int
+    family_alpha: float = 0.01
+
+
+SMOKE = Scale(
+    name="smoke",
+    data=DataScale(num_classes=20, train_per_class=100, test_per_class=25),
+    train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
+    density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
+                         dims_shallow=8, dims_deep=16, chains=2, kl_samples=256),
+    memorization=MemorizationScale(trials=64, subset_ratio=0.7, min_per_side=8, epochs=8,
+                                   width=0.125),
+    robustness=RobustnessScale(bins=5, bin_epochs=10, sigma=0.5, n0=32, n=500, alpha=0.001,
+                               certify_per_bin=40),
+    fitting=FittingScale(memorized_threshold=0.5, min_class_representatives=10,
+                         classifier_holdout=200),
+    transformer_blocks=4,
+    transformer_width=64,
+)
+
+FULL = Scale(
+    name="full",
+    data=DataScale(num_classes=100, train_per_class=500, test_per_class=100),
+    train=TrainScale(epochs=100, batch_size=512, max_lr=0.4, width=1.0),
+    density=DensityScale(sweeps=400, burn_in=320, thin=4, block_size=4, init_components=6,
+                         dims_shallow=16, dims_deep=64, chains=2, kl_samples=10_000),
+    memorization=MemorizationScale(trials=2000, subset_ratio=0.7, min_per_side=100, epochs=100,
+                                   width=1.0),
+    robustness=RobustnessScale(bins=50, bin_epochs=160, sigma=0.5, n0=100, n=100_000,
+                               alpha=0.001, certify_per_bin=1000),
+    fitting=FittingScale(memorized_threshold=0.9, min_class_representatives=100,
+                         classifier_holdout=1000),
+    transformer_blocks=12,
+    transformer_width=768,
+)
+
+PROFILES: dict[str, Scale] = {s.name: s for s in (SMOKE, FULL)}
+
+
+def get_scale(name: str) -> Scale:
+    """The profile called ``name``; an unknown name is an error listing the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown scale {name!r}; known scales: {sorted(PROFILES)}") from None
