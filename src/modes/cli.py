@@ -1,0 +1,65 @@
+"""The ``modes`` console script.
+
+``modes components``            list registered components, by kind
+``modes report [--reports-dir]`` re-render summary.md, index.html and figures from JSON records
+``modes profiles``               show the scale profiles and their knobs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from modes import registry
+from modes.scale import PROFILES
+
+
+def _components(_: argparse.Namespace) -> int:
+    for kind, entries in registry.catalogue().items():
+        print(f"{kind:<13} {', '.join(entries) if entries else '(none)'}")
+    return 0
+
+
+def _profiles(_: argparse.Namespace) -> int:
+    print(json.dumps({name: attrs.asdict(p) for name, p in PROFILES.items()}, indent=2))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from modes.report.render import report_main
+
+    reports = Path(args.reports_dir)
+    records = reports / "records"
+    if not records.is_dir() or not any(records.glob("*.json")):
+        print(f"modes report: no records in {records}; run `pytest claims/` first", file=sys.stderr)
+        return 2
+    written = report_main(records, reports)
+    for path in written:
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modes", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("components", help="list registered components").set_defaults(run=_components)
+    sub.add_parser("profiles", help="show scale profiles").set_defaults(run=_profiles)
+    rep = sub.add_parser("report", help="re-render the report from JSON records")
+    rep.add_argument("--reports-dir", default="reports", help="directory holding records/")
+    rep.set_defaults(run=_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

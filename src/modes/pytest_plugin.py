@@ -1,0 +1,124 @@
+"""pytest plugin: options, the session scenario, and per-claim result records.
+
+Options are declared once here; state is carried by fixtures; results are reported through hooks.
+Each xdist worker writes its claims' JSON records into ``<reports-dir>/records/``; the controller
+renders ``summary.md``, ``index.html`` and the figures when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from modes.scenario import Scenario, ScenarioConfig
+
+_DEFAULTS: dict[str, tuple[str | None, str]] = {
+    "scale": ("smoke", "scale profile: smoke (CPU, minutes, embedded data) or full (paper)"),
+    "dataset": ("synthetic", "dataset component: synthetic, cifar100, mini-imagenet"),
+    "backbone": ("resnet18", "residual backbone under test (resnet18, resnet50, or a plug-in)"),
+    "control-backbone": ("plain_cnn", "non-residual control backbone (claim C3)"),
+    "transformers": ("vit,mixer", "comma-separated backbones for claim C10"),
+    "reducer": ("svd", "reducer component"),
+    "density": ("dpgmm", "density-model component"),
+    "memorization": ("subsampled", "memorization estimator: subsampled or published"),
+    "mem-scores": (None, "published memorization file (mem_scores.npz / cifar100_infl_matrix.npz)"),
+    "certifier": ("randomized-smoothing", "certifier component"),
+    "data-root": (None, "dataset root (or MODES_DATA)"),
+    "cache-dir": (None, "artifact store directory (or MODES_CACHE; default .modes-cache)"),
+    "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
+    "seed": ("0", "master seed"),
+    "family-alpha": (None, "family-wise alpha for Holm correction (default: the scale's, 0.01)"),
+    "device": ("cpu", "torch device for training and density sampling (cpu, cuda)"),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("modes", "modes: re-derive the paper's findings")
+    for name, (default, help_text) in _DEFAULTS.items():
+        group.addoption(f"--{name}", default=default, help=f"{help_text} [default: {default}]")
+    group.addoption("--download", action="store_true", help="download datasets that are missing")
+
+
+def scenario_config(config: pytest.Config) -> ScenarioConfig:
+    """The ScenarioConfig described by the command-line options."""
+    from modes.scenario import ScenarioConfig
+
+    def opt(name: str) -> Any:
+        return config.getoption(name.replace("-", "_"))
+
+    data_root = opt("data-root") or os.environ.get("MODES_DATA")
+    return ScenarioConfig(
+        scale=opt("scale"),
+        dataset=opt("dataset"),
+        backbone=opt("backbone"),
+        control_backbone=opt("control-backbone"),
+        transformers=tuple(b for b in opt("transformers").split(",") if b),
+        reducer=opt("reducer"),
+        density=opt("density"),
+        memorization=opt("memorization"),
+        mem_scores=opt("mem-scores"),
+        certifier=opt("certifier"),
+        data_root=data_root,
+        download=bool(opt("download")),
+        seed=int(opt("seed")),
+        device=opt("device"),
+    )
+
+
+def reports_dir(config: pytest.Config) -> Path:
+    return Path(config.getoption("reports_dir"))
+
+
+@pytest.fixture(scope="session")
+def modes_scenario(pytestconfig: pytest.Config) -> Scenario:
+    """The session's scenario: data, components and cached pipeline stages, built lazily."""
+    from modes.scenario import Scenario
+    from modes.store import ArtifactStore, default_root
+
+    cache = pytestconfig.getoption("cache_dir")
+    store = ArtifactStore(Path(cache) if cache else default_root())
+    return Scenario(scenario_config(pytestconfig), store)
+
+
+@pytest.fixture(scope="session")
+def modes_reports_dir(pytestconfig: pytest.Config) -> Path:
+    path = reports_dir(pytestconfig)
+    (path / "records").mkdir(parents=True, exist_ok=True)
+    (path / "figures").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def family_alpha(pytestconfig: pytest.Config, modes_scenario: Scenario) -> float:
+    given = pytestconfig.getoption("family_alpha")
+    return float(given) if given is not None else modes_scenario.scale.family_alpha
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "claim(id): a paper claim re-derived as a statistical test")
+    config._modes_started = time.time()  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On the controller (not on xdist workers), render the report from this session's records."""
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    records = reports_dir(config) / "records"
+    started = getattr(config, "_modes_started", 0.0)
+    if not records.is_dir():
+        return
+    fresh = [p for p in records.glob("*.json") if p.stat().st_mtime >= started - 1]
+    if not fresh:
+        return
+    from modes.report.render import report_main
+
+    written = report_main(records, reports_dir(config))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"modes: report written to {reports_dir(config)} ({len(written)} files)")
