@@ -1,0 +1,107 @@
+"""Normal-Inverse-Wishart algebra of the collapsed DP-GMM (paper Eq. 2, Appendix Eq. A.5).
+
+The sampler works in *whitened group coordinates*: each group's data are centred on the group mean
+and divided by the group's standard deviations (1/N). The data-derived prior of Jamroz, Kurdziel
+and Opala (2020) is then ``mu0 = 0`` and ``Psi0 = I / K0^(2/d)``; the model is equivariant under
+this diagonal affine map, so densities in data coordinates are the whitened ones minus
+``sum(log std)``.
+
+A component with ``n`` points is summarised by ``kappa_n = kappa0 + n``, ``nu_n = nu0 + n``, its
+posterior mean ``mu_n`` and its posterior scale matrix ``Psi_n``, kept as a precision
+``P = Psi_n^-1`` with ``log det Psi_n`` so that adding or removing one point is a rank-one
+(Sherman-Morrison / matrix-determinant-lemma) update.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+KAPPA0 = 0.01
+
+
+def prior_nu0(d: int) -> float:
+    """Degrees of freedom of the NIW prior, ``nu0 = d + 2`` (Jamroz et al. 2020)."""
+    return float(d + 2)
+
+
+def prior_scale(d: int, init_components: int) -> float:
+    """Diagonal of ``Psi0`` in whitened coordinates: ``1 / K0^(2/d)``."""
+    return float(init_components) ** (-2.0 / d)
+
+
+def student_t_log_prob(x: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor,
+                       df: torch.Tensor | float) -> torch.Tensor:
+    """Log-density of a multivariate Student-t with ``df`` degrees of freedom.
+
+    ``x`` (..., d), ``loc`` (..., d), ``scale_tril`` (..., d, d) a lower Cholesky factor of the shape
+    matrix, ``df`` broadcastable to the batch shape. Equals ``scipy.stats.multivariate_t.logpdf``.
+    """
+    d = x.shape[-1]
+    diff = (x - loc).unsqueeze(-1)
+    sol = torch.linalg.solve_triangular(scale_tril, diff, upper=False).squeeze(-1)
+    maha = sol.square().sum(-1)
+    half_logdet = torch.log(torch.diagonal(scale_tril, dim1=-2, dim2=-1)).sum(-1)
+    df_t = torch.as_tensor(df, dtype=x.dtype, device=x.device)
+    return _student_t_from_maha(maha, 2.0 * half_logdet, df_t, d)
+
+
+def _student_t_from_maha(maha: torch.Tensor, logdet_shape: torch.Tensor, df: torch.Tensor,
+                         d: int) -> torch.Tensor:
+    return (torch.lgamma((df + d) / 2) - torch.lgamma(df / 2)
+            - 0.5 * d * torch.log(df * math.pi) - 0.5 * logdet_shape
+            - 0.5 * (df + d) * torch.log1p(maha / df))
+
+
+def niw_log_predictive(maha_psi: torch.Tensor, logdet_psi: torch.Tensor, kappa: torch.Tensor,
+                       nu: torch.Tensor, d: int) -> torch.Tensor:
+    """Eq. A.5 likelihood term: log Student-t predictive of a NIW component (Murphy 2007, Eq. 232).
+
+    df = nu - d + 1, location mu_n, shape Psi_n (kappa + 1) / (kappa df). ``maha_psi`` is
+    ``(x - mu_n)^T Psi_n^-1 (x - mu_n)``; all arguments broadcast.
+    """
+    df = nu - d + 1
+    ratio = (kappa + 1) / (kappa * df)
+    return _student_t_from_maha(maha_psi / ratio, logdet_psi + d * torch.log(ratio), df, d)
+
+
+def niw_log_marginal(counts: torch.Tensor, logdet_psi: torch.Tensor, logdet_psi0: torch.Tensor,
+                     nu0: float, d: int) -> torch.Tensor:
+    """Log marginal likelihood ``log p(X_k)`` of the points of each component under the NIW prior.
+
+    ``counts`` and ``logdet_psi`` (...,); an empty component contributes 0.
+    """
+    kappa = KAPPA0 + counts
+    nu = nu0 + counts
+    return (-0.5 * counts * d * math.log(math.pi)
+            + torch.mvlgamma(nu / 2, d) - _log_multigamma(nu0 / 2, d)
+            + 0.5 * nu0 * logdet_psi0 - 0.5 * nu * logdet_psi
+            + 0.5 * d * (math.log(KAPPA0) - torch.log(kappa)))
+
+
+def _log_multigamma(a: float, d: int) -> float:
+    return d * (d - 1) / 4 * math.log(math.pi) + math.fsum(
+        math.lgamma(a + (1 - j) / 2) for j in range(1, d + 1))
+
+
+def rank_one_update(precision: torch.Tensor, logdet: torch.Tensor, mean: torch.Tensor,
+                    kappa: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Add (``weight`` = 1), remove (``weight`` = -1) or keep (0) one point of a component.
+
+    Batched over the leading dim: ``precision`` (B, d, d), ``logdet`` (B,), ``mean`` (B, d),
+    ``kappa`` (B,) before the change, ``x`` (B, d). Uses
+    ``Psi' = Psi + s u u^T`` with ``u = x - mu_n`` and ``s = w kappa / (kappa + w)``, then
+    Sherman-Morrison for ``Psi'^-1`` and the matrix determinant lemma for ``log det Psi'``.
+    Returns the new precision, log-determinant and mean.
+    """
+    new_kappa = kappa + weight
+    s = weight * kappa / new_kappa
+    u = x - mean
+    pu = torch.bmm(precision, u.unsqueeze(-1)).squeeze(-1)
+    denom = 1 + s * (u * pu).sum(-1)
+    coef = -(s / denom).unsqueeze(-1) * pu
+    new_precision = torch.baddbmm(precision, coef.unsqueeze(-1), pu.unsqueeze(-2))
+    new_mean = mean + (weight / new_kappa).unsqueeze(-1) * u
+    return new_precision, logdet + torch.log(denom), new_mean

@@ -1,0 +1,294 @@
+"""One run's composition of components, with every stage cached in the artifact store.
+
+A :class:`Scenario` answers the questions claims ask — "the class-conditional log-density of every
+training example at every stage of the trained ResNet", "the memorization scores", "the density-bin
+table" — computing each answer once per (request, component version) and loading it afterwards.
+Everything is lazy: a claim pays only for the stages it uses.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from torch import nn
+
+from modes import registry
+from modes.scale import Scale, get_scale
+from modes.store import ArtifactStore
+
+PIPELINE_VERSION = "1"
+
+
+@attrs.frozen
+class ScenarioConfig:
+    """Which components and data a run uses (all names are registry names)."""
+
+    scale: str = "smoke"
+    dataset: str = "synthetic"
+    backbone: str = "resnet18"
+    control_backbone: str = "plain_cnn"
+    transformers: tuple[str, ...] = ("vit", "mixer")
+    reducer: str = "svd"
+    density: str = "dpgmm"
+    memorization: str = "subsampled"
+    mem_scores: str | None = None
+    certifier: str = "randomized-smoothing"
+    data_root: str | None = None
+    download: bool = False
+    seed: int = 0
+    device: str = "cpu"
+
+    def components(self) -> dict[str, str]:
+        return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
+                "density": self.density, "memorization": self.memorization,
+                "certifier": self.certifier}
+
+
+@attrs.frozen
+class LayerDensities:
+    """Per-layer outputs of the class-conditional density models of one backbone."""
+
+    layer: str
+    dims: int
+    log_density: np.ndarray  # (N,) Eq. 3 log p(x | own class) for every training example
+    relative_entropy: np.ndarray  # (C,) Eq. 4 against the max-entropy diagonal Gaussian
+    mean_intra_distance: np.ndarray  # (C,) mean pairwise distance after SVD
+    variance_curve: np.ndarray  # cumulative explained-variance ratio of the SVD (Fig. A.6)
+    max_rhat: float  # worst split R-hat of the chains' log-likelihood traces
+
+
+def layer_dims(index: int, num_layers: int, scale: Scale) -> int:
+    """SVD dims per tapped layer: shallow dims for the first half of the layers, deep for the rest
+    (ResNets: 16 for stages 1-2 and 64 for stages 3-4 at paper scale)."""
+    return scale.density.dims_shallow if index < num_layers / 2 else scale.density.dims_deep
+
+
+def mean_pairwise_distance(x: np.ndarray) -> float:
+    """Mean Euclidean distance over distinct pairs of rows (compactness in Fig. 2)."""
+    t = torch.as_tensor(x, dtype=torch.float64)
+    d = torch.cdist(t, t)
+    n = t.shape[0]
+    return float(d.sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+class Scenario:
+    """Lazily built, store-backed pipeline for one :class:`ScenarioConfig`."""
+
+    def __init__(self, config: ScenarioConfig, store: ArtifactStore) -> None:
+        self.config = config
+        self.store = store
+        self.scale: Scale = get_scale(config.scale)
+
+    # -- data and networks -------------------------------------------------------------------
+    @functools.cached_property
+    def dataset(self) -> Any:
+        from modes.data import load_dataset
+
+        root = Path(self.config.data_root) if self.config.data_root else None
+        return load_dataset(self.config.dataset, self.scale.data, root=root,
+                            seed=self.config.seed, download=self.config.download)
+
+    def backbone(self, name: str) -> Any:
+        stem = "mini-imagenet" if self.dataset.image_size > 32 else "cifar"
+        return registry.create("backbone", name, num_classes=self.dataset.num_classes,
+                               width=self.scale.train.width, stem=stem)
+
+    @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
+    def trained(self, name: str) -> tuple[Any, nn.Module]:
+        from modes.training.fit import train_classifier
+
+        backbone = self.backbone(name)
+        model = train_classifier(backbone, self.dataset, self.scale.train, seed=self.config.seed,
+                                 store=self.store)
+        return backbone, model
+
+    def _request(self, what: str, backbone: str, **extra: Any) -> dict[str, Any]:
+        return {"what": what, "scenario": attrs.evolve(self.config, device="any"),
+                "scale": self.scale, "backbone": backbone, "pipeline": PIPELINE_VERSION, **extra}
+
+    def representations(self, name: str) -> dict[str, np.ndarray]:
+        """Eq. 1 representations of every training image at every tapped layer."""
+        from modes.components.taps import extract_representations
+
+        def compute() -> dict[str, np.ndarray]:
+            backbone, _ = self.trained(name)
+            return extract_representations(backbone, self.dataset.train_images, batch_size=256)
+
+        return self.store.get_or_compute("representations", self._request("reps", name), compute)
+
+    # -- density models ------------------------------------------------------------------------
+    def density_model(self, seed_offset: int = 0) -> Any:
+        d = self.scale.density
+        return registry.create(
+            "density", self.config.density, sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin,
+            block_size=d.block_size, init_components=d.init_components, chains=d.chains,
+            seed=self.config.seed + seed_offset, device=self.config.device, dtype=d.dtype,
+            progress=False,
+        )
+
+    def layer_densities(self, name: str) -> list[LayerDensities]:
+        """Class-conditional density summaries for every tapped layer of backbone ``name``."""
+        reps = self.representations(name)
+        layers = list(reps)
+        return [self._layer_density(name, layer, i, len(layers), reps[layer])
+                for i, layer in enumerate(layers)]
+
+    def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
+                       x_full: np.ndarray) -> LayerDensities:
+        dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
+        labels = self.dataset.train_labels.numpy()
+
+        def compute() -> dict[str, np.ndarray]:
+            reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
+            x = reducer.transform(x_full)
+            fitted = self.density_model(seed_offset=index).fit(x, labels)
+            classes = np.unique(labels)
+            log_density = fitted.log_prob_own(x, labels).cpu().numpy()
+            rel = np.array([fitted.relative_entropy(group=int(c),
+                                                    num_samples=self.scale.density.kl_samples)
+                            for c in classes])
+            dist = np.array([mean_pairwise_distance(x[labels == c]) for c in classes])
+            return {"log_density": log_density, "relative_entropy": rel,
+                    "mean_intra_distance": dist,
+                    "variance_curve": np.cumsum(reducer.explained_variance_ratio),
+                    "dims": np.array(dims), "max_rhat": np.array(fitted.max_rhat())}
+
+        out = self.store.get_or_compute("layer-density",
+                                        self._request("layer-density", name, layer=layer), compute)
+        return LayerDensities(layer=layer, dims=int(out["dims"]), log_density=out["log_density"],
+                              relative_entropy=out["relative_entropy"],
+                              mean_intra_distance=out["mean_intra_distance"],
+                              variance_curve=out["variance_curve"], max_rhat=float(out["max_rhat"]))
+
+    # -- memorization ----------------------------------------------------------------------------
+    def memorization(self) -> np.ndarray:
+        """Per-training-example memorization scores: published file or the configured estimator."""
+        labels = self.dataset.train_labels.numpy()
+        if self.config.memorization == "published" or self.config.mem_scores:
+            if not self.config.mem_scores:
+                raise ValueError("--memorization published needs --mem-scores PATH "
+                                 "(mem_scores.npz or cifar100_infl_matrix.npz)")
+            from modes.components.memorization.published import load_published
+
+            return np.asarray(load_published(Path(self.config.mem_scores),
+                                             expected_labels=labels).scores)
+        m = self.scale.memorization
+
+        def compute() -> dict[str, np.ndarray]:
+            estimator = registry.create(
+                "memorization", self.config.memorization, trials=m.trials,
+                subset_ratio=m.subset_ratio, min_per_side=m.min_per_side, seed=self.config.seed)
+            result = estimator.estimate(
+                backbone=lambda: self.backbone_for_memorization(), data=self.dataset,
+                train=self.memorization_train_scale(), store=self.store)
+            return {"scores": np.asarray(result.scores)}
+
+        out = self.store.get_or_compute("memorization", self._request("mem", self.config.backbone),
+                                        compute)
+        return out["scores"]
+
+    def memorization_train_scale(self) -> Any:
+        m = self.scale.memorization
+        return attrs.evolve(self.scale.train, epochs=m.epochs, width=m.width)
+
+    def backbone_for_memorization(self) -> Any:
+        stem = "mini-imagenet" if self.dataset.image_size > 32 else "cifar"
+        return registry.create("backbone", self.config.backbone,
+                               num_classes=self.dataset.num_classes,
+                               width=self.scale.memorization.width, stem=stem)
+
+    # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
+    def fitting_subsets(self) -> dict[str, np.ndarray]:
+        """Indices of memorized (score above the threshold), typical (lowest scores) and random
+        examples, of equal size, as in the paper's Fig. 4 experiment."""
+        scores = self.memorization()
+        rng = np.random.default_rng(self.config.seed + 17)
+        memorized = np.flatnonzero(scores > self.scale.fitting.memorized_threshold)
+        k = len(memorized)
+        order = np.argsort(scores, kind="stable")
+        typical = order[:k]
+        rest = np.setdiff1d(np.arange(len(scores)), np.concatenate([memorized, typical]))
+        random = rng.choice(rest, size=min(k, len(rest)), replace=False)
+        return {"memorized": memorized, "typical": typical, "random": np.sort(random)}
+
+    def subset_divergences(self, name: str) -> dict[str, np.ndarray]:
+        """Between-class KL matrices (Eq. 4, both directions) per layer and subset.
+
+        Only classes with at least ``min_class_representatives`` examples in every subset are
+        kept. Returns ``kl`` of shape (layers, subsets, C', C') and the kept ``classes``.
+        """
+        reps = self.representations(name)
+        layers = list(reps)
+        labels = self.dataset.train_labels.numpy()
+        subsets = self.fitting_subsets()
+        need = self.scale.fitting.min_class_representatives
+        counts = np.stack([np.bincount(labels[idx], minlength=self.dataset.num_classes)
+                           for idx in subsets.values()])
+        classes = np.flatnonzero((counts >= need).all(axis=0))
+
+        def compute() -> dict[str, np.ndarray]:
+            out = np.full((len(layers), len(subsets), len(classes), len(classes)), np.nan)
+            if len(classes) < 2:
+                return {"kl": out, "classes": classes}
+            for li, layer in enumerate(layers):
+                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
+                    reps[layer]).transform(reps[layer])
+                xs, gs = [], []
+                for si, idx in enumerate(subsets.values()):
+                    keep = idx[np.isin(labels[idx], classes)]
+                    xs.append(x_all[keep])
+                    gs.append(si * self.dataset.num_classes + labels[keep])
+                fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
+                                                                      np.concatenate(gs))
+                for si in range(len(subsets)):
+                    for a, ca in enumerate(classes):
+                        for b, cb in enumerate(classes):
+                            if a != b:
+                                out[li, si, a, b] = fitted.kl(
+                                    si * self.dataset.num_classes + int(ca),
+                                    si * self.dataset.num_classes + int(cb),
+                                    num_samples=self.scale.density.kl_samples)
+            return {"kl": out, "classes": classes}
+
+        return self.store.get_or_compute("subset-kl", self._request("subset-kl", name), compute)
+
+    def generative_classification(self, name: str) -> dict[str, np.ndarray]:
+        """Eq. A.7 generative classifier: fit class densities without the held-out subsets, then
+        predict their classes at every layer. Returns predictions (layers, held-out) and truth."""
+        reps = self.representations(name)
+        layers = list(reps)
+        labels = self.dataset.train_labels.numpy()
+        scores = self.memorization()
+        k = self.scale.fitting.classifier_holdout // 3
+        rng = np.random.default_rng(self.config.seed + 29)
+        order = np.argsort(-scores, kind="stable")
+        memorized = order[:k]
+        unmemorized = rng.permutation(np.setdiff1d(np.flatnonzero(scores <= 0.0), memorized))[:k]
+        remaining = np.setdiff1d(np.arange(len(labels)), np.concatenate([memorized, unmemorized]))
+        random = rng.choice(remaining, size=k, replace=False)
+        held = {"memorized": memorized, "unmemorized": unmemorized, "random": random}
+        held_all = np.concatenate(list(held.values()))
+        train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
+        priors = np.bincount(labels[train_idx], minlength=self.dataset.num_classes) / len(train_idx)
+
+        def compute() -> dict[str, np.ndarray]:
+            preds = np.empty((len(layers), len(held_all)), dtype=np.int64)
+            for li, layer in enumerate(layers):
+                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(
+                    reps[layer][train_idx])
+                fitted = self.density_model(seed_offset=200 + li).fit(
+                    reducer.transform(reps[layer][train_idx]), labels[train_idx])
+                preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]),
+                                            priors=priors).cpu().numpy()
+            sizes = np.array([len(v) for v in held.values()])
+            return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
+
+        return self.store.get_or_compute("generative-classifier",
+                                         self._request("gen-clf", name), compute)
