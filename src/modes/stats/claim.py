@@ -140,8 +140,10 @@ class ClaimResult:
     """The numbers behind one claim's verdict; written to JSON by :mod:`modes.report.records`.
 
     ``details`` holds secondary numbers (JSON-able scalars/lists), ``components`` names the
-    components used (backbone, dataset, density model, ...), ``figures`` the PNG paths, and
-    ``note`` the measured reason when a claim is not expected to hold at smoke scale.
+    components used (backbone, dataset, density model, ...), ``figures`` the PNG paths,
+    ``figure_specs`` the JSON-able figure data (:class:`modes.report.specs.FigureSpec` dicts) from
+    which ``modes report`` redraws the figures, and ``note`` the measured reason when a claim is
+    not expected to hold at smoke scale.
     """
 
     prereg: Preregistration
@@ -158,6 +160,7 @@ class ClaimResult:
     details: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
     runtime_s: float = 0.0
     figures: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    figure_specs: tuple[dict[str, Any], ...] = attrs.field(default=(), converter=tuple)
     note: str = ""
 
     @property

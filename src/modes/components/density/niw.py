@@ -31,11 +31,12 @@ def prior_scale(d: int, init_components: int) -> float:
     return float(init_components) ** (-2.0 / d)
 
 
-def student_t_log_prob(x: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor,
-                       df: torch.Tensor | float) -> torch.Tensor:
+def student_t_log_prob(
+    x: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Tensor, df: torch.Tensor | float
+) -> torch.Tensor:
     """Log-density of a multivariate Student-t with ``df`` degrees of freedom.
 
-    ``x`` (..., d), ``loc`` (..., d), ``scale_tril`` (..., d, d) a lower Cholesky factor of the shape
+    ``x`` (..., d), ``loc`` (..., d), ``scale_tril`` (..., d, d) lower Cholesky of the shape
     matrix, ``df`` broadcastable to the batch shape. Equals ``scipy.stats.multivariate_t.logpdf``.
     """
     d = x.shape[-1]
@@ -47,15 +48,21 @@ def student_t_log_prob(x: torch.Tensor, loc: torch.Tensor, scale_tril: torch.Ten
     return _student_t_from_maha(maha, 2.0 * half_logdet, df_t, d)
 
 
-def _student_t_from_maha(maha: torch.Tensor, logdet_shape: torch.Tensor, df: torch.Tensor,
-                         d: int) -> torch.Tensor:
-    return (torch.lgamma((df + d) / 2) - torch.lgamma(df / 2)
-            - 0.5 * d * torch.log(df * math.pi) - 0.5 * logdet_shape
-            - 0.5 * (df + d) * torch.log1p(maha / df))
+def _student_t_from_maha(
+    maha: torch.Tensor, logdet_shape: torch.Tensor, df: torch.Tensor, d: int
+) -> torch.Tensor:
+    return (
+        torch.lgamma((df + d) / 2)
+        - torch.lgamma(df / 2)
+        - 0.5 * d * torch.log(df * math.pi)
+        - 0.5 * logdet_shape
+        - 0.5 * (df + d) * torch.log1p(maha / df)
+    )
 
 
-def niw_log_predictive(maha_psi: torch.Tensor, logdet_psi: torch.Tensor, kappa: torch.Tensor,
-                       nu: torch.Tensor, d: int) -> torch.Tensor:
+def niw_log_predictive(
+    maha_psi: torch.Tensor, logdet_psi: torch.Tensor, kappa: torch.Tensor, nu: torch.Tensor, d: int
+) -> torch.Tensor:
     """Eq. A.5 likelihood term: log Student-t predictive of a NIW component (Murphy 2007, Eq. 232).
 
     df = nu - d + 1, location mu_n, shape Psi_n (kappa + 1) / (kappa df). ``maha_psi`` is
@@ -66,28 +73,39 @@ def niw_log_predictive(maha_psi: torch.Tensor, logdet_psi: torch.Tensor, kappa: 
     return _student_t_from_maha(maha_psi / ratio, logdet_psi + d * torch.log(ratio), df, d)
 
 
-def niw_log_marginal(counts: torch.Tensor, logdet_psi: torch.Tensor, logdet_psi0: torch.Tensor,
-                     nu0: float, d: int) -> torch.Tensor:
+def niw_log_marginal(
+    counts: torch.Tensor, logdet_psi: torch.Tensor, logdet_psi0: float, nu0: float, d: int
+) -> torch.Tensor:
     """Log marginal likelihood ``log p(X_k)`` of the points of each component under the NIW prior.
 
     ``counts`` and ``logdet_psi`` (...,); an empty component contributes 0.
     """
     kappa = KAPPA0 + counts
     nu = nu0 + counts
-    return (-0.5 * counts * d * math.log(math.pi)
-            + torch.mvlgamma(nu / 2, d) - _log_multigamma(nu0 / 2, d)
-            + 0.5 * nu0 * logdet_psi0 - 0.5 * nu * logdet_psi
-            + 0.5 * d * (math.log(KAPPA0) - torch.log(kappa)))
+    return (
+        -0.5 * counts * d * math.log(math.pi)
+        + torch.mvlgamma(nu / 2, d)
+        - _log_multigamma(nu0 / 2, d)
+        + 0.5 * nu0 * logdet_psi0
+        - 0.5 * nu * logdet_psi
+        + 0.5 * d * (math.log(KAPPA0) - torch.log(kappa))
+    )
 
 
 def _log_multigamma(a: float, d: int) -> float:
     return d * (d - 1) / 4 * math.log(math.pi) + math.fsum(
-        math.lgamma(a + (1 - j) / 2) for j in range(1, d + 1))
+        math.lgamma(a + (1 - j) / 2) for j in range(1, d + 1)
+    )
 
 
-def rank_one_update(precision: torch.Tensor, logdet: torch.Tensor, mean: torch.Tensor,
-                    kappa: torch.Tensor, x: torch.Tensor, weight: torch.Tensor,
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def rank_one_update(
+    precision: torch.Tensor,
+    logdet: torch.Tensor,
+    mean: torch.Tensor,
+    kappa: torch.Tensor,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Add (``weight`` = 1), remove (``weight`` = -1) or keep (0) one point of a component.
 
     Batched over the leading dim: ``precision`` (B, d, d), ``logdet`` (B,), ``mean`` (B, d),

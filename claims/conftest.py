@@ -1,0 +1,48 @@
+"""Fixtures shared by the claim modules (options and the scenario come from modes.pytest_plugin)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import attrs
+import pytest
+
+from modes.report.records import write_record
+from modes.report.specs import FigureSpec
+from modes.scenario import Scenario
+from modes.stats.claim import REPLICATED, ClaimResult, expected_fail
+
+Record = Callable[..., ClaimResult]
+
+
+@pytest.fixture
+def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
+                 request: pytest.FixtureRequest) -> Iterator[Record]:
+    """``record_claim(result, figures=[FigureSpec...], smoke_xfail=reason)`` stamps the result with
+    scale, components, runtime and figure specs (drawn by the report), writes its JSON record
+    and returns it.
+
+    ``smoke_xfail`` (a measured reason) marks a claim not expected to hold on the embedded data at
+    smoke scale: the record says so and the test becomes ``xfail(strict=True)``, so an unexpected
+    pass is reported as a failure rather than hidden.
+    """
+    started = time.perf_counter()
+
+    def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = (),
+               smoke_xfail: str | None = None) -> ClaimResult:
+        result = attrs.evolve(
+            result, scale=modes_scenario.scale.name,
+            components=modes_scenario.config.components(),
+            runtime_s=time.perf_counter() - started,
+            figure_specs=tuple(spec.to_dict() for spec in figures))
+        if smoke_xfail and modes_scenario.scale.name == "smoke":
+            request.applymarker(pytest.mark.xfail(strict=True, reason=smoke_xfail))
+            if result.verdict != REPLICATED:
+                result = expected_fail(result, smoke_xfail)
+        write_record(modes_reports_dir, result)
+        return result
+
+    yield record
+

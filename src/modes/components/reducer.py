@@ -1,0 +1,91 @@
+"""SVD dimensionality reduction of representations (Appendix "ResNet representations", Fig. A.6).
+
+The ``n x d`` matrix of representations (rows = inputs) is **centred** (its column mean removed)
+and decomposed, ``X - mean = U S V^T``; the data are projected onto the right-singular vectors of
+the largest singular values. The paper keeps ``d' = 16`` vectors for ResNet stages 1-2 and
+``d' = 64`` for stages 3-4 (the caller passes ``dims`` from ``DensityScale``); alternatively a
+``variance`` target keeps the fewest vectors whose retained variance reaches it. The full
+explained-variance curve is kept for Fig. A.6.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from modes.registry import register
+
+
+@attrs.frozen(eq=False)
+class FittedSVD:
+    """A fitted projection: ``transform(x) = (x - mean) @ components.T``."""
+
+    components: np.ndarray  # (k, d) retained right-singular vectors, rows
+    singular_values: np.ndarray  # all min(n, d) singular values, descending
+    explained_variance_ratio: np.ndarray  # S_i^2 / sum_j S_j^2, all min(n, d) of them
+    mean: np.ndarray  # (d,) column mean removed before the SVD
+
+    @property
+    def n_components(self) -> int:
+        return int(self.components.shape[0])
+
+    @property
+    def retained_variance(self) -> np.ndarray:
+        """Fraction of the variance kept by the first k vectors, k = 1..min(n, d) (Fig. A.6)."""
+        return np.cumsum(self.explained_variance_ratio)
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ValueError(f"x must be (n, {self.mean.shape[0]}), got shape {x.shape}")
+        return (x - self.mean) @ self.components.T
+
+
+@register("reducer", "svd")
+@attrs.frozen
+class SVDReducer:
+    """Keep ``dims`` right-singular vectors, or enough to retain a ``variance`` fraction.
+
+    With neither set, all ``min(n, d)`` vectors are kept.
+    """
+
+    dims: int | None = None
+    variance: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.dims is not None and self.variance is not None:
+            raise ValueError(f"give dims or variance, not both (dims={self.dims}, "
+                             f"variance={self.variance})")
+        if self.dims is not None and self.dims < 1:
+            raise ValueError(f"dims must be >= 1, got {self.dims}")
+        if self.variance is not None and not 0.0 < self.variance <= 1.0:
+            raise ValueError(f"variance must be in (0, 1], got {self.variance}")
+
+    def fit(self, x: np.ndarray) -> FittedSVD:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or min(x.shape) < 1:
+            raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("x contains NaN or infinite values")
+        mean = x.mean(axis=0)
+        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+        # Deterministic signs: the largest-magnitude entry of each vector is positive.
+        signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
+        vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
+        power = s**2
+        total = power.sum()
+        ratio = power / total if total > 0 else np.zeros_like(power)
+        k = self._n_keep(ratio)
+        return FittedSVD(components=vt[:k].copy(), singular_values=s,
+                         explained_variance_ratio=ratio, mean=mean)
+
+    def _n_keep(self, ratio: np.ndarray) -> int:
+        available = len(ratio)
+        if self.dims is not None:
+            if self.dims > available:
+                raise ValueError(f"dims={self.dims} exceeds min(n, d)={available} of the data")
+            return self.dims
+        if self.variance is not None:
+            reached = np.flatnonzero(np.cumsum(ratio) >= self.variance - 1e-12)
+            return int(reached[0]) + 1 if len(reached) else available
+        return available

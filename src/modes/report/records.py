@@ -1,0 +1,133 @@
+"""One JSON record per claim, written atomically so that pytest-xdist workers never collide.
+
+Each claim test writes ``<reports_dir>/records/<claim_id>.json`` from its
+:class:`~modes.stats.claim.ClaimResult`; the report is rendered from whatever records are present.
+Non-finite numbers are written as ``null`` (strict JSON) and read back as NaN. Control results
+live in ``<records_dir>/controls/summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from modes.stats.claim import ClaimResult, Preregistration
+from modes.stats.controls import ControlResult
+from modes.store import save_json
+
+RECORDS_SUBDIR = "records"
+CONTROLS_FILE = Path("controls") / "summary.json"
+_CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_FLOAT_FIELDS = ("statistic", "p_value", "effect_size", "ci_low", "ci_high", "power",
+                 "runtime_s")
+
+
+def _finite_or_none(obj: Any) -> Any:
+    """Replace non-finite floats by None, recursively (JSON has no NaN or infinity)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    if attrs.has(type(obj)):
+        return _finite_or_none(attrs.asdict(obj))
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "ndim", 1) == 0:
+        return _finite_or_none(obj.item())  # numpy scalars
+    if hasattr(obj, "tolist") and callable(obj.tolist):
+        return _finite_or_none(obj.tolist())  # numpy arrays
+    return obj
+
+
+def records_dir(reports_dir: Path | str) -> Path:
+    return Path(reports_dir) / RECORDS_SUBDIR
+
+
+def result_to_dict(result: ClaimResult) -> dict[str, Any]:
+    """A JSON-able dict of ``result`` (nested pre-registration included)."""
+    out: dict[str, Any] = _finite_or_none(attrs.asdict(result, recurse=True))
+    return out
+
+
+def result_from_dict(data: dict[str, Any]) -> ClaimResult:
+    """Inverse of :func:`result_to_dict`."""
+    fields = dict(data)
+    try:
+        fields["prereg"] = Preregistration(**fields["prereg"])
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"record has no valid 'prereg' entry: {err}") from None
+    for name in _FLOAT_FIELDS:
+        if name == "power" and fields.get(name) is None:
+            continue
+        value = fields.get(name)
+        fields[name] = float("nan") if value is None else float(value)
+    fields["figures"] = tuple(fields.get("figures", ()))
+    fields["figure_specs"] = tuple(fields.get("figure_specs", ()))
+    return ClaimResult(**fields)
+
+
+def record_path(records: Path | str, claim_id: str) -> Path:
+    if not _CLAIM_ID.match(claim_id):
+        raise ValueError(f"claim_id must be a plain file-name-safe id, got {claim_id!r}")
+    return Path(records) / f"{claim_id}.json"
+
+
+def write_record(reports_dir: Path | str, result: ClaimResult) -> Path:
+    """Write ``result`` to ``<reports_dir>/records/<claim_id>.json`` atomically; return the path."""
+    path = record_path(records_dir(reports_dir), result.claim_id)
+    save_json(path, result_to_dict(result))
+    return path
+
+
+def _natural_key(claim_id: str) -> tuple[Any, ...]:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", claim_id))
+
+
+def _resolve(path: Path | str) -> Path:
+    """``path`` itself when it holds records, else its ``records`` subdirectory."""
+    base = Path(path)
+    sub = base / RECORDS_SUBDIR
+    return sub if sub.is_dir() and not any(base.glob("*.json")) else base
+
+
+def load_records(path: Path | str) -> list[ClaimResult]:
+    """All claim records under ``path`` (a records dir or a reports dir), in claim order
+    (C1, C2, ..., C10). A record that cannot be read is an error naming the file."""
+    folder = _resolve(path)
+    if not folder.is_dir():
+        raise ValueError(f"records directory {folder} does not exist")
+    results = []
+    for file in sorted(folder.glob("*.json")):
+        try:
+            results.append(result_from_dict(json.loads(file.read_text())))
+        except (json.JSONDecodeError, ValueError, TypeError) as err:
+            raise ValueError(f"cannot read claim record {file}: {err}") from None
+    return sorted(results, key=lambda r: _natural_key(r.claim_id))
+
+
+def write_controls(records: Path | str, controls: Sequence[ControlResult]) -> Path:
+    """Write control results to ``<records>/controls/summary.json``."""
+    path = Path(records) / CONTROLS_FILE
+    save_json(path, [_finite_or_none(attrs.asdict(c)) for c in controls])
+    return path
+
+
+def load_controls(path: Path | str) -> list[ControlResult]:
+    """Control results under ``path`` (records or reports dir); empty when none were written."""
+    file = _resolve(path) / CONTROLS_FILE
+    if not file.exists():
+        return []
+    rows = json.loads(file.read_text())
+    out = []
+    for row in rows:
+        row["claims"] = tuple(row["claims"])
+        for name in ("rate", "ci_low", "ci_high", "bound", "alpha"):
+            row[name] = float("nan") if row[name] is None else float(row[name])
+        out.append(ControlResult(**row))
+    return out

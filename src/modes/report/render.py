@@ -1,0 +1,307 @@
+"""Render ``summary.md`` and ``index.html`` from the claims' JSON records.
+
+Holm's correction is applied here, across the primary p-values of all claims present. A presence
+claim whose own test passed but whose Holm-adjusted p-value is not below the family-wise alpha is
+reported as ``not replicated`` (family-wise); absence claims keep the verdict of their uncorrected
+test, which is the stricter one for them (correction only makes "not significant" easier).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+from modes.report.atomic import write_text
+from modes.report.records import load_controls, load_records
+from modes.report.specs import redraw
+from modes.stats.claim import EXPECTED_FAIL, NOT_REPLICATED, REPLICATED, ClaimResult
+from modes.stats.controls import ControlResult
+from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, holm
+
+FIGURES_SUBDIR = "figures"
+
+
+@attrs.frozen(eq=False)
+class Row:
+    """One claim in the report: its result, Holm-adjusted p, final verdict and figure paths."""
+
+    result: ClaimResult
+    adjusted_p: float | None
+    verdict: str
+    holm_note: str
+    figures: tuple[Path, ...]
+
+
+def family_rows(results: Sequence[ClaimResult], family_alpha: float = DEFAULT_FAMILY_ALPHA,
+                figures: Sequence[Sequence[Path]] | None = None) -> list[Row]:
+    """Rows with Holm-adjusted p-values and family-wise verdicts (see module docstring)."""
+    ids = [r.claim_id for r in results]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"claim ids must be unique, got {ids}")
+    adj = holm({r.claim_id: r.p_value for r in results}, family_alpha)
+    rows = []
+    for i, r in enumerate(results):
+        p = adj.adjusted.get(r.claim_id)
+        verdict, note = r.verdict, ""
+        if (r.prereg.kind == "presence" and r.verdict == REPLICATED and p is not None
+                and p >= family_alpha):
+            verdict = NOT_REPLICATED
+            note = (f"replicated at its own alpha {r.prereg.alpha:g}, but the Holm-adjusted p "
+                    f"{p:.3g} is not below the family-wise alpha {family_alpha:g}")
+        paths = tuple(figures[i]) if figures is not None else tuple(Path(f) for f in r.figures)
+        rows.append(Row(result=r, adjusted_p=p, verdict=verdict, holm_note=note, figures=paths))
+    return rows
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    """A number for a table: ``—`` when missing or NaN, scientific when tiny or huge."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if x == 0 or 1e-3 <= abs(x) < 1e5:
+        return f"{x:.{digits}g}"
+    return f"{x:.{max(digits - 1, 1)}e}"
+
+
+def _ci(r: ClaimResult) -> str:
+    return f"[{fmt(r.ci_low)}, {fmt(r.ci_high)}]"
+
+
+def _components(r: ClaimResult) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(r.components.items())) or "—"
+
+
+def _threshold(r: ClaimResult) -> str:
+    sym = {"greater": ">=", "less": "<=", "abs": "|·| >="}[r.prereg.effect_direction]
+    return f"{r.prereg.effect_name} {sym} {r.prereg.effect_threshold:g}"
+
+
+def _columns(row: Row) -> list[str]:
+    r = row.result
+    return [r.claim_id, row.verdict, r.prereg.test, fmt(r.statistic), fmt(r.p_value),
+            fmt(row.adjusted_p), f"{r.prereg.effect_name} = {fmt(r.effect_size)}", _ci(r),
+            str(r.n), fmt(r.power), r.scale, _components(r), f"{r.runtime_s:.1f} s"]
+
+
+HEADER = ["claim", "verdict", "test", "statistic", "p", "Holm p", "effect size", "95% CI", "n",
+          "power", "scale", "components", "runtime"]
+
+
+def _counts(rows: Sequence[Row]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    return counts
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return os.path.relpath(path.resolve(), base.resolve())
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _passed(c: ControlResult) -> str:
+    return {True: "yes", False: "NO", None: "—"}[c.passed]
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_dir: Path,
+                    family_alpha: float) -> str:
+    """The Markdown summary: overview table, one section per claim, the controls."""
+    n_p = sum(r.adjusted_p is not None for r in rows)
+    lines = ["# modes: re-derived findings", "",
+             f"Family-wise alpha {family_alpha:g} (Holm over {n_p} primary p-values). "
+             + ", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())), "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(_md_cell(c) for c in _columns(row)) + " |" for row in rows]
+    for row in rows:
+        r = row.result
+        lines += ["", f"## {r.claim_id}: {row.verdict}", "", f"> {r.prereg.hypothesis} "
+                  f"({r.prereg.paper_ref})", "",
+                  f"- Pre-registered: {r.prereg.kind} claim; {r.prereg.test}; alpha "
+                  f"{r.prereg.alpha:g}; {_threshold(r)}"
+                  + (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
+                     else "")]
+        if row.holm_note:
+            lines.append(f"- Family-wise: {row.holm_note}")
+        if r.verdict == EXPECTED_FAIL:
+            lines.append(f"- Not expected to hold at {r.scale} scale: {r.note} (measured "
+                         f"verdict: {r.details.get('measured_verdict', '—')})")
+        elif r.note:
+            lines.append(f"- Note: {r.note}")
+        for key, value in sorted(r.details.items()):
+            if key != "measured_verdict":
+                lines.append(f"- {key}: {value}")
+        lines += [f"![{r.claim_id} {p.stem}]({_rel(p, out_dir)})" for p in row.figures]
+    if controls:
+        lines += ["", "## Controls (planted fixtures)", "",
+                  "| control | claims | kind | rate | 95% CI | criterion | passed |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {_md_cell(c.name)} | {', '.join(c.claims)} | {c.kind} | {c.rate:.3f} "
+                  f"({c.hits}/{c.reps}) | [{c.ci_low:.3f}, {c.ci_high:.3f}] | "
+                  f"{_md_cell(c.message().split('needs ')[-1])} | "
+                  f"{_passed(c)} |" for c in controls]
+    return "\n".join(lines) + "\n"
+
+
+CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
+       max-width: 1200px; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
+h1 { font-size: 1.6rem; }
+h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; width: 100%; font-size: 0.86rem; margin: 1rem 0; }
+th, td { border: 1px solid #d0d0d5; padding: 0.35rem 0.5rem; text-align: left;
+         vertical-align: top; }
+th { background: #f2f2f5; position: sticky; top: 0; }
+tr:nth-child(even) td { background: #fafafc; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.verdict { display: inline-block; padding: 0.1rem 0.45rem; border-radius: 0.8rem; font-weight: 600;
+           font-size: 0.8rem; white-space: nowrap; }
+.v-replicated { background: #d8f3dc; color: #1b5e20; }
+.v-not-replicated { background: #fde2e1; color: #9b1c1c; }
+.v-inconclusive { background: #fff3cd; color: #7a5a00; }
+.v-expected-fail { background: #e3e8f4; color: #2c3e70; }
+blockquote { margin: 0.6rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8aa;
+             background: #f6f8f8; }
+.note { background: #eef2fb; border-left: 4px solid #5b7bd5; padding: 0.4rem 0.8rem; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e2e2e8; }
+figcaption { font-size: 0.8rem; color: #555; }
+.meta { color: #555; font-size: 0.85rem; }
+"""
+
+
+def _verdict_badge(verdict: str) -> str:
+    cls = {REPLICATED: "v-replicated", NOT_REPLICATED: "v-not-replicated",
+           EXPECTED_FAIL: "v-expected-fail"}.get(verdict, "v-inconclusive")
+    return f'<span class="verdict {cls}">{html.escape(verdict)}</span>'
+
+
+def _img(path: Path, caption: str) -> str:
+    if not path.is_file():
+        return f"<p class='note'>figure missing: {html.escape(str(path))}</p>"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
+                generated: str = "") -> str:
+    """A self-contained page (figures inline as base64 PNG)."""
+    esc = html.escape
+    numeric = {3, 4, 5, 6, 7, 8, 9, 12}
+    out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
+           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+           "<title>modes: re-derived findings</title>", f"<style>{CSS}</style></head><body>",
+           "<h1>Distinct modes of class fitting: re-derived findings</h1>",
+           f"<p class='meta'>Family-wise alpha {family_alpha:g}, Holm-corrected over "
+           f"{sum(r.adjusted_p is not None for r in rows)} primary p-values. "
+           + esc(", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())))
+           + (f". Generated {esc(generated)}." if generated else "") + "</p>",
+           "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADER)
+           + "</tr></thead><tbody>"]
+    for row in rows:
+        cells = _columns(row)
+        tds = []
+        for i, cell in enumerate(cells):
+            if i == 0:
+                tds.append(f"<td><a href='#{esc(cell)}'>{esc(cell)}</a></td>")
+            elif i == 1:
+                tds.append(f"<td>{_verdict_badge(cell)}</td>")
+            else:
+                tds.append(f"<td class='num'>{esc(cell)}</td>" if i in numeric else
+                           f"<td>{esc(cell)}</td>")
+        out.append("<tr>" + "".join(tds) + "</tr>")
+    out.append("</tbody></table>")
+    for row in rows:
+        r = row.result
+        power_need = (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
+                      else "")
+        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {_verdict_badge(row.verdict)}</h2>",
+                f"<blockquote>{esc(r.prereg.hypothesis)} <em>({esc(r.prereg.paper_ref)})</em>"
+                "</blockquote>",
+                f"<p><strong>Pre-registered:</strong> {esc(r.prereg.kind)} claim; "
+                f"{esc(r.prereg.test)}; alpha {r.prereg.alpha:g}; {esc(_threshold(r))}"
+                f"{esc(power_need)}.</p>",
+                f"<p><strong>Measured:</strong> statistic {esc(fmt(r.statistic))}, p "
+                f"{esc(fmt(r.p_value))} (Holm {esc(fmt(row.adjusted_p))}), "
+                f"{esc(r.prereg.effect_name)} {esc(fmt(r.effect_size))} {esc(_ci(r))}, n {r.n}, "
+                f"power {esc(fmt(r.power))}; {esc(_components(r))}; {r.runtime_s:.1f} s.</p>"]
+        if row.holm_note:
+            out.append(f"<p class='note'>Family-wise: {esc(row.holm_note)}</p>")
+        if r.verdict == EXPECTED_FAIL:
+            out.append(f"<p class='note'><strong>Not expected to hold at {esc(r.scale)} scale."
+                       f"</strong> {esc(r.note)} (measured verdict: "
+                       f"{esc(str(r.details.get('measured_verdict', '—')))})</p>")
+        elif r.note:
+            out.append(f"<p class='note'>{esc(r.note)}</p>")
+        extra = {k: v for k, v in sorted(r.details.items()) if k != "measured_verdict"}
+        if extra:
+            out.append("<details><summary>details</summary><table>"
+                       + "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
+                                 for k, v in extra.items()) + "</table></details>")
+        out += [_img(p, f"{r.claim_id}: {p.stem}") for p in row.figures]
+    if controls:
+        out += ["<h2 id='controls'>Controls on planted fixtures</h2>",
+                "<p>Each claim's procedure on fixtures with known answers: false-positive rates "
+                "on nulls, power on planted effects, CI coverage.</p>",
+                "<table><thead><tr><th>control</th><th>claims</th><th>kind</th><th>rate</th>"
+                "<th>95% CI</th><th>criterion</th><th>passed</th></tr></thead><tbody>"]
+        for c in controls:
+            passed = _passed(c)
+            out.append(f"<tr><td>{esc(c.name)}</td><td>{esc(', '.join(c.claims))}</td>"
+                       f"<td>{esc(c.kind)}</td><td class='num'>{c.rate:.3f} ({c.hits}/{c.reps})"
+                       f"</td><td class='num'>[{c.ci_low:.3f}, {c.ci_high:.3f}]</td>"
+                       f"<td>{esc(c.message().split('needs ')[-1])}</td><td>{passed}</td></tr>")
+        out.append("</tbody></table>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def _resolve_figure(path: str, out_dir: Path) -> Path:
+    p = Path(path)
+    if p.is_absolute() or p.exists():
+        return p
+    return out_dir / p
+
+
+def write_report(results: Sequence[ClaimResult], out_dir: Path | str,
+                 controls: Sequence[ControlResult] = (),
+                 family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
+    """Redraw the records' figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
+    ``index.html``; returns every path written."""
+    out = Path(out_dir)
+    fig_dir = out / FIGURES_SUBDIR
+    written: list[Path] = []
+    per_claim: list[list[Path]] = []
+    for r in results:
+        drawn = redraw(r.figure_specs, fig_dir)
+        written += drawn
+        paths = {p.resolve(): p for p in [_resolve_figure(f, out) for f in r.figures] + drawn}
+        per_claim.append(list(paths.values()))
+    rows = family_rows(results, family_alpha, per_claim)
+    md = out / "summary.md"
+    page = out / "index.html"
+    text_md = render_markdown(rows, controls, out, family_alpha)
+    text_html = render_html(rows, controls, family_alpha,
+                            time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    write_text(md, text_md)
+    write_text(page, text_html)
+    return [*written, md, page]
+
+
+def report_main(records_dir: Path | str, out_dir: Path | str,
+                family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
+    """``modes report``: regenerate figures, summary.md and index.html from the JSON records
+    (and the control results, when ``<records_dir>/controls/summary.json`` exists)."""
+    return write_report(load_records(records_dir), out_dir, load_controls(records_dir),
+                        family_alpha)

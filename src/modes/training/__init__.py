@@ -1,0 +1,23 @@
+"""Training classifiers (Lightning), cached per request in the artifact store."""
+
+from modes.training.fit import (
+    TrainRequest,
+    accuracy,
+    evaluate,
+    load_weights,
+    predict,
+    train_classifier,
+    train_key,
+    training_history,
+)
+
+__all__ = [
+    "TrainRequest",
+    "accuracy",
+    "evaluate",
+    "load_weights",
+    "predict",
+    "train_classifier",
+    "train_key",
+    "training_history",
+]
