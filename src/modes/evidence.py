@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import attrs
 import numpy as np
 
-from modes.stats.claim import REPLICATED, ClaimResult
+from modes.stats.claim import INCONCLUSIVE, REPLICATED, ClaimResult, Preregistration
 from modes.stats.modality import (
     DipResult,
     MixtureBIC,
@@ -144,3 +144,10 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
                     "reference_frac_high": reference.frac_high,
                     "power_ci": [power.ci_low, power.ci_high]},
     }
+
+
+def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:
+    """A result for a claim whose experiment could not run on this scenario; ``note`` says why."""
+    nan = float("nan")
+    return ClaimResult(prereg=prereg, statistic=nan, p_value=nan, effect_size=nan, ci_low=nan,
+                       ci_high=nan, n=n, verdict=INCONCLUSIVE, note=note)

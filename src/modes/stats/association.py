@@ -159,7 +159,7 @@ def two_sample_ranks(a: object, b: object, alternative: Alternative = "two-sided
     rng = np.random.default_rng(seed)
     ca = _resample_counts(rng, xa.size, n_boot)
     cb = _resample_counts(rng, xb.size, n_boot)
-    boot = 2.0 * np.einsum("bi,ij,bj->b", ca, m, cb) / scale - 1.0
+    boot = 2.0 * ((ca @ m) * cb).sum(axis=1) / scale - 1.0
     lo, hi = _percentile_ci(boot, confidence)
     return RankComparison(statistic=float(res.statistic), p_value=float(res.pvalue),
                           rank_biserial=float(2.0 * m.sum() / scale - 1.0), ci_low=lo, ci_high=hi,

@@ -1,0 +1,82 @@
+"""JSON records: round trip, strict JSON, atomic concurrent writes, claim ordering."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import attrs
+import pytest
+
+from modes.report.records import (
+    load_controls,
+    load_records,
+    record_path,
+    records_dir,
+    write_controls,
+    write_record,
+)
+from modes.stats.claim import ClaimResult, Preregistration, evaluate
+from modes.stats.controls import CONTROLS, run_control
+
+
+def make_result(claim_id: str, p: float = 0.001, effect: float = 5.0,
+                power: float | None = None, **fields: object) -> ClaimResult:
+    prereg = Preregistration(claim_id=claim_id, hypothesis=f"hypothesis of {claim_id}",
+                             paper_ref="Fig. 1", test="dip test", effect_name="ratio",
+                             effect_threshold=3.0, effect_direction="greater")
+    return evaluate(prereg, statistic=0.12, p_value=p, effect_size=effect,
+                    ci=(effect - 1, effect + 1), n=20, power=power, **fields)  # type: ignore[arg-type]
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    res = make_result("C1", power=0.93, scale="smoke", components={"backbone": "resnet18"},
+                      details={"gap": 3.5, "stages": [3, 4], "nested": {"a": 1}},
+                      runtime_s=1.25, figures=("figures/fig1.png",),
+                      figure_specs=({"kind": "stage_kl", "stem": "f", "data": {}},), note="n")
+    path = write_record(tmp_path, res)
+    assert path == records_dir(tmp_path) / "C1.json"
+    (loaded,) = load_records(tmp_path)
+    assert attrs.asdict(loaded) == attrs.asdict(res)
+
+
+def test_non_finite_numbers_are_strict_json_and_come_back_as_nan(tmp_path: Path) -> None:
+    res = make_result("C2", p=math.nan, effect=math.nan, details={"x": math.inf})
+    path = write_record(tmp_path, res)
+    json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
+    (loaded,) = load_records(records_dir(tmp_path))
+    assert math.isnan(loaded.p_value) and math.isnan(loaded.effect_size)
+    assert loaded.details["x"] is None and loaded.power is None
+
+
+def test_concurrent_writers_leave_complete_records(tmp_path: Path) -> None:
+    results = [make_result(f"C{i % 10 + 1}", effect=float(i)) for i in range(60)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda r: write_record(tmp_path, r), results))
+    loaded = load_records(tmp_path)
+    assert [r.claim_id for r in loaded] == [f"C{i}" for i in range(1, 11)]  # natural order
+    assert not list(records_dir(tmp_path).glob(".*.tmp"))
+
+
+def test_bad_ids_and_bad_records(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="claim_id"):
+        record_path(tmp_path, "../C1")
+    records = records_dir(tmp_path)
+    records.mkdir(parents=True)
+    (records / "C3.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"C3\.json"):
+        load_records(tmp_path)
+    (records / "C3.json").write_text(json.dumps({"statistic": 1.0}))
+    with pytest.raises(ValueError, match="prereg"):
+        load_records(tmp_path)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_records(tmp_path / "nowhere")
+
+
+def test_controls_round_trip(tmp_path: Path) -> None:
+    results = [run_control(c, reps=50) for c in CONTROLS[:2]]
+    write_controls(records_dir(tmp_path), results)
+    assert load_controls(tmp_path) == results
+    assert load_controls(tmp_path / "empty") == []
