@@ -21,7 +21,8 @@ PREREG = Preregistration(
                "classes far above chance, and unmemorized examples better than memorized ones",
     paper_ref="Fig. A.11",
     test="one-sided exact binomial test of last-stage accuracy on the random held-out subset vs "
-         "chance 1/C; side condition: one-sided Fisher exact test, accuracy unmemorized > memorized",
+         "chance 1/C; side condition: one-sided Fisher exact test, accuracy unmemorized > "
+         "memorized",
     effect_name="accuracy / chance (random subset, last stage)",
     effect_threshold=2.0,
     effect_direction="greater",
@@ -40,8 +41,8 @@ def test_generative_classifier_recovers_classes(modes_scenario, record_claim) ->
     num_classes = modes_scenario.dataset.num_classes
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     parts = {s: slice(int(bounds[i]), int(bounds[i + 1])) for i, s in enumerate(SUBSETS)}
-    fscores = {s: [macro_f_score(truth[sl], preds[li, sl], num_classes) for li in range(len(layers))]
-               for s, sl in parts.items()}
+    fscores = {s: [macro_f_score(truth[sl], preds[li, sl], num_classes)
+                   for li in range(len(layers))] for s, sl in parts.items()}
     correct = {s: int((preds[-1, sl] == truth[sl]).sum()) for s, sl in parts.items()}
     n = {s: sl.stop - sl.start for s, sl in parts.items()}
     chance = 1.0 / num_classes
