@@ -1,4 +1,4 @@
-"""Mini-ImageNet loading (folder and csv layouts, fixed pooled split) on tiny trees of real files."""
+"""Mini-ImageNet loading (folder and csv layouts, fixed pooled split) on tiny real file trees."""
 
 from __future__ import annotations
 

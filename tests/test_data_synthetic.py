@@ -84,7 +84,7 @@ def test_zipf_frequencies_sum_to_one_and_decrease(count: int, exponent: float) -
 
 
 def test_unknown_dataset_lists_known_names() -> None:
-    with pytest.raises(UnknownComponentError, match="cifar100.*mini-imagenet.*synthetic"):
+    with pytest.raises(UnknownComponentError, match=r"cifar100.*mini-imagenet.*synthetic"):
         load_dataset("imagenet-1k", SMALL)
 
 

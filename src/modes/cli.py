@@ -38,7 +38,7 @@ def _report(args: argparse.Namespace) -> int:
     if not records.is_dir() or not any(records.glob("*.json")):
         print(f"modes report: no records in {records}; run `pytest claims/` first", file=sys.stderr)
         return 2
-    written = report_main(records, reports)
+    written = report_main(records, reports, family_alpha=args.family_alpha)
     for path in written:
         print(path)
     return 0
@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("profiles", help="show scale profiles").set_defaults(run=_profiles)
     rep = sub.add_parser("report", help="re-render the report from JSON records")
     rep.add_argument("--reports-dir", default="reports", help="directory holding records/")
+    rep.add_argument("--family-alpha", type=float, default=0.01,
+                     help="family-wise alpha of the Holm correction across claims")
     rep.set_defaults(run=_report)
     return parser
 

@@ -11,10 +11,10 @@ from modes.stats.claim import INCONCLUSIVE, REPLICATED, ClaimResult, Preregistra
 from modes.stats.modality import (
     DipResult,
     MixtureBIC,
+    TwoModeEvidence,
     class_means,
     class_sds,
-    dip_test,
-    mixture_bic,
+    two_mode_evidence,
 )
 from modes.stats.split import largest_gap_split
 
@@ -34,15 +34,36 @@ def profile_panel(values: np.ndarray, labels: np.ndarray) -> dict[str, object]:
 
 @attrs.frozen
 class LayerModes:
-    """C1's evidence at one layer: largest-gap split, dip test, BIC and spread ratio (NaN when the
-    split leaves fewer than 2 classes on a side, where no ratio CI exists)."""
+    """C1's evidence at one layer, with the spread ratio as numbers (NaN where the largest gap
+    isolates one class and no ratio CI exists)."""
 
-    threshold: float
-    n_high: int
-    dip: DipResult
-    bic: MixtureBIC
-    ratio: float
-    ratio_ci: tuple[float, float]
+    evidence: TwoModeEvidence
+
+    @property
+    def dip(self) -> DipResult:
+        return self.evidence.dip
+
+    @property
+    def bic(self) -> MixtureBIC:
+        return self.evidence.bic
+
+    @property
+    def threshold(self) -> float:
+        return self.evidence.threshold
+
+    @property
+    def n_high(self) -> int:
+        return self.evidence.n_high
+
+    @property
+    def ratio(self) -> float:
+        s = self.evidence.spread
+        return s.ratio if s is not None else float("nan")
+
+    @property
+    def ratio_ci(self) -> tuple[float, float]:
+        s = self.evidence.spread
+        return (s.ci_low, s.ci_high) if s is not None else (float("nan"), float("nan"))
 
     @property
     def ratio_or_zero(self) -> float:
@@ -52,16 +73,7 @@ class LayerModes:
 
 def layer_evidence(values: Sequence[np.ndarray], labels: np.ndarray) -> list[LayerModes]:
     """C1's evidence at each given layer."""
-    out = []
-    for v in values:
-        groups = per_class(v, labels)
-        means = class_means(groups)
-        split = largest_gap_split(means)
-        ratio, lo, hi = _spread_or_nan(groups)
-        out.append(LayerModes(threshold=split.threshold, n_high=split.n_high,
-                              dip=dip_test(means), bic=mixture_bic(means), ratio=ratio,
-                              ratio_ci=(lo, hi)))
-    return out
+    return [LayerModes(two_mode_evidence(per_class(v, labels))) for v in values]
 
 
 def assert_replicated(result: ClaimResult) -> None:
@@ -89,17 +101,6 @@ def require(result: ClaimResult, condition: bool, reason: str) -> ClaimResult:
     return attrs.evolve(result, verdict=NOT_REPLICATED, note=note)
 
 
-def _spread_or_nan(groups: list[np.ndarray]) -> tuple[float, float, float]:
-    """Spread ratio and CI at the largest-gap split, NaN when a side has fewer than 2 classes."""
-    from modes.stats.modality import spread_ratio
-
-    split = largest_gap_split(class_means(groups))
-    if min(int(split.high.sum()), int((~split.high).sum())) < 2:
-        return float("nan"), float("nan"), float("nan")
-    s = spread_ratio(groups, split.high)
-    return s.ratio, s.ci_low, s.ci_high
-
-
 def reference_effect(values: np.ndarray, labels: np.ndarray) -> object:
     """The two-mode effect seen at a layer (C1's last stage), for power of absence claims."""
     from modes.stats.power import TwoModeEffect
@@ -121,17 +122,19 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
     from modes.stats.modality import TwoModeRule
     from modes.stats.power import TwoModeEffect, two_mode_power
 
-    groups = [per_class(v, labels) for v in values]
-    dips = [dip_test(class_means(g)) for g in groups]
-    spreads = [_spread_or_nan(g) for g in groups]
-    finite = [i for i, s in enumerate(spreads) if np.isfinite(s[0])]
-    worst = max(finite, key=lambda i: spreads[i][0]) if finite else None
+    layers = layer_evidence(values, labels)
+    dips = [m.dip for m in layers]
+    finite = [i for i, m in enumerate(layers) if np.isfinite(m.ratio)]
+    worst = max(finite, key=lambda i: layers[i].ratio) if finite else None
     p_min = min(d.p_value for d in dips)
     lowest = min(range(len(dips)), key=lambda i: dips[i].p_value)
     assert isinstance(reference, TwoModeEffect)
     rule = TwoModeRule(alpha=alpha / len(values))
-    power = two_mode_power(reference, len(groups[0]), rule=rule, reps=power_reps, seed=seed)
-    effect, lo, hi = spreads[worst] if worst is not None else (float("nan"),) * 3
+    n_classes = len(np.unique(labels))
+    power = two_mode_power(reference, n_classes, rule=rule, reps=power_reps, seed=seed)
+    nan = float("nan")
+    effect, (lo, hi) = (layers[worst].ratio, layers[worst].ratio_ci) if worst is not None \
+        else (nan, (nan, nan))
     return {
         "statistic": dips[lowest].statistic,
         "p_value": min(1.0, p_min * len(values)),
@@ -139,7 +142,7 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
         "ci": (lo, hi),
         "n": dips[lowest].n,
         "power": power.power,
-        "details": {"dip_p": [d.p_value for d in dips], "spread_ratio": [s[0] for s in spreads],
+        "details": {"dip_p": [d.p_value for d in dips], "spread_ratio": [m.ratio for m in layers],
                     "reference_separation": reference.separation,
                     "reference_frac_high": reference.frac_high,
                     "power_ci": [power.ci_low, power.ci_high]},

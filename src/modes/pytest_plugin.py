@@ -117,8 +117,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not fresh:
         return
     from modes.report.render import report_main
+    from modes.scale import get_scale
 
-    written = report_main(records, reports_dir(config))
+    given = config.getoption("family_alpha")
+    alpha = float(given) if given is not None else get_scale(config.getoption("scale")).family_alpha
+    written = report_main(records, reports_dir(config), family_alpha=alpha)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"modes: report written to {reports_dir(config)} ({len(written)} files)")

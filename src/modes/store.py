@@ -83,9 +83,11 @@ def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
         if np.asarray(value).dtype == object:
             raise TypeError(f"array {name!r} has dtype object; only numeric arrays are stored")
 
+    payload: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+            np.savez(fh, **payload)
 
     _atomic_write(path, write)
 
@@ -97,7 +99,10 @@ def load_npz(path: Path) -> Arrays:
 
 def save_json(path: Path, obj: Any) -> None:
     text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
-    _atomic_write(path, lambda tmp: tmp.write_text(text))
+    def write(tmp: Path) -> None:
+        tmp.write_text(text)
+
+    _atomic_write(path, write)
 
 
 def _json_default(obj: Any) -> Any:

@@ -137,7 +137,7 @@ def test_incremental_statistics_equal_recomputation(block_size: int) -> None:
     occupied = state.counts > 0
     order = torch.argsort((~occupied).to(torch.int8), dim=1, stable=True)
     k = exact.capacity
-    for name in ("counts", "mean", "precision", "logdet"):
+    for name in ("counts", "mean", "pmean", "precision", "logdet"):
         incremental = getattr(state, name).gather(
             1,
             order[:, :k]

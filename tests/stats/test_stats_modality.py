@@ -44,10 +44,18 @@ def test_spread_ratio_and_evidence_on_a_planted_two_mode_set() -> None:
     sets, high = planted.two_mode_classes(np.random.default_rng(2), 100, 50, 0.3, 8.0, 10.0)
     ev = modality.two_mode_evidence(sets)
     assert np.array_equal(modality.class_means(sets) > ev.threshold, high)
+    assert ev.spread is not None and ev.n_high == 30
     assert ev.spread.ci_low < 10.0 < ev.spread.ci_high
     assert ev.spread.n_high == 30 and ev.spread.n_low == 70
     assert ev.dip.p_value < 1e-3 and ev.bic.delta > 10
     assert modality.TwoModeRule(alpha=0.01)(modality.class_means(sets))
+
+
+def test_evidence_without_a_spread_when_the_gap_isolates_one_class() -> None:
+    rng = np.random.default_rng(3)
+    sets = [rng.normal(m, 1.0, 20) for m in [*rng.normal(0, 1, 19), 30.0]]
+    ev = modality.two_mode_evidence(sets)
+    assert ev.n_high == 1 and ev.spread is None
 
 
 def test_spread_ratio_needs_two_classes_per_group() -> None:

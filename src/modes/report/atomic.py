@@ -18,6 +18,7 @@ def write_bytes(path: Path | str, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; reports are meant to be read and served
         os.replace(tmp, out)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -142,6 +142,8 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         for key, value in sorted(r.details.items()):
             if key != "measured_verdict":
                 lines.append(f"- {key}: {value}")
+        if row.figures:
+            lines.append("")
         lines += [f"![{r.claim_id} {p.stem}]({_rel(p, out_dir)})" for p in row.figures]
     if controls:
         lines += ["", "## Controls (planted fixtures)", "",

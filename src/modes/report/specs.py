@@ -65,15 +65,34 @@ FIGURE_KINDS: dict[str, Callable[..., Path]] = {
 }
 
 
-def _jsonable(obj: Any) -> Any:
+_PAIRS = "__pairs__"
+
+
+def _jsonable(obj: Any, top: bool = True) -> Any:
+    """Arrays to lists; nested mappings to ``{"__pairs__": [[key, value], ...]}`` so that their
+    order (stages, layers "block 2" before "block 10") survives ``json.dumps(sort_keys=True)``."""
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, (np.integer, np.floating)):
         return obj.item()
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        if _PAIRS in obj:
+            return {_PAIRS: [[str(k), _jsonable(v, False)] for k, v in obj[_PAIRS]]}
+        items = [[str(k), _jsonable(v, False)] for k, v in obj.items()]
+        return {k: v for k, v in items} if top else {_PAIRS: items}
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
+        return [_jsonable(v, False) for v in obj]
+    return obj
+
+
+def _decoded(obj: Any) -> Any:
+    """Inverse of the nested-mapping encoding of :func:`_jsonable` (insertion-ordered dicts)."""
+    if isinstance(obj, Mapping):
+        if _PAIRS in obj:
+            return {k: _decoded(v) for k, v in obj[_PAIRS]}
+        return {k: _decoded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decoded(v) for v in obj]
     return obj
 
 
@@ -118,7 +137,7 @@ class FigureSpec:
 def draw(spec: FigureSpec, figures_dir: Path | str) -> Path:
     """Draw ``spec`` into ``<figures_dir>/<stem>.png`` and return the path."""
     path = Path(figures_dir) / f"{spec.stem}.png"
-    return FIGURE_KINDS[spec.kind](path, **spec.data)
+    return FIGURE_KINDS[spec.kind](path, **_decoded(spec.data))
 
 
 def redraw(specs: Iterable[Mapping[str, Any]], figures_dir: Path | str) -> list[Path]:

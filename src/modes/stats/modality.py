@@ -199,19 +199,25 @@ def spread_ratio(per_class: Sequence[object], high: object,
 
 @attrs.frozen
 class TwoModeEvidence:
-    """Everything C1 asserts about one stage: split, dip test, BIC and spread ratio."""
+    """Everything C1 asserts about one stage: split, dip test, BIC and spread ratio.
+
+    ``spread`` is None when the largest gap isolates a single class (no CI is possible; this is
+    typical of one-mode stages, where the largest gap sits next to an extreme class).
+    """
 
     threshold: float
     gap: float
+    n_high: int
     dip: DipResult
     bic: MixtureBIC
-    spread: SpreadRatio
+    spread: SpreadRatio | None
 
 
 def two_mode_evidence(per_class: Sequence[object], confidence: float = 0.95) -> TwoModeEvidence:
     """Largest-gap split of the class means plus the three pieces of evidence on them."""
     means = class_means(per_class)
     split = largest_gap_split(means)
-    return TwoModeEvidence(threshold=split.threshold, gap=split.gap, dip=dip_test(means),
-                           bic=mixture_bic(means),
-                           spread=spread_ratio(per_class, split.high, confidence))
+    spread = (spread_ratio(per_class, split.high, confidence)
+              if min(split.n_low, split.n_high) >= 2 else None)
+    return TwoModeEvidence(threshold=split.threshold, gap=split.gap, n_high=split.n_high,
+                           dip=dip_test(means), bic=mixture_bic(means), spread=spread)

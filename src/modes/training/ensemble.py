@@ -146,7 +146,7 @@ def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: 
         x = torch.stack([random_crop_flip(images[index[k]], padding, train.hflip, g)
                          for k, g in enumerate(generators)])
         if noisy:
-            x = x + torch.stack([torch.randn(x.shape[1:], generator=g, device=device)
+            x = x + torch.stack([torch.randn(x.shape[1:], generator=g, device=device, dtype=x.dtype)
                                  for g in generators]) * noise
         logits = forward(params, buffers, x)
         # Sum of the members' mean losses: member k's gradient is that of its own loss.

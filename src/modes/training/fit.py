@@ -26,7 +26,6 @@ from typing import Any
 
 import attrs
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -37,7 +36,6 @@ from modes.data.dataset import ImageDataset
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
 from modes.training.augment import crop_padding_for
-from modes.training.lightning_module import ClassifierModule
 
 VERSION = "1"
 _HISTORY = "_history/epoch_loss"
@@ -130,6 +128,10 @@ def _quiet_lightning() -> Iterator[None]:
 
 def _fit(request: TrainRequest, backbone: Backbone, data: ImageDataset,
          progress: bool) -> dict[str, np.ndarray]:
+    import pytorch_lightning as pl  # imported on first training only: it is slow to import
+
+    from modes.training.lightning_module import ClassifierModule
+
     train = request.train
     net = _initial_module(backbone, request.seed)
     images, labels = data.train_images, data.train_labels

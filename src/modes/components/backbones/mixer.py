@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from timm.models.mlp_mixer import MlpMixer
 from torch import nn
 
 from modes.components.backbones.base import (
@@ -40,6 +39,8 @@ def build_mixer(num_classes: int, width: float = 1.0, stem: str = "cifar", *, co
     """MLP-Mixer (timm); taps ``blocks.<i>`` averaged over tokens."""
     if kw:
         raise ValueError(f"mixer takes no options {sorted(kw)}")
+    from timm.models.mlp_mixer import MlpMixer  # timm is slow to import; only the mixer needs it
+
     check_common(num_classes, width, stem)
     g = transformer_geometry(stem, config, CONFIGS, {"blocks": blocks, "hidden": hidden,
                              "patch": patch, "image_size": image_size}, width)

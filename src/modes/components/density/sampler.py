@@ -59,28 +59,59 @@ class SamplerData:
 
 @dataclass
 class ChainState:
-    """Mutable state of all rows; ``counts``/``mean``/``precision``/``logdet`` are per slot."""
+    """Mutable state of all rows.
+
+    ``precision`` (R, K, d, d) holds ``Psi_n^-1`` per slot; ``stats`` (R, K, 2d + 2) packs, per
+    slot, the posterior mean, ``Psi_n^-1 mu_n``, ``log det Psi_n`` and the count, so that moving a
+    point reads and writes two tensors.
+    """
 
     z: torch.Tensor  # (R, N) long
-    counts: torch.Tensor  # (R, K)
-    mean: torch.Tensor  # (R, K, d)
     precision: torch.Tensor  # (R, K, d, d)
-    logdet: torch.Tensor  # (R, K)
+    stats: torch.Tensor  # (R, K, 2d + 2)
     alpha: torch.Tensor  # (R,)
 
     @property
+    def d(self) -> int:
+        return int(self.precision.shape[-1])
+
+    @property
     def capacity(self) -> int:
-        return int(self.counts.shape[1])
+        return int(self.stats.shape[1])
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.stats[..., : self.d]
+
+    @property
+    def pmean(self) -> torch.Tensor:
+        """``Psi_n^-1 mu_n`` per slot."""
+        return self.stats[..., self.d : 2 * self.d]
+
+    @property
+    def logdet(self) -> torch.Tensor:
+        return self.stats[..., 2 * self.d]
+
+    @property
+    def counts(self) -> torch.Tensor:
+        return self.stats[..., 2 * self.d + 1]
 
     def arrays(self) -> dict[str, torch.Tensor]:
-        return {
-            "z": self.z,
-            "counts": self.counts,
-            "mean": self.mean,
-            "precision": self.precision,
-            "logdet": self.logdet,
-            "alpha": self.alpha,
-        }
+        return {"z": self.z, "precision": self.precision, "stats": self.stats, "alpha": self.alpha}
+
+
+def pack_stats(mean: torch.Tensor, pmean: torch.Tensor, logdet: torch.Tensor,
+               counts: torch.Tensor) -> torch.Tensor:
+    return torch.cat([mean, pmean, logdet.unsqueeze(-1), counts.unsqueeze(-1)], -1)
+
+
+def prior_slot(data: SamplerData) -> tuple[torch.Tensor, torch.Tensor]:
+    """Precision (d, d) and packed stats (2d + 2,) of an empty slot (exactly the prior)."""
+    d, y = data.d, data.y
+    precision = torch.eye(d, dtype=y.dtype, device=y.device) / data.psi0
+    stats = torch.zeros(2 * d + 2, dtype=y.dtype, device=y.device)
+    stats[2 * d] = d * math.log(data.psi0)
+    return precision, stats
 
 
 def init_state(data: SamplerData, generator: torch.Generator) -> ChainState:
@@ -125,88 +156,66 @@ def refresh(
     psi += data.psi0 * eye
     psi -= kappa[..., None, None] * mean.unsqueeze(-1) * mean.unsqueeze(-2)
     chol = torch.linalg.cholesky(psi)
-    precision = torch.cholesky_inverse(chol)
+    precision = torch.cholesky_inverse(chol).contiguous()
     logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
-    return ChainState(
-        z=z, counts=counts, mean=mean, precision=precision, logdet=logdet, alpha=alpha
-    )
+    pmean = torch.matmul(precision, mean.unsqueeze(-1)).squeeze(-1)
+    return ChainState(z=z, precision=precision, stats=pack_stats(mean, pmean, logdet, counts),
+                      alpha=alpha)
 
 
 def grow(state: ChainState, data: SamplerData, extra: int = GROW_BY) -> ChainState:
     """Append ``extra`` empty (prior) slots to every row."""
-    rows, _, d = state.mean.shape
-    y = data.y
-    eye = torch.eye(d, dtype=y.dtype, device=y.device)
-    counts = torch.zeros(rows, extra, dtype=y.dtype, device=y.device)
+    rows = state.stats.shape[0]
+    p0, s0 = prior_slot(data)
+    d = data.d
     return ChainState(
         z=state.z,
-        counts=torch.cat([state.counts, counts], 1),
-        mean=torch.cat(
-            [state.mean, torch.zeros(rows, extra, d, dtype=y.dtype, device=y.device)], 1
-        ),
-        precision=torch.cat([state.precision, (eye / data.psi0).expand(rows, extra, d, d)], 1),
-        logdet=torch.cat([state.logdet, torch.full_like(counts, d * math.log(data.psi0))], 1),
+        precision=torch.cat([state.precision, p0.expand(rows, extra, d, d)], 1),
+        stats=torch.cat([state.stats, s0.expand(rows, extra, -1)], 1),
         alpha=state.alpha,
     )
 
 
-def _move_point(
-    state: ChainState,
-    data: SamplerData,
-    slot: torch.Tensor,
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    rows: torch.Tensor,
-    removing: bool,
-) -> None:
+def _move_point(state: ChainState, data: SamplerData, slot: torch.Tensor, x: torch.Tensor,
+                weight: torch.Tensor, rows: torch.Tensor, removing: bool) -> None:
     """Add (weight 1) / remove (-1) / skip (0) point ``x[r]`` in slot ``slot[r]`` of every row r."""
-    cnt = state.counts[rows, slot]
-    precision, logdet, mean = rank_one_update(
-        state.precision[rows, slot],
-        state.logdet[rows, slot],
-        state.mean[rows, slot],
-        KAPPA0 + cnt,
-        x,
-        weight,
-    )
-    cnt = cnt + weight
-    emptied = cnt == 0
+    d = data.d
+    stats = state.stats[rows, slot]
+    mean, pmean, logdet, cnt = stats[:, :d], stats[:, d : 2 * d], stats[:, 2 * d], stats[:, -1]
+    precision, logdet, new_mean, pmean = rank_one_update(
+        state.precision[rows, slot], logdet, mean, KAPPA0 + cnt, x, weight, pmean)
+    stats = pack_stats(new_mean, pmean, logdet, cnt + weight)
     if removing:  # a removal can empty a slot: reset it to the exact prior
-        d = x.shape[-1]
-        p0 = torch.eye(d, dtype=x.dtype, device=x.device) / data.psi0
-        precision = torch.where(emptied[:, None, None], p0, precision)
-        logdet = torch.where(emptied, d * math.log(data.psi0), logdet)
-        mean = torch.where(emptied[:, None], 0.0, mean)
-    state.counts[rows, slot] = cnt
+        p0, s0 = prior_slot(data)
+        emptied = (stats[:, -1] == 0).unsqueeze(-1)
+        precision = torch.where(emptied.unsqueeze(-1), p0, precision)
+        stats = torch.where(emptied, s0, stats)
     state.precision[rows, slot] = precision
-    state.logdet[rows, slot] = logdet
-    state.mean[rows, slot] = mean
+    state.stats[rows, slot] = stats
 
 
 def assignment_logits(state: ChainState, data: SamplerData, xb: torch.Tensor) -> torch.Tensor:
     """Eq. A.6: unnormalised log p(c_i = k | c_-block, x_i) for each slot k, (R, K, b).
 
     Occupied slots: log n_k + log Student-t predictive; the first empty slot: log alpha + log prior
-    predictive; other empty slots: -inf.
+    predictive; other empty slots: -inf. The Mahalanobis terms come from one GEMM per row,
+    ``(x - 2 mu)^T (P x) + mu^T P mu``.
     """
     d = data.d
-    diff = xb.unsqueeze(1) - state.mean.unsqueeze(2)  # (R, K, b, d)
-    maha = (torch.matmul(diff, state.precision) * diff).sum(-1)
+    rows, cap = state.stats.shape[:2]
+    px = torch.bmm(state.precision.view(rows, cap * d, d), xb.transpose(1, 2))
+    px = px.view(rows, cap, d, -1)  # (R, K, d, b)
+    mean = state.mean
+    maha = ((xb.transpose(1, 2).unsqueeze(1) - 2 * mean.unsqueeze(-1)) * px).sum(2)
+    maha = maha + (mean * state.pmean).sum(-1, keepdim=True)
     counts = state.counts
-    loglik = niw_log_predictive(
-        maha,
-        state.logdet.unsqueeze(-1),
-        (KAPPA0 + counts).unsqueeze(-1),
-        (data.nu0 + counts).unsqueeze(-1),
-        d,
-    )
+    loglik = niw_log_predictive(maha.clamp_min(0), state.logdet.unsqueeze(-1),
+                                (KAPPA0 + counts).unsqueeze(-1),
+                                (data.nu0 + counts).unsqueeze(-1), d)
     empty = counts == 0
     first_empty = empty & (torch.cumsum(empty.to(torch.int32), 1) == 1)
-    log_w = torch.where(
-        empty,
-        torch.where(first_empty, torch.log(state.alpha).unsqueeze(1), -math.inf),
-        torch.log(counts),
-    )
+    log_w = torch.where(empty, torch.where(first_empty, torch.log(state.alpha).unsqueeze(1),
+                                           -math.inf), torch.log(counts))
     return loglik + log_w.unsqueeze(-1)
 
 

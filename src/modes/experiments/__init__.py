@@ -1,0 +1,1 @@
+"""Experiments that combine components into one of the paper's figures."""

@@ -1,0 +1,246 @@
+"""The density-bin experiment of the paper's Fig. 3.
+
+"We sorted the training examples according to their estimated class-conditional log-density and
+then split this ordering into 50 equally sized bins. We then calculated for each bin the mean and
+the standard deviation of memorization scores and class-conditional log-densities of examples
+assigned to it. We also calculated the ratio of examples belonging to the low- and the high-density
+classes. Finally, for each bin we trained a separate ResNet model without using the training
+examples assigned to that bin. We then calculated the F-score of this model on the examples from
+the bin." For robustness, each bin also gets a model trained with Gaussian input noise (sigma) on
+the other bins, smoothed (Cohen et al. 2019) and CERTIFY-ed on examples of the bin.
+
+Noise and certified radii are in pixel units (images in [0, 1]), as in Cohen et al. and the paper:
+the noise-trained network sees ``sigma / channel_std`` noise in the dataset's normalised units, and
+is certified through a :class:`PixelSpace` wrapper that normalises its pixel-space input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from torch import nn
+
+from modes.components.certification import RandomizedSmoothing
+from modes.metrics import macro_f_score
+from modes.scale import RobustnessScale, TrainScale
+from modes.stats.split import largest_gap_split
+from modes.store import ArtifactStore
+from modes.training.ensemble import Ensemble, train_ensemble
+
+VERSION = "1"
+KIND = "density-bins"
+Trainer = Callable[..., Ensemble]  # signature of modes.training.ensemble.train_ensemble
+
+
+class PixelSpace(nn.Module):
+    """``net`` applied to pixel-space images: normalises ``(x - mean) / std`` per channel first."""
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.net((x - self.mean) / self.std)
+        return out
+
+
+@attrs.frozen(eq=False)
+class DensityBinTable:
+    """One row per density bin (ascending log-density); every field is an array of length B
+    unless noted. Radius statistics are over the certified inputs on which CERTIFY did not
+    abstain (NaN when it abstained on all)."""
+
+    bin_of: np.ndarray  # (N,) bin of every training example
+    lower_edge: np.ndarray  # smallest log-density in the bin
+    upper_edge: np.ndarray  # largest log-density in the bin
+    count: np.ndarray
+    log_density_mean: np.ndarray
+    log_density_sd: np.ndarray
+    memorization_mean: np.ndarray
+    memorization_sd: np.ndarray
+    low_fraction: np.ndarray  # fraction of the bin from low-density classes
+    high_fraction: np.ndarray
+    heldout_fscore: np.ndarray  # macro F-score of the model trained without the bin
+    radius_mean: np.ndarray
+    radius_sd: np.ndarray
+    non_abstain_rate: np.ndarray
+    smoothed_fscore: np.ndarray  # macro F-score of the smoothed classifier (abstain = wrong)
+    certified_count: np.ndarray  # inputs certified per bin
+    high_classes: np.ndarray  # (C,) bool, classes above the largest gap of class means
+    class_threshold: float  # centre of the largest gap of sorted class-mean log-densities
+
+    @property
+    def bins(self) -> int:
+        return len(self.count)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: np.asarray(getattr(self, f.name)) for f in attrs.fields(DensityBinTable)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> DensityBinTable:
+        values: dict[str, Any] = {f.name: arrays[f.name] for f in attrs.fields(cls)}
+        values["class_threshold"] = float(values["class_threshold"])
+        return cls(**values)
+
+
+def density_bins(log_density: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Example indices of ``bins`` equally sized bins (sizes differ by at most one) of the
+    examples sorted by ascending log-density (ties broken by index)."""
+    if bins < 1 or bins > len(log_density):
+        raise ValueError(f"bins must lie in [1, {len(log_density)}], got {bins}")
+    order = np.argsort(log_density, kind="stable")
+    return [np.asarray(b, dtype=np.int64) for b in np.array_split(order, bins)]
+
+
+def _sd(x: np.ndarray) -> float:
+    return float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
+
+
+def _check_per_example(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim != 1 or len(arr) != n:
+        raise ValueError(f"{name} has shape {arr.shape} but the dataset has {n} training "
+                         f"examples; one value per training example is needed")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds {int(np.sum(~np.isfinite(arr)))} non-finite values")
+    return arr
+
+
+def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, data: Any,
+                           backbone: Callable[[], Any], robustness: RobustnessScale,
+                           train: TrainScale, seed: int = 0, store: ArtifactStore | None = None,
+                           trainer: Trainer = train_ensemble, members_per_chunk: int = 8,
+                           device: str = "cpu", progress: bool = False) -> DensityBinTable:
+    """Fig. 3: per-bin density, memorization, class mix, held-out F-score and certification.
+
+    ``log_density`` is each training example's class-conditional log-density (Eq. 3 under its
+    own class's model), ``memorization`` its memorization score; ``backbone`` builds a fresh
+    untrained backbone. Held-out and noise-trained models (``robustness.bin_epochs`` epochs,
+    otherwise ``train``) are trained ``members_per_chunk`` bins at a time by ``trainer``.
+    """
+    labels = data.train_labels.numpy().astype(np.int64)
+    n = len(labels)
+    log_density = _check_per_example("log_density", log_density, n)
+    memorization = _check_per_example("memorization", memorization, n)
+    if members_per_chunk < 1:
+        raise ValueError(f"members_per_chunk must be >= 1, got {members_per_chunk}")
+
+    def compute() -> dict[str, np.ndarray]:
+        return _run(log_density, memorization, data, labels, backbone, robustness, train, seed,
+                    trainer, members_per_chunk, device, progress).arrays()
+
+    if store is None:
+        return DensityBinTable.from_arrays(compute())
+    module = backbone().module()
+    request = {
+        "log_density": log_density, "memorization": memorization,
+        "data": getattr(data, "fingerprint", None), "labels": labels,
+        "robustness": robustness, "train": train, "seed": seed,
+        "architecture": hashlib.sha256(repr(module).encode()).hexdigest()[:16],
+        "trainer": getattr(trainer, "__qualname__", type(trainer).__qualname__),
+    }
+    return DensityBinTable.from_arrays(store.get_or_compute(KIND, request, compute, VERSION))
+
+
+def _train_without_bins(trainer: Trainer, backbone: Callable[[], Any], data: Any,
+                        groups: list[np.ndarray], train: TrainScale, seeds: list[int],
+                        members_per_chunk: int, device: str,
+                        noise_std: float | tuple[float, ...] = 0.0) -> list[nn.Module]:
+    """One model per bin, trained on every example outside that bin."""
+    n = data.num_train
+    models: list[nn.Module] = []
+    for start in range(0, len(groups), members_per_chunk):
+        chunk = groups[start:start + members_per_chunk]
+        masks = np.ones((len(chunk), n), dtype=bool)
+        for row, members in enumerate(chunk):
+            masks[row, members] = False
+        ensemble = trainer(lambda: backbone().module(), data.train_images, data.train_labels,
+                           masks, train, seeds[start:start + len(chunk)], noise_std=noise_std,
+                           device=device)
+        models.extend(ensemble.member(k) for k in range(ensemble.size))
+    return models
+
+
+def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: np.ndarray,
+         backbone: Callable[[], Any], robustness: RobustnessScale, train: TrainScale, seed: int,
+         trainer: Trainer, members_per_chunk: int, device: str,
+         progress: bool) -> DensityBinTable:
+    groups = density_bins(log_density, robustness.bins)
+    bin_of = np.empty(len(labels), dtype=np.int64)
+    for b, members in enumerate(groups):
+        bin_of[members] = b
+
+    class_sizes = np.bincount(labels, minlength=data.num_classes)
+    present = class_sizes > 0
+    class_means = np.bincount(labels, weights=log_density, minlength=data.num_classes)
+    split = largest_gap_split(class_means[present] / class_sizes[present])
+    high_classes = np.zeros(data.num_classes, dtype=bool)
+    high_classes[np.flatnonzero(present)] = split.high
+
+    bin_train = attrs.evolve(train, epochs=robustness.bin_epochs)
+    rng = np.random.default_rng([seed, 0xF163])
+    seeds = [int(s) for s in rng.integers(2**31, size=2 * robustness.bins)]
+    heldout = _train_without_bins(trainer, backbone, data, groups, bin_train,
+                                  seeds[:robustness.bins], members_per_chunk, device)
+    pixel_noise = tuple(robustness.sigma / s for s in data.channel_std)
+    noisy = _train_without_bins(trainer, backbone, data, groups, bin_train,
+                                seeds[robustness.bins:], members_per_chunk, device, pixel_noise)
+
+    mean = torch.tensor(data.channel_mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(data.channel_std, dtype=torch.float32).view(1, -1, 1, 1)
+    rows: dict[str, list[float]] = {k: [] for k in (
+        "heldout_fscore", "radius_mean", "radius_sd", "non_abstain_rate", "smoothed_fscore",
+        "certified_count")}
+    for b, members in enumerate(groups):
+        model = heldout[b].to(device)
+        with torch.no_grad():
+            predicted = model(data.train_images[members].to(device)).argmax(1).cpu().numpy()
+        rows["heldout_fscore"].append(macro_f_score(labels[members], predicted))
+
+        chosen = np.sort(rng.choice(members, size=min(robustness.certify_per_bin, len(members)),
+                                    replace=False))
+        smoothed = RandomizedSmoothing(PixelSpace(noisy[b], data.channel_mean,
+                                                  data.channel_std).to(device),
+                                       data.num_classes, robustness.sigma, seed=seeds[b])
+        pixels = (data.train_images[chosen] * std + mean).to(device)
+        certs = smoothed.certify_dataset(pixels, robustness.n0, robustness.n, robustness.alpha,
+                                         batch_size=max(robustness.n0, 256),
+                                         labels=labels[chosen], progress=progress)
+        radii = certs.radii[~certs.abstained]
+        rows["radius_mean"].append(float(radii.mean()) if radii.size else float("nan"))
+        rows["radius_sd"].append(_sd(radii))
+        rows["non_abstain_rate"].append(certs.non_abstain_rate)
+        rows["smoothed_fscore"].append(macro_f_score(labels[chosen], certs.predictions))
+        rows["certified_count"].append(float(len(chosen)))
+
+    high_example = high_classes[labels]
+    return DensityBinTable(
+        bin_of=bin_of,
+        lower_edge=np.array([log_density[g].min() for g in groups]),
+        upper_edge=np.array([log_density[g].max() for g in groups]),
+        count=np.array([len(g) for g in groups], dtype=np.int64),
+        log_density_mean=np.array([log_density[g].mean() for g in groups]),
+        log_density_sd=np.array([_sd(log_density[g]) for g in groups]),
+        memorization_mean=np.array([memorization[g].mean() for g in groups]),
+        memorization_sd=np.array([_sd(memorization[g]) for g in groups]),
+        low_fraction=np.array([np.mean(~high_example[g]) for g in groups]),
+        high_fraction=np.array([np.mean(high_example[g]) for g in groups]),
+        heldout_fscore=np.array(rows["heldout_fscore"]),
+        radius_mean=np.array(rows["radius_mean"]),
+        radius_sd=np.array(rows["radius_sd"]),
+        non_abstain_rate=np.array(rows["non_abstain_rate"]),
+        smoothed_fscore=np.array(rows["smoothed_fscore"]),
+        certified_count=np.array(rows["certified_count"], dtype=np.int64),
+        high_classes=high_classes,
+        class_threshold=split.threshold,
+    )

@@ -1,0 +1,129 @@
+"""summary.md and index.html rendered from records: rows, Holm, notes, figures, controls."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modes.report.records import records_dir, write_controls, write_record
+from modes.report.render import family_rows, fmt, report_main
+from modes.report.specs import FigureSpec
+from modes.stats.claim import (
+    EXPECTED_FAIL,
+    INCONCLUSIVE,
+    NOT_REPLICATED,
+    REPLICATED,
+    ClaimResult,
+    Preregistration,
+    evaluate,
+    expected_fail,
+)
+from modes.stats.controls import CONTROLS, run_control
+
+
+def _prereg(i: int, kind: str = "presence") -> Preregistration:
+    return Preregistration(claim_id=f"C{i}", hypothesis=f"Sentence of claim {i} from the paper.",
+                           paper_ref=f"Fig. {i}", test="Hartigan's dip test", effect_name="ratio",
+                           effect_threshold=3.0, effect_direction="greater",
+                           kind=kind, alpha=0.01)  # type: ignore[arg-type]
+
+
+def _results() -> list[ClaimResult]:
+    rng = np.random.default_rng(0)
+    spec = FigureSpec("class_density_profiles", "fig1", {"panels": {
+        "stage 4": {"means": rng.normal(size=12), "sds": rng.uniform(0.1, 1, 12),
+                    "threshold": 0.0}}}).to_dict()
+    out = [evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
+                    n=100, scale="full", components={"backbone": "resnet50"},
+                    figure_specs=(spec,), runtime_s=3.0)]
+    out.append(evaluate(_prereg(2, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
+                        ci=(0.0, 5.0), n=100, power=0.97))
+    out.append(evaluate(_prereg(3, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
+                        ci=(0.0, 5.0), n=20, power=0.4))
+    # C4 passes at its own alpha but not after Holm over ten claims
+    out.append(evaluate(_prereg(4), statistic=2.5, p_value=0.004, effect_size=4.0,
+                        ci=(3.5, 4.5), n=100))
+    weak = evaluate(_prereg(5), statistic=0.5, p_value=0.3, effect_size=1.0, ci=(0.0, 2.0), n=5)
+    out.append(expected_fail(weak, "5 bins leave 1 residual df: measured power 0.31"))
+    out += [evaluate(_prereg(i), statistic=5.0, p_value=1e-5, effect_size=6.0, ci=(4.0, 8.0),
+                     n=50) for i in range(6, 11)]
+    return out
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.rows_in_first_table = 0
+        self.tables = 0
+        self.images: list[str] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table":
+            self.tables += 1
+        if tag == "tr" and self.tables == 1 and "tbody" in self.stack:
+            self.rows_in_first_table += 1
+        if tag == "img":
+            self.images.append(a.get("src") or "")
+        if a.get("id"):
+            self.ids.add(str(a["id"]))
+        if tag not in {"img", "meta", "br"}:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1:]}>"
+        self.stack.pop()
+
+
+def test_family_rows_apply_holm_to_presence_claims_only() -> None:
+    rows = {r.result.claim_id: r for r in family_rows(_results(), family_alpha=0.01)}
+    assert rows["C1"].verdict == REPLICATED
+    assert rows["C4"].verdict == NOT_REPLICATED and "Holm" in rows["C4"].holm_note
+    # 0.004 is the 7th smallest of 10 p-values: Holm multiplies it by 10 - 7 + 1 = 4
+    assert rows["C4"].adjusted_p == pytest.approx(0.004 * 4)
+    assert rows["C2"].verdict == REPLICATED  # absence: uncorrected p is the stricter one
+    assert rows["C3"].verdict == INCONCLUSIVE
+    assert rows["C5"].verdict == EXPECTED_FAIL
+    with pytest.raises(ValueError, match="unique"):
+        family_rows(_results() + _results()[:1])
+
+
+def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
+    for res in _results():
+        write_record(tmp_path, res)
+    write_controls(records_dir(tmp_path), [run_control(c, reps=50) for c in CONTROLS[:3]])
+    written = report_main(records_dir(tmp_path), tmp_path)
+    names = {p.name for p in written}
+    assert {"summary.md", "index.html", "fig1.png"} <= names
+    page = (tmp_path / "index.html").read_text()
+    parser = _Collector()
+    parser.feed(page)
+    assert parser.stack == [], f"unclosed tags {parser.stack}"
+    assert parser.rows_in_first_table == 10
+    assert {f"C{i}" for i in range(1, 11)} | {"controls"} <= parser.ids
+    assert any(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
+    assert "Sentence of claim 1 from the paper." in page
+    assert "5 bins leave 1 residual df: measured power 0.31" in page
+    assert "Hartigan&#x27;s dip test" in page
+    md = (tmp_path / "summary.md").read_text()
+    assert md.count("\n| C") == 10 and "## Controls" in md
+    assert "](figures/fig1.png)" in md
+    assert "not below the family-wise alpha" in md
+
+
+def test_missing_figures_are_reported_not_fatal(tmp_path: Path) -> None:
+    res = evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
+                   n=100, figures=("figures/never_drawn.png",))
+    write_record(tmp_path, res)
+    report_main(records_dir(tmp_path), tmp_path)
+    assert "figure missing" in (tmp_path / "index.html").read_text()
+
+
+def test_fmt() -> None:
+    assert fmt(None) == fmt(float("nan")) == "—"
+    assert fmt(0.0123456) == "0.0123" and fmt(1.5e-7) == "1.50e-07" and fmt(0) == "0"

@@ -1,0 +1,110 @@
+"""Batched ensemble training: each member is the model it would be if trained alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from modes import registry
+from modes.scale import TrainScale
+from modes.training.ensemble import member_batches, train_ensemble
+
+torch.set_num_threads(1)
+
+CLASSES = 4
+SIZE = 8
+
+
+def resnet() -> torch.nn.Module:
+    return registry.create("backbone", "resnet18", num_classes=CLASSES, width=0.125).module()
+
+
+def resnet64() -> torch.nn.Module:
+    return resnet().double()
+
+
+def prototype_images(n_per_class: int, noise: float, seed: int) -> tuple[torch.Tensor, ...]:
+    """Class prototypes plus Gaussian noise: an easy task with a known answer."""
+    rng = np.random.default_rng(seed)
+    protos = np.random.default_rng(0).normal(size=(CLASSES, 3, SIZE, SIZE))
+    y = np.repeat(np.arange(CLASSES), n_per_class)
+    x = protos[y] + noise * rng.normal(size=(len(y), 3, SIZE, SIZE))
+    return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
+
+
+def equal_size_masks(members: int, n: int, size: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    masks = np.zeros((members, n), dtype=bool)
+    for k in range(members):
+        masks[k, rng.choice(n, size=size, replace=False)] = True
+    return masks
+
+
+def test_members_trained_together_equal_members_trained_alone():
+    """In float64, so that rounding differences between the grouped and the plain convolution
+    (which tiny-batch BatchNorm training amplifies) stay far below the tolerance."""
+    x, y = prototype_images(12, 1.0, seed=1)
+    x = x.double()
+    masks = equal_size_masks(3, len(y), 30, seed=2)
+    train = TrainScale(epochs=2, batch_size=8, max_lr=0.05, width=0.125, crop_padding=1)
+    seeds = [11, 22, 33]
+    together = train_ensemble(resnet64, x, y, masks, train, seeds, noise_std=0.1)
+    logits = together.logits(x)
+    for k in range(3):
+        alone = train_ensemble(resnet64, x, y, masks[k:k + 1], train, seeds[k:k + 1],
+                               noise_std=0.1)
+        torch.testing.assert_close(alone.logits(x)[0], logits[k], rtol=1e-9, atol=1e-9)
+
+
+def test_eval_mode_uses_each_members_own_batchnorm_statistics():
+    x, y = prototype_images(24, 0.8, seed=3)
+    x_test, y_test = prototype_images(10, 0.8, seed=4)
+    masks = equal_size_masks(4, len(y), 64, seed=5)
+    train = TrainScale(epochs=10, batch_size=16, max_lr=0.05, width=0.125, crop_padding=0,
+                       hflip=False)
+    ensemble = train_ensemble(resnet, x, y, masks, train, seeds=[1, 2, 3, 4])
+    running = ensemble.buffers["bn1.running_mean"]
+    assert running.shape[0] == 4
+    assert not torch.allclose(running[0], running[1])  # own statistics, not shared
+    logits = ensemble.logits(x_test)
+    for k in range(4):
+        member = ensemble.member(k)
+        assert not member.training
+        torch.testing.assert_close(member(x_test), logits[k], rtol=1e-4, atol=1e-5)
+    # Eval-mode predictions are sensible: the easy task is solved by every member.
+    accuracy = (ensemble.predict(x_test) == y_test.numpy()[None]).mean(axis=1)
+    print("accuracy", accuracy)
+    assert np.all(accuracy >= 0.9), accuracy
+
+
+def test_each_member_walks_only_its_own_subset_in_its_own_order():
+    masks = np.zeros((3, 20), dtype=bool)
+    masks[0, :10] = True
+    masks[1, 5:17] = True
+    masks[2, ::2] = True
+    batches = member_batches(masks, epochs=2, batch_size=4, seeds=[0, 1, 2])
+    assert batches.shape == (6, 3, 4)  # ceil(2 * 12 / 4) steps
+    for k in range(3):
+        seen = batches[:, k, :].ravel()
+        assert set(seen) <= set(np.flatnonzero(masks[k]))
+        size = masks[k].sum()
+        # The first |subset| draws are one full pass over the subset.
+        assert sorted(seen[:size]) == sorted(np.flatnonzero(masks[k]))
+    assert not np.array_equal(batches[:, 0, :].ravel()[:10], np.arange(10))  # shuffled
+
+
+def test_bad_arguments_are_rejected():
+    x, y = prototype_images(2, 1.0, seed=0)
+    train = TrainScale(epochs=1, batch_size=4, max_lr=0.05, width=0.125)
+    with pytest.raises(ValueError, match="masks must have shape"):
+        train_ensemble(resnet, x, y, np.ones((2, len(y) + 1), bool), train, [0, 1])
+    with pytest.raises(ValueError, match="one seed per member"):
+        train_ensemble(resnet, x, y, np.ones((2, len(y)), bool), train, [0])
+    masks = np.ones((2, len(y)), bool)
+    masks[1] = False
+    with pytest.raises(ValueError, match="non-empty training subset"):
+        train_ensemble(resnet, x, y, masks, train, [0, 1])
+    ensemble = train_ensemble(resnet, x, y, np.ones((1, len(y)), bool), train, [0])
+    with pytest.raises(ValueError, match="member index 1"):
+        ensemble.member(1)

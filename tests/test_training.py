@@ -1,0 +1,176 @@
+"""Training: schedule, augmentation, seeding, subsets and caching, and the smoke pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import binomtest
+
+from modes import registry
+from modes.components.reducer import SVDReducer
+from modes.components.taps import extract_representations
+from modes.data import load_dataset
+from modes.scale import SMOKE, DataScale, TrainScale
+from modes.store import ArtifactStore
+from modes.training import accuracy, evaluate, train_classifier, train_key
+from modes.training.augment import crop_padding_for, gaussian_noise, random_crop_flip
+from modes.training.lightning_module import ClassifierModule
+from modes.training.schedule import one_cycle_lr
+
+torch.set_num_threads(1)
+TINY = TrainScale(epochs=1, batch_size=32, max_lr=0.05, width=0.0625)
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return load_dataset("synthetic", DataScale(num_classes=3, train_per_class=16,
+                                               test_per_class=4))
+
+
+def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return model.state_dict()
+
+
+def _tiny_backbone():
+    return registry.create("backbone", "plain_cnn", num_classes=3, width=TINY.width)
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(1, 5000), st.floats(0.0, 1.0))
+def test_one_cycle_is_piecewise_linear(total: int, frac: float) -> None:
+    t = SMOKE.train
+    peak = t.warmup_fraction * total
+    assert np.isclose(one_cycle_lr(0, total, t), t.min_lr)
+    assert np.isclose(one_cycle_lr(peak, total, t), t.max_lr)
+    assert np.isclose(one_cycle_lr(total, total, t), t.min_lr)
+    step = frac * total
+    expected = (t.min_lr + (t.max_lr - t.min_lr) * step / peak if step <= peak
+                else t.max_lr + (t.min_lr - t.max_lr) * (step - peak) / (total - peak))
+    assert np.isclose(one_cycle_lr(step, total, t), expected)
+
+
+def test_optimizer_is_nesterov_sgd_with_one_cycle() -> None:
+    module = ClassifierModule(torch.nn.Linear(2, 2), SMOKE.train, total_steps=100, crop_padding=4)
+    config = module.configure_optimizers()
+    opt, sched = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    group = opt.param_groups[0]
+    assert isinstance(opt, torch.optim.SGD) and group["nesterov"] and group["momentum"] == 0.9
+    assert group["weight_decay"] == 1e-6 and config["lr_scheduler"]["interval"] == "step"
+    lrs = []
+    for _ in range(100):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(lrs, one_cycle_lr(np.arange(100), 100, SMOKE.train))
+
+
+def test_random_crop_is_a_window_of_the_padded_image() -> None:
+    x = torch.arange(2 * 3 * 5 * 5, dtype=torch.float32).view(2, 3, 5, 5) + 1
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(random_crop_flip(x, 0, False, g), x)
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    for _ in range(5):
+        out = random_crop_flip(x, 2, True, g)
+        for b in range(2):
+            windows = [padded[b, :, i:i + 5, j:j + 5] for i in range(5) for j in range(5)]
+            windows += [w.flip(-1) for w in windows]
+            assert any(torch.equal(out[b], w) for w in windows)
+    same = [random_crop_flip(x, 2, True, torch.Generator().manual_seed(7)) for _ in range(2)]
+    assert torch.equal(*same)
+    assert crop_padding_for(84) == 10 and crop_padding_for(32) == 4
+
+
+def test_gaussian_noise_strength() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(20_000)
+    assert torch.equal(gaussian_noise(x, 0.0, g), x)
+    assert abs(float(gaussian_noise(x, 0.5, g).std()) - 0.5) < 0.01
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_noise(x, -1.0, g)
+
+
+def test_training_is_seeded_and_deterministic(tiny_data) -> None:
+    a = train_classifier(_tiny_backbone(), tiny_data, TINY, seed=1, progress=False)
+    b = train_classifier(_tiny_backbone(), tiny_data, TINY, seed=1, progress=False)
+    c = train_classifier(_tiny_backbone(), tiny_data, TINY, seed=2, progress=False)
+    for name, value in _state(a).items():
+        assert torch.equal(value, _state(b)[name]), name
+    assert any(not torch.equal(v, _state(c)[k]) for k, v in _state(a).items())
+    assert not a.training
+
+
+def test_subsets_and_noise_are_first_class_requests(tiny_data, tmp_path) -> None:
+    bb, store = _tiny_backbone(), ArtifactStore(tmp_path)
+    first = np.arange(0, 48, 2)
+    keys = {train_key(bb, tiny_data, TINY, 0), train_key(bb, tiny_data, TINY, 0, first),
+            train_key(bb, tiny_data, TINY, 0, first[:-1]),
+            train_key(bb, tiny_data, TINY, 0, noise_sigma=0.5)}
+    assert len(keys) == 4
+    assert train_key(bb, tiny_data, TINY, 0, first) == train_key(bb, tiny_data, TINY, 0,
+                                                                  first.copy())
+    model = train_classifier(bb, tiny_data, TINY, 0, indices=first, store=store, progress=False)
+    key = train_key(bb, tiny_data, TINY, 0, first)
+    stored = store.load("model", key)
+    assert stored is not None
+    # tamper with the stored weights: a second request must load them instead of retraining
+    name = next(k for k in stored if k.endswith("fc.bias"))
+    stored[name] = stored[name] + 1.0
+    store.save("model", key, stored)
+    again = train_classifier(bb, tiny_data, TINY, 0, indices=first, store=store, progress=False)
+    torch.testing.assert_close(again.state_dict()[name], model.state_dict()[name] + 1.0)
+    with pytest.raises(ValueError, match="indices"):
+        train_key(bb, tiny_data, TINY, 0, np.array([0, 48]))
+
+
+def test_noise_changes_training(tiny_data) -> None:
+    clean = train_classifier(_tiny_backbone(), tiny_data, TINY, 0, progress=False)
+    noisy = train_classifier(_tiny_backbone(), tiny_data, TINY, 0, noise_sigma=0.5,
+                             progress=False)
+    assert not torch.equal(clean.fc.weight, noisy.fc.weight)
+
+
+def test_evaluate_returns_predictions(tiny_data) -> None:
+    model = train_classifier(_tiny_backbone(), tiny_data, TINY, 0, progress=False)
+    pred = evaluate(model, tiny_data.test_images, tiny_data.test_labels)
+    assert pred.shape == (12,) and set(pred) <= {0, 1, 2}
+    acc = accuracy(model, tiny_data.test_images, tiny_data.test_labels)
+    assert acc == np.mean(pred == tiny_data.test_labels.numpy())
+    with pytest.raises(ValueError, match="labels"):
+        evaluate(model, tiny_data.test_images, tiny_data.test_labels[:3])
+
+
+def test_class_count_mismatch_is_an_error(tiny_data) -> None:
+    bb = registry.create("backbone", "plain_cnn", num_classes=5, width=TINY.width)
+    with pytest.raises(ValueError, match="5 outputs"):
+        train_classifier(bb, tiny_data, TINY, 0, progress=False)
+
+
+@pytest.mark.slow
+def test_smoke_pipeline_trains_taps_and_reduces(tmp_path) -> None:
+    """Done-when: the SMOKE ResNet18 learns the synthetic data, 4 stages are tapped and reduced."""
+    data = load_dataset("synthetic", SMOKE.data)
+    bb = registry.create("backbone", "resnet18", num_classes=data.num_classes,
+                         width=SMOKE.train.width)
+    store = ArtifactStore(tmp_path)
+    model = train_classifier(bb, data, SMOKE.train, seed=0, store=store, progress=False)
+    correct = int((evaluate(model, data.test_images, data.test_labels)
+                   == data.test_labels.numpy()).sum())
+    n = len(data.test_labels)
+    chance = 1 / data.num_classes
+    test = binomtest(correct, n, chance, alternative="greater")
+    assert test.pvalue < 1e-6, f"test accuracy {correct / n:.3f} vs chance {chance:.3f}"
+    key = train_key(bb, data, SMOKE.train, seed=0)
+    reps = extract_representations(bb, data.train_images, model=model, store=store, model_key=key)
+    assert len(reps) == 4
+    dims = [SMOKE.density.dims_shallow] * 2 + [SMOKE.density.dims_deep] * 2
+    for (node, rep), k in zip(reps.items(), dims, strict=True):
+        fitted = SVDReducer(dims=k).fit(rep)
+        reduced = fitted.transform(rep)
+        assert reduced.shape == (data.num_train, k), node
+        assert 0 < fitted.retained_variance[k - 1] <= 1 + 1e-9
+    # the cached path returns the same model
+    cached = train_classifier(bb, data, SMOKE.train, seed=0, store=store, progress=False)
+    assert all(torch.equal(v, cached.state_dict()[k]) for k, v in model.state_dict().items())
