@@ -74,7 +74,6 @@ def test_eval_mode_uses_each_members_own_batchnorm_statistics():
         torch.testing.assert_close(member(x_test), logits[k], rtol=1e-4, atol=1e-5)
     # Eval-mode predictions are sensible: the easy task is solved by every member.
     accuracy = (ensemble.predict(x_test) == y_test.numpy()[None]).mean(axis=1)
-    print("accuracy", accuracy)
     assert np.all(accuracy >= 0.9), accuracy
 
 

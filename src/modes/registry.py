@@ -22,6 +22,7 @@ KINDS = ("backbone", "dataset", "tap", "reducer", "density", "memorization", "ce
 # Modules whose import registers the built-in components.
 _BUILTIN_MODULES = (
     "modes.components.backbones",
+    "modes.components.taps",
     "modes.data",
     "modes.components.reducer",
     "modes.components.density",

@@ -87,6 +87,7 @@ class Scale:
     memorization: MemorizationScale
     robustness: RobustnessScale
     fitting: FittingScale
+    transformer_config: str
     transformer_blocks: int
     transformer_width: int
     family_alpha: float = 0.01
@@ -104,6 +105,7 @@ SMOKE = Scale(
                                certify_per_bin=40),
     fitting=FittingScale(memorized_threshold=0.5, min_class_representatives=10,
                          classifier_holdout=200),
+    transformer_config="small",
     transformer_blocks=4,
     transformer_width=64,
 )
@@ -120,6 +122,7 @@ FULL = Scale(
                                alpha=0.001, certify_per_bin=1000),
     fitting=FittingScale(memorized_threshold=0.9, min_class_representatives=100,
                          classifier_holdout=1000),
+    transformer_config="b16",
     transformer_blocks=12,
     transformer_width=768,
 )

@@ -22,6 +22,7 @@ from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
 PIPELINE_VERSION = "1"
+TRANSFORMERS = ("vit", "mixer")
 
 
 @attrs.frozen
@@ -93,10 +94,20 @@ class Scenario:
         return load_dataset(self.config.dataset, self.scale.data, root=root,
                             seed=self.config.seed, download=self.config.download)
 
-    def backbone(self, name: str) -> Any:
-        stem = "mini-imagenet" if self.dataset.image_size > 32 else "cifar"
+    def backbone(self, name: str, width: float | None = None) -> Any:
+        """Backbone ``name`` at this scale (transformers get the scale's config and size)."""
+        from modes.components.backbones import stem_for
+
+        kwargs: dict[str, Any] = {}
+        if name in TRANSFORMERS:  # sized by the scale's transformer knobs, not the CNN width
+            width = 1.0
+            kwargs = {"config": self.scale.transformer_config}
+            if self.scale.transformer_config != "b16":
+                kwargs |= {"blocks": self.scale.transformer_blocks,
+                           "hidden": self.scale.transformer_width}
         return registry.create("backbone", name, num_classes=self.dataset.num_classes,
-                               width=self.scale.train.width, stem=stem)
+                               width=self.scale.train.width if width is None else width,
+                               stem=stem_for(self.dataset.image_size), **kwargs)
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
     def trained(self, name: str) -> tuple[Any, nn.Module]:
@@ -116,8 +127,9 @@ class Scenario:
         from modes.components.taps import extract_representations
 
         def compute() -> dict[str, np.ndarray]:
-            backbone, _ = self.trained(name)
-            return extract_representations(backbone, self.dataset.train_images, batch_size=256)
+            backbone, model = self.trained(name)
+            return extract_representations(backbone, self.dataset.train_images, batch_size=256,
+                                           model=model)
 
         return self.store.get_or_compute("representations", self._request("reps", name), compute)
 
@@ -197,10 +209,7 @@ class Scenario:
         return attrs.evolve(self.scale.train, epochs=m.epochs, width=m.width)
 
     def backbone_for_memorization(self) -> Any:
-        stem = "mini-imagenet" if self.dataset.image_size > 32 else "cifar"
-        return registry.create("backbone", self.config.backbone,
-                               num_classes=self.dataset.num_classes,
-                               width=self.scale.memorization.width, stem=stem)
+        return self.backbone(self.config.backbone, width=self.scale.memorization.width)
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     def fitting_subsets(self) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -75,6 +76,20 @@ class Ensemble:
         return module.eval()
 
 
+_BUILD_LOCK = threading.Lock()
+
+
+def _seeded_module(module_factory: ModuleFactory, seed: int) -> nn.Module:
+    """``module_factory()`` initialised from ``seed``, leaving torch's global RNG as it was.
+
+    Serialised by a lock: the global RNG (and FX tracing in some backbone builders) is shared by
+    all threads, so concurrent chunks on a thread pool would otherwise mix their seeds.
+    """
+    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return module_factory()
+
+
 def member_batches(masks: np.ndarray, epochs: int, batch_size: int,
                    seeds: Sequence[int]) -> np.ndarray:
     """Index batches ``(steps, K, batch_size)``: member k walks its own subset in its own order.
@@ -118,10 +133,7 @@ def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: 
     if len(labels) != len(images):
         raise ValueError(f"labels has length {len(labels)} but images has {len(images)}")
     device = torch.device(device)
-    members = []
-    for seed in seeds:
-        torch.manual_seed(int(seed))
-        members.append(module_factory().to(device))
+    members = [_seeded_module(module_factory, int(seed)).to(device) for seed in seeds]
     params, buffers = stack_module_state(members)
     params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     template = copy.deepcopy(members[0]).to("meta")

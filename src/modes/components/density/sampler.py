@@ -185,9 +185,9 @@ def _move_point(state: ChainState, data: SamplerData, slot: torch.Tensor, x: tor
     precision, logdet, new_mean, pmean = rank_one_update(
         state.precision[rows, slot], logdet, mean, KAPPA0 + cnt, x, weight, pmean)
     stats = pack_stats(new_mean, pmean, logdet, cnt + weight)
-    if removing:  # a removal can empty a slot: reset it to the exact prior
+    emptied = (stats[:, -1] == 0).unsqueeze(-1)
+    if removing and bool(emptied.any()):  # an emptied slot is reset to the exact prior
         p0, s0 = prior_slot(data)
-        emptied = (stats[:, -1] == 0).unsqueeze(-1)
         precision = torch.where(emptied.unsqueeze(-1), p0, precision)
         stats = torch.where(emptied, s0, stats)
     state.precision[rows, slot] = precision
