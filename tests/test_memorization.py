@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from modes import registry
 from modes.components.memorization import (
+    MemorizationScores,
     SubsampledMemorization,
     coverage_failure_probability,
     required_trials,
@@ -214,8 +215,29 @@ def test_executor_fan_out_equals_the_serial_run(tiny_data, tiny_serial, tmp_path
     assert len([f for f in stored_files(tmp_path) if f.endswith(".npz")]) == 3
 
 
+def test_scores_round_trip_through_the_store(tiny_serial, tmp_path):
+    store = ArtifactStore(tmp_path)
+    store.save("memorization-scores", "k", tiny_serial.arrays())
+    loaded = MemorizationScores.from_arrays(store.load("memorization-scores", "k"),
+                                            source="subsampled", trials=tiny_serial.trials)
+    for name, value in tiny_serial.arrays().items():
+        np.testing.assert_array_equal(getattr(loaded, name), value)
+    with pytest.raises(ValueError, match="count_in has length 3 but scores has length 20"):
+        MemorizationScores(scores=tiny_serial.scores, labels=tiny_serial.labels, source="x",
+                           count_in=np.zeros(3, dtype=np.int64))
+
+
 def test_registered_with_the_scenarios_arguments():
     estimator = registry.create("memorization", "subsampled", trials=80, subset_ratio=0.7,
                                 min_per_side=8, seed=3)
     assert isinstance(estimator, SubsampledMemorization)
     assert estimator.trials == 80 and estimator.seed == 3
+
+
+def test_automatic_chunk_size_keeps_steps_near_the_pixel_budget():
+    estimator = SubsampledMemorization(trials=100)
+    assert estimator.chunk_size((2000, 3, 32, 32), batch_size=128) == 4  # 2**19 pixels
+    assert estimator.chunk_size((160, 3, 8, 8), batch_size=32) == 100  # capped at the trials
+    assert SubsampledMemorization(trials=100, members_per_chunk=7).chunk_size(
+        (2000, 3, 32, 32), 128) == 7
+    assert [len(c) for c in estimator.chunks(30)] == [30, 30, 30, 10]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -154,3 +155,43 @@ def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:
     nan = float("nan")
     return ClaimResult(prereg=prereg, statistic=nan, p_value=nan, effect_size=nan, ci_low=nan,
                        ci_high=nan, n=n, verdict=INCONCLUSIVE, note=note)
+
+
+def figure3_spec(table: Any, title: str) -> Any:
+    """Fig. 3 (all per-bin panels) as a figure spec, from a density-bin table."""
+    from modes.report.specs import FigureSpec
+
+    def series(mean: np.ndarray, sd: np.ndarray | None = None) -> list[object]:
+        return [mean, sd]
+
+    panels = [
+        {"title": "log-density", "ylabel": "log-density",
+         "series": {"mean": series(table.log_density_mean, table.log_density_sd)}},
+        {"title": "memorization", "ylabel": "score",
+         "series": {"mean": series(table.memorization_mean, table.memorization_sd)}},
+        {"title": "low/high-density fraction", "ylabel": "fraction",
+         "series": {"low-density": series(table.low_fraction),
+                    "high-density": series(table.high_fraction)}},
+        {"title": "F-score (held-out bin)", "ylabel": "F",
+         "series": {"F-score": series(table.heldout_fscore)}},
+        {"title": "certified radius", "ylabel": "radius",
+         "series": {"mean": series(np.nan_to_num(table.radius_mean),
+                                   np.nan_to_num(table.radius_sd))}},
+        {"title": "non-abstain rate", "ylabel": "rate",
+         "series": {"rate": series(table.non_abstain_rate)}},
+        {"title": "smoothed F-score", "ylabel": "F",
+         "series": {"F-score": series(table.smoothed_fscore)}},
+    ]
+    return FigureSpec("density_bins", "fig3_density_bins", {"panels": panels, "title": title})
+
+
+def bin_transition(table: Any) -> float | None:
+    """Bin index (on the bin axis) where bins turn from mostly low- to mostly high-density classes,
+    None when the bins never cross (then the step claims cannot be tested)."""
+    from modes.stats.piecewise import transition_from_fractions
+
+    try:
+        return transition_from_fractions(np.asarray(table.log_density_mean),
+                                         np.asarray(table.high_fraction))
+    except ValueError:
+        return None

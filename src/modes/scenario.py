@@ -94,7 +94,7 @@ class Scenario:
         return load_dataset(self.config.dataset, self.scale.data, root=root,
                             seed=self.config.seed, download=self.config.download)
 
-    def backbone(self, name: str, width: float | None = None) -> Any:
+    def backbone(self, name: str, width: float | None = None, stem: str | None = None) -> Any:
         """Backbone ``name`` at this scale (transformers get the scale's config and size)."""
         from modes.components.backbones import stem_for
 
@@ -107,7 +107,7 @@ class Scenario:
                            "hidden": self.scale.transformer_width}
         return registry.create("backbone", name, num_classes=self.dataset.num_classes,
                                width=self.scale.train.width if width is None else width,
-                               stem=stem_for(self.dataset.image_size), **kwargs)
+                               stem=stem or stem_for(self.dataset.image_size), **kwargs)
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
     def trained(self, name: str) -> tuple[Any, nn.Module]:
@@ -194,22 +194,36 @@ class Scenario:
         def compute() -> dict[str, np.ndarray]:
             estimator = registry.create(
                 "memorization", self.config.memorization, trials=m.trials,
-                subset_ratio=m.subset_ratio, min_per_side=m.min_per_side, seed=self.config.seed)
-            result = estimator.estimate(
-                backbone=lambda: self.backbone_for_memorization(), data=self.dataset,
-                train=self.memorization_train_scale(), store=self.store)
+                subset_ratio=m.subset_ratio, min_per_side=m.min_per_side, seed=self.config.seed,
+                device=self.config.device)
+            result = estimator.estimate(self.backbone_for_memorization, self.dataset,
+                                        self.memorization_train_scale(), store=self.store)
             return {"scores": np.asarray(result.scores)}
 
         out = self.store.get_or_compute("memorization", self._request("mem", self.config.backbone),
                                         compute)
-        return out["scores"]
+        scores: np.ndarray = out["scores"]
+        return scores
 
     def memorization_train_scale(self) -> Any:
         m = self.scale.memorization
         return attrs.evolve(self.scale.train, epochs=m.epochs, width=m.width)
 
     def backbone_for_memorization(self) -> Any:
-        return self.backbone(self.config.backbone, width=self.scale.memorization.width)
+        """A fresh, untrained backbone for memorization trials and density-bin models."""
+        m = self.scale.memorization
+        return self.backbone(self.config.backbone, width=m.width, stem=m.stem)
+
+    # -- density bins (Fig. 3) -------------------------------------------------------------------
+    def density_bins(self) -> Any:
+        """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
+        from modes.experiments.density_bins import density_bin_experiment
+
+        last = self.layer_densities(self.config.backbone)[-1]
+        return density_bin_experiment(
+            last.log_density, self.memorization(), self.dataset, self.backbone_for_memorization,
+            self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
+            store=self.store, device=self.config.device)
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     def fitting_subsets(self) -> dict[str, np.ndarray]:

@@ -87,21 +87,22 @@ def test_rank_one_add_and_remove_equal_recomputation(d: int, n: int, seed: int) 
     # add the last point
     one = torch.ones(1, dtype=torch.float64)
     pmean = prec[0] @ T(mean)
-    p2, l2, m2, pm2 = rank_one_update(prec, logdet, T(mean)[None], kappa, x, one, pmean[None])
+    p2, l2, m2, pm2, _ = rank_one_update(prec, logdet, T(mean)[None], kappa, x, one, pmean[None])
     _, _, mean_full, psi_full = _posterior(y, psi0, nu0)
     np.testing.assert_allclose(p2[0].numpy(), np.linalg.inv(psi_full), rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(l2.item(), np.linalg.slogdet(psi_full)[1], rtol=1e-10)
     np.testing.assert_allclose(m2[0].numpy(), mean_full, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(pm2[0].numpy(), np.linalg.solve(psi_full, mean_full), rtol=1e-8,
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        pm2[0].numpy(), np.linalg.solve(psi_full, mean_full), rtol=1e-8, atol=1e-10
+    )
     # remove it again
-    p3, l3, m3, pm3 = rank_one_update(p2, l2, m2, kappa + 1, x, -one, pm2)
+    p3, l3, m3, pm3, _ = rank_one_update(p2, l2, m2, kappa + 1, x, -one, pm2)
     np.testing.assert_allclose(p3[0].numpy(), np.linalg.inv(psi), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(l3.item(), np.linalg.slogdet(psi)[1], rtol=1e-9)
     np.testing.assert_allclose(m3[0].numpy(), mean, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(pm3[0].numpy(), np.linalg.solve(psi, mean), rtol=1e-7, atol=1e-9)
     # weight 0 leaves everything unchanged
-    p4, l4, m4, _ = rank_one_update(p2, l2, m2, kappa + 1, x, 0 * one)
+    p4, l4, m4, _, _ = rank_one_update(p2, l2, m2, kappa + 1, x, 0 * one)
     assert torch.equal(p4, p2) and torch.equal(l4, l2) and torch.equal(m4, m2)
 
 

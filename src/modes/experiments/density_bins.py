@@ -30,7 +30,7 @@ from modes.metrics import macro_f_score
 from modes.scale import RobustnessScale, TrainScale
 from modes.stats.split import largest_gap_split
 from modes.store import ArtifactStore
-from modes.training.ensemble import Ensemble, train_ensemble
+from modes.training.ensemble import Ensemble, seeded_module, train_ensemble
 
 VERSION = "1"
 KIND = "density-bins"
@@ -141,7 +141,7 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
 
     if store is None:
         return DensityBinTable.from_arrays(compute())
-    module = backbone().module()
+    module = seeded_module(lambda: backbone().module(), seed)
     request = {
         "log_density": log_density, "memorization": memorization,
         "data": getattr(data, "fingerprint", None), "labels": labels,

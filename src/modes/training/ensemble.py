@@ -17,7 +17,8 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -59,7 +60,9 @@ class Ensemble:
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
                 x = images[start:start + batch_size].to(device)
-                outputs.append(vmap(self._call, in_dims=(0, 0, None))(self.params, self.buffers, x))
+                with _LOCK.run():
+                    outputs.append(vmap(self._call, in_dims=(0, 0, None))(self.params,
+                                                                          self.buffers, x))
         return torch.cat(outputs, dim=1)
 
     def predict(self, images: torch.Tensor, batch_size: int = 512) -> np.ndarray:
@@ -76,16 +79,54 @@ class Ensemble:
         return module.eval()
 
 
-_BUILD_LOCK = threading.Lock()
+class _BuildLock:
+    """Builds exclude each other and forward passes; forward passes run concurrently.
 
-
-def _seeded_module(module_factory: ModuleFactory, seed: int) -> nn.Module:
-    """``module_factory()`` initialised from ``seed``, leaving torch's global RNG as it was.
-
-    Serialised by a lock: the global RNG (and FX tracing in some backbone builders) is shared by
-    all threads, so concurrent chunks on a thread pool would otherwise mix their seeds.
+    Building a network touches process-wide state: torch's global RNG (seeded per member) and,
+    for backbones that discover their tap nodes with ``torch.fx`` at construction, a patched
+    ``nn.Module.__call__`` that intercepts every concurrent forward pass. Threads (a thread pool,
+    a multi-threaded Dask worker) therefore build alone, and wait for running steps to end.
     """
-    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._running = 0
+        self._building = False
+        self._waiting_builders = 0
+
+    @contextmanager
+    def build(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting_builders += 1
+            self._cond.wait_for(lambda: not self._building and self._running == 0)
+            self._waiting_builders -= 1
+            self._building = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._building = False
+                self._cond.notify_all()
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._building and self._waiting_builders == 0)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()
+
+
+_LOCK = _BuildLock()
+
+
+def seeded_module(module_factory: ModuleFactory, seed: int) -> nn.Module:
+    """``module_factory()`` initialised from ``seed``, leaving torch's global RNG as it was."""
+    with _LOCK.build(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return module_factory()
 
@@ -133,7 +174,7 @@ def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: 
     if len(labels) != len(images):
         raise ValueError(f"labels has length {len(labels)} but images has {len(images)}")
     device = torch.device(device)
-    members = [_seeded_module(module_factory, int(seed)).to(device) for seed in seeds]
+    members = [seeded_module(module_factory, int(seed)).to(device) for seed in seeds]
     params, buffers = stack_module_state(members)
     params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     template = copy.deepcopy(members[0]).to("meta")
@@ -160,13 +201,14 @@ def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: 
         if noisy:
             x = x + torch.stack([torch.randn(x.shape[1:], generator=g, device=device, dtype=x.dtype)
                                  for g in generators]) * noise
-        logits = forward(params, buffers, x)
-        # Sum of the members' mean losses: member k's gradient is that of its own loss.
-        loss = F.cross_entropy(logits.flatten(0, 1), labels[index].flatten(),
-                               reduction="sum") / train.batch_size
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        with _LOCK.run():
+            logits = forward(params, buffers, x)
+            # Sum of the members' mean losses: member k's gradient is that of its own loss.
+            loss = F.cross_entropy(logits.flatten(0, 1), labels[index].flatten(),
+                                   reduction="sum") / train.batch_size
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
     for p in params.values():
         p.requires_grad_(False)
     return ensemble

@@ -106,21 +106,22 @@ def rank_one_update(
     x: torch.Tensor,
     weight: torch.Tensor,
     pmean: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
     """Add (``weight`` = 1), remove (``weight`` = -1) or keep (0) one point of a component.
 
     Batched over the leading dim: ``precision`` (B, d, d), ``logdet`` (B,), ``mean`` (B, d),
     ``kappa`` (B,) before the change, ``x`` (B, d). Uses
     ``Psi' = Psi + s u u^T`` with ``u = x - mu_n`` and ``s = w kappa / (kappa + w)``, then
     Sherman-Morrison for ``Psi'^-1`` and the matrix determinant lemma for ``log det Psi'``.
-    Returns the new precision, log-determinant, mean and (when ``pmean = Psi^-1 mu`` is given)
-    the new ``Psi'^-1 mu'``.
+    Returns the new precision, log-determinant, mean, (when ``pmean = Psi^-1 mu`` is given) the
+    new ``Psi'^-1 mu'``, and ``u^T Psi^-1 u`` before the change.
     """
     new_kappa = kappa + weight
     s = weight * kappa / new_kappa
     u = x - mean
     pu = torch.bmm(precision, u.unsqueeze(-1)).squeeze(-1)
-    denom = 1 + s * (u * pu).sum(-1)
+    quad = (u * pu).sum(-1)
+    denom = 1 + s * quad
     coef = -(s / denom).unsqueeze(-1) * pu
     new_precision = torch.baddbmm(precision, coef.unsqueeze(-1), pu.unsqueeze(-2))
     step = (weight / new_kappa).unsqueeze(-1)
@@ -128,4 +129,4 @@ def rank_one_update(
     new_pmean = None
     if pmean is not None:  # P' mu' = P mu' - c pu (pu . mu'), with P mu' = P mu + step P u
         new_pmean = pmean + step * pu + coef * (pu * new_mean).sum(-1, keepdim=True)
-    return new_precision, logdet + torch.log(denom), new_mean, new_pmean
+    return new_precision, logdet + torch.log(denom), new_mean, new_pmean, quad

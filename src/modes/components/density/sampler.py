@@ -100,8 +100,9 @@ class ChainState:
         return {"z": self.z, "precision": self.precision, "stats": self.stats, "alpha": self.alpha}
 
 
-def pack_stats(mean: torch.Tensor, pmean: torch.Tensor, logdet: torch.Tensor,
-               counts: torch.Tensor) -> torch.Tensor:
+def pack_stats(
+    mean: torch.Tensor, pmean: torch.Tensor, logdet: torch.Tensor, counts: torch.Tensor
+) -> torch.Tensor:
     return torch.cat([mean, pmean, logdet.unsqueeze(-1), counts.unsqueeze(-1)], -1)
 
 
@@ -159,8 +160,9 @@ def refresh(
     precision = torch.cholesky_inverse(chol).contiguous()
     logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     pmean = torch.matmul(precision, mean.unsqueeze(-1)).squeeze(-1)
-    return ChainState(z=z, precision=precision, stats=pack_stats(mean, pmean, logdet, counts),
-                      alpha=alpha)
+    return ChainState(
+        z=z, precision=precision, stats=pack_stats(mean, pmean, logdet, counts), alpha=alpha
+    )
 
 
 def grow(state: ChainState, data: SamplerData, extra: int = GROW_BY) -> ChainState:
@@ -176,15 +178,29 @@ def grow(state: ChainState, data: SamplerData, extra: int = GROW_BY) -> ChainSta
     )
 
 
-def _move_point(state: ChainState, data: SamplerData, slot: torch.Tensor, x: torch.Tensor,
-                weight: torch.Tensor, rows: torch.Tensor, removing: bool) -> None:
-    """Add (weight 1) / remove (-1) / skip (0) point ``x[r]`` in slot ``slot[r]`` of every row r."""
+def _move_point(
+    state: ChainState,
+    data: SamplerData,
+    slot: torch.Tensor,
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    rows: torch.Tensor,
+    removing: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Add (weight 1) / remove (-1) / skip (0) point ``x[r]`` in slot ``slot[r]`` of every row r.
+
+    Returns the two factors of the block's joint conditional that this move settles (used by the
+    Metropolis correction): the log Student-t predictive of ``x`` given the slot *without* it, and
+    that slot's count without it (the CRP numerator; 0 means "alpha").
+    """
     d = data.d
     stats = state.stats[rows, slot]
     mean, pmean, logdet, cnt = stats[:, :d], stats[:, d : 2 * d], stats[:, 2 * d], stats[:, -1]
-    precision, logdet, new_mean, pmean = rank_one_update(
-        state.precision[rows, slot], logdet, mean, KAPPA0 + cnt, x, weight, pmean)
-    stats = pack_stats(new_mean, pmean, logdet, cnt + weight)
+    kappa = KAPPA0 + cnt
+    precision, new_logdet, new_mean, new_pmean, quad = rank_one_update(
+        state.precision[rows, slot], logdet, mean, kappa, x, weight, pmean
+    )
+    stats = pack_stats(new_mean, new_pmean, new_logdet, cnt + weight)  # type: ignore[arg-type]
     emptied = (stats[:, -1] == 0).unsqueeze(-1)
     if removing and bool(emptied.any()):  # an emptied slot is reset to the exact prior
         p0, s0 = prior_slot(data)
@@ -192,6 +208,14 @@ def _move_point(state: ChainState, data: SamplerData, slot: torch.Tensor, x: tor
         stats = torch.where(emptied, s0, stats)
     state.precision[rows, slot] = precision
     state.stats[rows, slot] = stats
+    if removing:  # the predictive under the post-removal slot: (kappa / kappa')^2 quad / denom
+        kappa_after = kappa + weight
+        denom = torch.exp(new_logdet - logdet)
+        quad = (kappa / kappa_after) ** 2 * quad / denom
+        quad = torch.where(emptied[:, 0], x.square().sum(-1) / data.psi0, quad)
+        kappa, cnt, logdet = kappa_after, cnt + weight, stats[:, 2 * d]
+    log_pred = niw_log_predictive(quad, logdet, kappa, data.nu0 + cnt, d)
+    return log_pred, cnt
 
 
 def assignment_logits(state: ChainState, data: SamplerData, xb: torch.Tensor) -> torch.Tensor:
@@ -209,14 +233,25 @@ def assignment_logits(state: ChainState, data: SamplerData, xb: torch.Tensor) ->
     maha = ((xb.transpose(1, 2).unsqueeze(1) - 2 * mean.unsqueeze(-1)) * px).sum(2)
     maha = maha + (mean * state.pmean).sum(-1, keepdim=True)
     counts = state.counts
-    loglik = niw_log_predictive(maha.clamp_min(0), state.logdet.unsqueeze(-1),
-                                (KAPPA0 + counts).unsqueeze(-1),
-                                (data.nu0 + counts).unsqueeze(-1), d)
+    loglik = niw_log_predictive(
+        maha.clamp_min(0),
+        state.logdet.unsqueeze(-1),
+        (KAPPA0 + counts).unsqueeze(-1),
+        (data.nu0 + counts).unsqueeze(-1),
+        d,
+    )
     empty = counts == 0
     first_empty = empty & (torch.cumsum(empty.to(torch.int32), 1) == 1)
-    log_w = torch.where(empty, torch.where(first_empty, torch.log(state.alpha).unsqueeze(1),
-                                           -math.inf), torch.log(counts))
+    log_w = torch.where(
+        empty,
+        torch.where(first_empty, torch.log(state.alpha).unsqueeze(1), -math.inf),
+        torch.log(counts),
+    )
     return loglik + log_w.unsqueeze(-1)
+
+
+def _log_crp_factor(count: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    return torch.log(torch.where(count > 0, count, alpha))
 
 
 def sweep(
@@ -224,38 +259,95 @@ def sweep(
     data: SamplerData,
     block_size: int,
     generator: torch.Generator,
+    metropolis: bool = False,
 ) -> ChainState:
-    """One pass of blocked CGS over every row's points (random permutation, blocks of b)."""
+    """One pass of blocked CGS over every row's points (random permutation, blocks of b).
+
+    Each block's b assignments are drawn independently from their conditionals given the rest
+    (the paper's scheme, Eq. A.6). That is the exact block conditional only for b = 1; with
+    ``metropolis`` the draw is a proposal accepted with the Metropolis-Hastings ratio of the
+    block's exact joint conditional (CRP x sequential Student-t predictives), which makes the
+    kernel leave the posterior exactly invariant for any b. All "new component" choices of a block
+    share one new component, so a state whose block points form two or more components of their
+    own is not proposed and such a block keeps its assignments until the next permutation.
+    """
     y, valid = data.y, data.valid
     rows, n_max, d = y.shape
     b = block_size
-    steps = -(-n_max // b)
+    # a row's blocks hold at most n - 1 points, so that every block leaves some point outside it
+    row_b = torch.clamp(data.n - 1, min=1, max=b)
+    steps = int(torch.max(-(-data.n // row_b)).item())
     keys = torch.rand((rows, n_max), generator=generator, dtype=y.dtype, device=y.device)
     perm = torch.argsort(torch.where(valid, keys, 2.0), dim=1)
-    pad = steps * b - n_max
-    if pad:
-        perm = torch.cat([perm, perm[:, :1].expand(rows, pad)], 1)
-    position = torch.arange(steps * b, device=y.device)
-    in_range = (position.unsqueeze(0) < data.n.unsqueeze(1)).to(y.dtype)
+    col = torch.arange(b, device=y.device)
     ar = torch.arange(rows, device=y.device)
+    correct = metropolis and b > 1
     for t in range(steps):
-        idx = perm[:, t * b : (t + 1) * b]
-        w = in_range[:, t * b : (t + 1) * b]
+        pos = t * row_b.unsqueeze(1) + col  # (R, b) positions in each row's permutation
+        w = ((col < row_b.unsqueeze(1)) & (pos < data.n.unsqueeze(1))).to(y.dtype)
+        idx = perm.gather(1, pos.clamp_max(n_max - 1))
         xb = y.gather(1, idx.unsqueeze(-1).expand(-1, -1, d))
         zb = state.z.gather(1, idx)
+        log_target = torch.zeros(rows, dtype=y.dtype, device=y.device)
         for j in range(b):
-            _move_point(state, data, zb[:, j], xb[:, j], -w[:, j], ar, True)
+            log_pred, count = _move_point(state, data, zb[:, j], xb[:, j], -w[:, j], ar, True)
+            if correct:
+                log_target -= w[:, j] * (log_pred + _log_crp_factor(count, state.alpha))
         logits = assignment_logits(state, data, xb)
         u = torch.rand(logits.shape, generator=generator, dtype=y.dtype, device=y.device)
         gumbel = -torch.log(-torch.log(u.clamp_min(torch.finfo(y.dtype).tiny)))
         znew = torch.argmax(logits + gumbel, dim=1)
         znew = torch.where(w > 0, znew, zb)
+        if correct:
+            log_q = torch.log_softmax(logits, dim=1)
+            log_ratio = log_target + _proposal_log_ratio(state, log_q, zb, znew, w)
         for j in range(b):
-            _move_point(state, data, znew[:, j], xb[:, j], w[:, j], ar, False)
-        state.z.scatter_(1, idx, znew)
+            log_pred, count = _move_point(state, data, znew[:, j], xb[:, j], w[:, j], ar, False)
+            if correct:
+                log_ratio += w[:, j] * (log_pred + _log_crp_factor(count, state.alpha))
+        if correct:
+            accept_u = torch.rand(rows, generator=generator, dtype=y.dtype, device=y.device)
+            reject = torch.log(accept_u) >= log_ratio
+            # a rejected block moves back only the points whose proposal differs from their old slot
+            back = w * (reject.unsqueeze(1) & (znew != zb)).to(w.dtype)
+            moved = back.sum(0) > 0
+            if bool(moved.any()):
+                for j in torch.nonzero(moved).flatten().tolist():
+                    _move_point(state, data, znew[:, j], xb[:, j], -back[:, j], ar, True)
+                    _move_point(state, data, zb[:, j], xb[:, j], back[:, j], ar, False)
+                znew = torch.where(reject.unsqueeze(1), zb, znew)
+        # masked columns may repeat a position of the block: point them at column 0 and give them
+        # column 0's value, so that the scatter is deterministic
+        valid_col = w > 0
+        state.z.scatter_(1, torch.where(valid_col, idx, idx[:, :1]),
+                         torch.where(valid_col, znew, znew[:, :1]))
         if bool((state.counts > 0).all(1).any()):
             state = grow(state, data)
     return state
+
+
+def _proposal_log_ratio(
+    state: ChainState, log_q: torch.Tensor, old: torch.Tensor, new: torch.Tensor, w: torch.Tensor
+) -> torch.Tensor:
+    """log q(old) - log q(new) for the independent block proposal, (R,).
+
+    ``log_q`` (R, K, b) are the per-point proposal log-probabilities with the block removed. An old
+    slot emptied by the removal is proposed as the first empty slot; old block points spread over
+    two or more emptied slots cannot be proposed (log q(old) = -inf: the move is rejected).
+    """
+    counts = state.counts  # block removed
+    emptied_old = counts.gather(1, old) == 0
+    empty = counts == 0
+    first_empty = torch.argmax(empty.to(torch.int8), dim=1, keepdim=True)
+    old_as_proposed = torch.where(emptied_old, first_empty, old)
+    own = torch.where(emptied_old & (w > 0), old, -1)
+    distinct = (
+        (own.unsqueeze(1) != own.unsqueeze(2)) & (own.unsqueeze(1) >= 0) & (own.unsqueeze(2) >= 0)
+    )
+    unreachable = distinct.any(2).any(1)
+    lq_old = (log_q.gather(1, old_as_proposed.unsqueeze(1)).squeeze(1) * w).sum(1)
+    lq_new = (log_q.gather(1, new.unsqueeze(1)).squeeze(1) * w).sum(1)
+    return torch.where(unreachable, -math.inf, lq_old - lq_new)
 
 
 def log_joint(state: ChainState, data: SamplerData) -> torch.Tensor:

@@ -34,10 +34,11 @@ from tqdm.auto import tqdm
 from modes.components.memorization.scores import MemorizationScores
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
-from modes.training.ensemble import train_ensemble
+from modes.training.ensemble import seeded_module, train_ensemble
 
 VERSION = "1"
 CHUNK_KIND = "memorization-trials"
+PIXELS_PER_STEP = {"cpu": 2**19, "cuda": 2**25}  # images x height x width per training step
 BackboneFactory = Callable[[], Any]  # returns a Backbone (has .module())
 
 
@@ -126,8 +127,8 @@ def run_trial_chunk(chunk: TrialChunk) -> dict[str, np.ndarray]:
     return {"correct": correct, "masks": masks, "trials": np.asarray(chunk.trials)}
 
 
-def _positive_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
+def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and value < 1:
         raise ValueError(f"{attribute.name} must be >= 1, got {value!r}")
 
 
@@ -141,14 +142,17 @@ class SubsampledMemorization:
     """Feldman & Zhang's memorization estimator; ``estimate`` trains the models.
 
     ``min_per_side`` is the coverage every example must get: at least that many trials whose
-    subset holds it and as many whose subset misses it.
+    subset holds it and as many whose subset misses it. ``members_per_chunk`` models are trained
+    at once; ``None`` picks as many as keep one step's batch near :data:`PIXELS_PER_STEP` pixels
+    for the device (more members per step stop paying off once a step is compute-bound, and on a
+    CPU very large steps thrash the allocator).
     """
 
     trials: int = attrs.field(validator=_positive_int)
     subset_ratio: float = attrs.field(default=0.7, validator=_open_unit_interval)
     min_per_side: int = attrs.field(default=8, validator=_positive_int)
     seed: int = 0
-    members_per_chunk: int = attrs.field(default=16, validator=_positive_int)
+    members_per_chunk: int | None = attrs.field(default=None, validator=_positive_int)
     device: str = "cpu"
     progress: bool = attrs.field(default=False, eq=False)
 
@@ -186,7 +190,7 @@ class SubsampledMemorization:
 
     def request(self, backbone: BackboneFactory, data: Any, train: TrainScale) -> dict[str, Any]:
         """What determines the result: settings, data, training scale and architecture."""
-        module = backbone().module()
+        module = seeded_module(lambda: backbone().module(), self.seed)
         return {
             "estimator": attrs.evolve(self, progress=False, device="any"),
             "data": getattr(data, "fingerprint", None) or _fingerprint(data.train_images),
@@ -195,9 +199,16 @@ class SubsampledMemorization:
             "architecture": hashlib.sha256(repr(module).encode()).hexdigest()[:16],
         }
 
-    def chunks(self) -> list[range]:
-        step = self.members_per_chunk
-        return [range(s, min(s + step, self.trials)) for s in range(0, self.trials, step)]
+    def chunk_size(self, image_shape: tuple[int, ...], batch_size: int) -> int:
+        """Models per chunk: ``members_per_chunk``, or the automatic choice described above."""
+        if self.members_per_chunk is not None:
+            return self.members_per_chunk
+        budget = PIXELS_PER_STEP["cuda" if self.device.startswith("cuda") else "cpu"]
+        pixels = batch_size * int(np.prod(image_shape[-2:]))
+        return int(min(self.trials, max(1, budget // pixels)))
+
+    def chunks(self, size: int) -> list[range]:
+        return [range(s, min(s + size, self.trials)) for s in range(0, self.trials, size)]
 
     def estimate(self, backbone: BackboneFactory, data: Any, train: TrainScale,
                  store: ArtifactStore | None = None,
@@ -214,9 +225,13 @@ class SubsampledMemorization:
         self.check_realised_coverage(all_masks)
 
         request = self.request(backbone, data, train) if store is not None else None
+        size = self.chunk_size(tuple(data.train_images.shape), train.batch_size)
+        chunks = self.chunks(size)
+        if request is not None:
+            request["chunk_size"] = size  # chunk k holds trials [k * size, (k + 1) * size)
         results: dict[int, dict[str, np.ndarray]] = {}
         pending: dict[int, TrialChunk] = {}
-        for index, trials in enumerate(self.chunks()):
+        for index, trials in enumerate(chunks):
             cached = None
             if store is not None:
                 cached = store.load(CHUNK_KIND, _chunk_key(request, index))
@@ -234,7 +249,7 @@ class SubsampledMemorization:
                                                             arrays["trials"].max().item()]})
 
         _run_chunks(pending, finished, executor, self.progress)
-        ordered = [results[i] for i in range(len(self.chunks()))]
+        ordered = [results[i] for i in range(len(chunks))]
         correct = np.concatenate([r["correct"] for r in ordered]).astype(bool)
         masks = np.concatenate([r["masks"] for r in ordered]).astype(bool)
         if not np.array_equal(masks, all_masks):
