@@ -102,6 +102,12 @@ def family_alpha(pytestconfig: pytest.Config, modes_scenario: Scenario) -> float
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): a paper claim re-derived as a statistical test")
     config._modes_started = time.time()  # type: ignore[attr-defined]
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:  # share the cores among xdist workers instead of oversubscribing them
+        import torch
+
+        workers = int(worker.get("workercount", 1))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -124,4 +130,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     written = report_main(records, reports_dir(config), family_alpha=alpha)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"modes: report written to {reports_dir(config)} ({len(written)} files)")
+        reporter.write_line(
+            f"modes: report written to {reports_dir(config)} ({len(written)} files)")
