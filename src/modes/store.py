@@ -169,7 +169,7 @@ class ArtifactStore:
 
     def get_or_compute(self, kind: str, request: Any, compute: Callable[[], Mapping[str, Any]],
                        version: str = "1") -> Arrays:
-        """Arrays for ``request``: loaded when cached, else computed once (under a lock) and stored."""
+        """Arrays for ``request``: loaded when cached, else computed once (under a lock), stored."""
         key = request_key(request, version)
         cached = self.load(kind, key)
         if cached is not None:
