@@ -88,6 +88,12 @@ def main() -> None:
     parser.add_argument("--dims", type=int, nargs="+", default=[64, 16])
     parser.add_argument("--block-size", type=int, default=4)
     parser.add_argument("--sweeps", type=int, default=3, help="timed sweeps (paper: 400)")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="untimed sweeps first (early sweeps are the slowest: more components)",
+    )
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument(
         "--block-update", default="metropolis", choices=["metropolis", "independent"]
@@ -104,8 +110,8 @@ def main() -> None:
         x, groups = synthetic(args.groups, args.points, d, rng)
         stamps: list[float] = []
         model = DPGMM(
-            sweeps=args.sweeps + 1,
-            burn_in=args.sweeps,
+            sweeps=args.warmup + args.sweeps + 1,
+            burn_in=args.warmup + args.sweeps,
             thin=1,
             block_size=args.block_size,
             block_update=args.block_update,
@@ -117,7 +123,7 @@ def main() -> None:
         fitted_big = model.fit(
             x, groups, callback=lambda s, _t, st=stamps: st.append(time.perf_counter()), warn=False
         )
-        per_sweep = np.diff([start, *stamps])[1:]  # drop the first (init + warm-up)
+        per_sweep = np.diff([start, *stamps])[args.warmup + 1 :]  # drop init and warm-up
         rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         st = fitted_big.states
         per_state = sum(t[0].nbytes for t in (st.counts, st.mean, st.precision, st.logdet))

@@ -168,7 +168,8 @@ class Scenario:
             return {"log_density": log_density, "relative_entropy": rel,
                     "mean_intra_distance": dist,
                     "variance_curve": np.cumsum(reducer.explained_variance_ratio),
-                    "dims": np.array(dims), "max_rhat": np.array(fitted.max_rhat())}
+                    "dims": np.array(dims),
+                    "max_rhat": np.array(np.nanmax(fitted.convergence.rhat))}
 
         out = self.store.get_or_compute("layer-density",
                                         self._request("layer-density", name, layer=layer), compute)

@@ -113,6 +113,8 @@ def test_batched_scores_agree_with_per_group_scores() -> None:
     own = fitted.log_prob_own(q, q_groups)
     idx = np.searchsorted(fitted.groups, q_groups)
     torch.testing.assert_close(own, every[torch.arange(25), idx])
+    with pytest.raises(ValueError, match=r"unknown group id\(s\) \[15\]"):
+        fitted.log_prob_own(q[:2], [10, 15])
     labels = fitted.classify(x)
     assert (labels == groups).mean() > 0.9
     flat = fitted.classify(q, priors={10: 1.0, 20: 0.0, 30: 0.0})

@@ -281,16 +281,7 @@ class DPGMM:
             run.trace_k.append(record.num_components.cpu().numpy())
             run.trace_alpha.append(record.alpha.cpu().numpy())
             if cfg.kept(s):
-                st = run.state
-                run.kept.append(
-                    {
-                        "counts": st.counts.clone(),
-                        "mean": st.mean.clone(),
-                        "precision": st.precision.clone(),
-                        "logdet": st.logdet.clone(),
-                        "alpha": st.alpha.clone(),
-                    }
-                )
+                run.kept.append(snapshot(run.state))
             run.done = s + 1
             if store is not None and (run.done % every == 0 or run.done == cfg.sweeps):
                 _save_checkpoint(store, key, run)
@@ -311,6 +302,33 @@ class DPGMM:
             nu0=prior_nu0(prep.padded.shape[2]),
             seed=cfg.seed,
         )
+
+
+def snapshot(state: ChainState) -> dict[str, torch.Tensor]:
+    """A kept state for Eq. 3: occupied slots first, cut to the largest occupied count + 1.
+
+    Every row keeps its occupied slots and at least one empty (prior) slot; the chain's own slot
+    labels are untouched.
+    """
+    occupied = state.counts > 0
+    order = torch.argsort((~occupied).to(torch.int8), dim=1, stable=True)
+    keep = int(occupied.sum(1).max().item()) + 1
+    order = order[:, :keep]
+    d = state.d
+
+    def take(t: torch.Tensor) -> torch.Tensor:
+        index = order.reshape(*order.shape, *[1] * (t.ndim - 2)).expand(-1, -1, *t.shape[2:])
+        return t.gather(1, index)
+
+    return {
+        "counts": take(state.counts),
+        "mean": take(state.mean),
+        "precision": take(state.precision.reshape(*state.precision.shape[:2], d * d))
+        .reshape(*order.shape, d, d)
+        .to(torch.float32),
+        "logdet": take(state.logdet),
+        "alpha": state.alpha.clone(),
+    }
 
 
 def _sampler_data(
@@ -340,24 +358,36 @@ def _pad_slots(
     snapshots: list[dict[str, torch.Tensor]],
     data: SamplerData,
 ) -> dict[str, torch.Tensor]:
-    """Stack snapshots of different capacity, padding with prior (empty) slots: (S, R, K, ...)."""
-    cap = max(s["counts"].shape[1] for s in snapshots)
-    d = data.d
-    out: dict[str, list[torch.Tensor]] = {k: [] for k in snapshots[0]}
-    for snap in snapshots:
-        extra = cap - snap["counts"].shape[1]
-        rows = snap["counts"].shape[0]
-        like = snap["counts"]
-        eye = torch.eye(d, dtype=like.dtype, device=like.device) / data.psi0
-        pads = {
-            "counts": like.new_zeros(rows, extra),
-            "mean": like.new_zeros(rows, extra, d),
-            "precision": eye.expand(rows, extra, d, d),
-            "logdet": like.new_full((rows, extra), d * float(np.log(data.psi0))),
-        }
+    """Stack snapshots of different capacity, padding with prior (empty) slots: (S, R, K, ...).
+
+    Consumes ``snapshots`` (each is released once copied), so that the peak memory is about one
+    copy of the kept states rather than two.
+    """
+    cap = max(snap["counts"].shape[1] for snap in snapshots)
+    num, d = len(snapshots), data.d
+    first = snapshots[0]
+    out = {
+        name: value.new_empty((num, value.shape[0], cap, *value.shape[2:]))
+        if name != "alpha"
+        else value.new_empty((num, *value.shape))
+        for name, value in first.items()
+    }
+    prior = {"counts": 0.0, "mean": 0.0, "logdet": d * float(np.log(data.psi0))}
+    for i in range(num):
+        snap = snapshots.pop(0)
+        k = snap["counts"].shape[1]
         for name, value in snap.items():
-            out[name].append(torch.cat([value, pads[name]], 1) if name in pads else value)
-    return {k: torch.stack(v) for k, v in out.items()}
+            if name == "alpha":
+                out[name][i] = value
+                continue
+            out[name][i, :, :k] = value
+            if name == "precision":
+                eye = torch.eye(d, dtype=value.dtype, device=value.device) / data.psi0
+                out[name][i, :, k:] = eye
+            else:
+                out[name][i, :, k:] = prior[name]
+        del snap
+    return out
 
 
 def _stack_kept(

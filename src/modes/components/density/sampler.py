@@ -319,8 +319,9 @@ def sweep(
         # masked columns may repeat a position of the block: point them at column 0 and give them
         # column 0's value, so that the scatter is deterministic
         valid_col = w > 0
-        state.z.scatter_(1, torch.where(valid_col, idx, idx[:, :1]),
-                         torch.where(valid_col, znew, znew[:, :1]))
+        state.z.scatter_(
+            1, torch.where(valid_col, idx, idx[:, :1]), torch.where(valid_col, znew, znew[:, :1])
+        )
         if bool((state.counts > 0).all(1).any()):
             state = grow(state, data)
     return state
