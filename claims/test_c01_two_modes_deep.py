@@ -27,7 +27,12 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0: 20 synthetic classes, width-1/8 ResNet18, 15 epochs, 60 "
+    "sweeps): class means at stages 3-4 are unimodal (dip p 0.47-0.48, BIC margin < 10) and "
+    "the largest gap isolates a single class; the dip test's power at 20 classes with a "
+    "minority high group is only 0.43 even for an 8-sd separation (tests/stats controls)"
+)
 
 
 def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:

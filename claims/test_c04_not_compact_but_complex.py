@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modes.evidence import assert_replicated, per_class, require
+from modes.evidence import assert_replicated, inconclusive, per_class, require
 from modes.report.specs import FigureSpec
 from modes.stats.association import two_sample_ranks
 from modes.stats.claim import Preregistration, evaluate
@@ -30,7 +30,10 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0): the largest gap of stage-4 class means isolates a single "
+    "low-density class (19 high, 1 low), so the high/low comparison has no second low class"
+)
 
 
 def test_high_density_classes_not_compact_but_complex(modes_scenario, record_claim) -> None:
@@ -40,6 +43,11 @@ def test_high_density_classes_not_compact_but_complex(modes_scenario, record_cla
     means = class_means(per_class(last.log_density, labels))
     split = largest_gap_split(means)
     high = split.high
+    if min(high.sum(), (~high).sum()) < 2:
+        result = inconclusive(PREREG, len(means),
+                              f"the largest gap leaves {int(high.sum())} high- and "
+                              f"{int((~high).sum())} low-density classes; each side needs 2")
+        assert_replicated(record_claim(result, smoke_xfail=SMOKE_XFAIL))
     complexity = two_sample_ranks(last.relative_entropy[high], last.relative_entropy[~high],
                                   alternative="greater", seed=modes_scenario.config.seed)
     compact = two_sample_ranks(last.mean_intra_distance[high], last.mean_intra_distance[~high],

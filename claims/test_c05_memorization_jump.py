@@ -33,7 +33,11 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0): 19 of 20 classes fall above the largest gap, so every "
+    "density bin is mostly from high-density classes (high fractions 0.79-1.0) and there is "
+    "no transition to test; 4-epoch memorization models give weak scores (max 0.41)"
+)
 
 
 def test_memorization_jumps_at_transition(modes_scenario, record_claim) -> None:

@@ -28,7 +28,10 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0): 19 of 20 classes fall above the largest gap, so no density "
+    "bin is mostly from low-density classes and there is no transition to test"
+)
 
 
 def test_robustness_drops_at_transition(modes_scenario, record_claim) -> None:

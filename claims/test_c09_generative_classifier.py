@@ -29,7 +29,12 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0): the generative classifier recovers classes (random held-out "
+    "accuracy 0.87 vs chance 0.05), but 4-epoch memorization models give weak scores (max "
+    "0.41) and the 'memorized' examples are classified better (0.97) than unmemorized ones "
+    "(0.87)"
+)
 SUBSETS = ("memorized", "unmemorized", "random")
 
 

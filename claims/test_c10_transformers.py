@@ -35,7 +35,11 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0: 4-block, 64-wide ViT and Mixer trained 15 epochs on 20 "
+    "synthetic classes): no deeper block shows bimodal class means (best dip p 0.34 for ViT, "
+    "1.0 for Mixer after Bonferroni; spread ratios 0.87-1.07)"
+)
 
 
 def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) -> None:

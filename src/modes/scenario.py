@@ -284,7 +284,8 @@ class Scenario:
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
         """Eq. A.7 generative classifier: fit class densities without the held-out subsets, then
-        predict their classes at every layer. Returns predictions (layers, held-out) and truth."""
+        predict their classes at every layer (class priors: the fitted data's class frequencies).
+        Returns predictions (layers, held-out), truth and the subsets' sizes."""
         reps = self.representations(name)
         layers = list(reps)
         labels = self.dataset.train_labels.numpy()
@@ -299,7 +300,6 @@ class Scenario:
         held = {"memorized": memorized, "unmemorized": unmemorized, "random": random}
         held_all = np.concatenate(list(held.values()))
         train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
-        priors = np.bincount(labels[train_idx], minlength=self.dataset.num_classes) / len(train_idx)
 
         def compute() -> dict[str, np.ndarray]:
             preds = np.empty((len(layers), len(held_all)), dtype=np.int64)
@@ -309,8 +309,7 @@ class Scenario:
                     reps[layer][train_idx])
                 fitted = self.density_model(seed_offset=200 + li).fit(
                     reducer.transform(reps[layer][train_idx]), labels[train_idx])
-                preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]),
-                                            priors=priors).cpu().numpy()
+                preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
             sizes = np.array([len(v) for v in held.values()])
             return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
 
