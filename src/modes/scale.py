@@ -105,7 +105,7 @@ SMOKE = Scale(
     train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
     density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
                          dims_shallow=8, dims_deep=16, chains=2, kl_samples=256),
-    memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=4,
+    memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=8,
                                    width=0.125, stem="mini-imagenet"),
     robustness=RobustnessScale(bins=8, bin_epochs=6, sigma=0.5, n0=32, n=500, alpha=0.001,
                                certify_per_bin=30),

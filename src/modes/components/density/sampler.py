@@ -28,7 +28,6 @@ from .niw import (
     niw_log_predictive,
     prior_nu0,
     prior_scale,
-    rank_one_update,
 )
 
 GROW_BY = 4
@@ -178,80 +177,253 @@ def grow(state: ChainState, data: SamplerData, extra: int = GROW_BY) -> ChainSta
     )
 
 
-def _move_point(
+def _log_crp_factor(count: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    return torch.log(torch.where(count > 0, count, alpha))
+
+
+@dataclass
+class _Moves:
+    """The rank-one moves ("events") of one block step, in order: removals, then additions.
+
+    Event ``e`` moves point ``x_e`` with weight ``w_e`` (-1 remove, +1 add, 0 skip) in segment
+    ``seg[:, e]``: its slot, or slot + capacity for a slot that the removals emptied (that slot
+    restarts from the exact prior). ``delta[:, e]`` is the change of the segment's packed stats
+    (mean, ``Psi^-1 mu``, log det, count) and ``-coef_e vec_e vec_e^T`` the change of its
+    precision, so that the precision after the event is the precision at the start of the block
+    step minus the segment's earlier ``coef vec vec^T``: no (d, d) matrix is formed until the step
+    is written back.
+    """
+
+    seg: torch.Tensor  # (R, 2b) long
+    delta: torch.Tensor  # (R, 2b, 2d + 2)
+    vec: torch.Tensor  # (R, 2b, d)
+    coef: torch.Tensor  # (R, 2b)
+
+    @classmethod
+    def empty(cls, like: torch.Tensor, slots: torch.Tensor) -> _Moves:
+        rows, b, d = like.shape
+        return cls(
+            seg=slots.new_empty(rows, 2 * b),
+            delta=like.new_zeros(rows, 2 * b, 2 * d + 2),
+            vec=like.new_zeros(rows, 2 * b, d),
+            coef=like.new_zeros(rows, 2 * b),
+        )
+
+    def run(
+        self,
+        first: int,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        base: torch.Tensor,
+        base_px: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Events ``first .. first + b - 1`` (point j of the block is event ``first + j``).
+
+        ``base`` (R, b, 2d + 2) are the packed stats of each event's segment at the start of the
+        block step and ``base_px`` (R, b, d) its precision times the point, ``P x``, read off the
+        step's one distance GEMM. Sherman-Morrison on ``Psi' = Psi + s u u^T`` (``u = x - mu``,
+        ``s = w kappa / (kappa + w)``), with ``P u = P x - P mu`` and ``P`` the segment's current
+        precision. Returns, per event, ``u^T P u`` and the packed stats before the event.
+        """
+        d = x.shape[-1]
+        quads, befores = [], []
+        for j in range(x.shape[1]):
+            e = first + j
+            xj, w = x[:, j], weight[:, j]
+            cur, px = base[:, j], base_px[:, j]
+            if e > 0:  # the segment's earlier events
+                same = (self.seg[:, :e] == self.seg[:, e : e + 1]).to(x.dtype).unsqueeze(1)
+                cur = cur + torch.bmm(same, self.delta[:, :e]).squeeze(1)
+                vx = torch.bmm(self.vec[:, :e], xj.unsqueeze(-1)).transpose(1, 2)
+                px = px - torch.bmm(same * self.coef[:, None, :e] * vx, self.vec[:, :e]).squeeze(1)
+            mean, pmean, cnt = cur[:, :d], cur[:, d : 2 * d], cur[:, -1]
+            pu = px - pmean
+            u = xj - mean
+            quad = (u * pu).sum(-1)
+            kappa = KAPPA0 + cnt
+            new_kappa = kappa + w
+            s = w * kappa / new_kappa
+            denom = 1 + s * quad
+            coef = s / denom
+            d_mean = (w / new_kappa).unsqueeze(-1) * u
+            # P' mu' = P mu + step P u - c P u (P u . mu')
+            d_pmean = (w / new_kappa).unsqueeze(-1) * pu - (
+                coef * (pu * (mean + d_mean)).sum(-1)
+            ).unsqueeze(-1) * pu
+            self.delta[:, e, :d] = d_mean
+            self.delta[:, e, d : 2 * d] = d_pmean
+            self.delta[:, e, 2 * d] = torch.log(denom)
+            self.delta[:, e, 2 * d + 1] = w
+            self.vec[:, e] = pu
+            self.coef[:, e] = coef
+            quads.append(quad)
+            befores.append(cur)
+        return torch.stack(quads, 1), torch.stack(befores, 1)
+
+
+def _block_step(
     state: ChainState,
     data: SamplerData,
-    slot: torch.Tensor,
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    rows: torch.Tensor,
-    removing: bool,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Add (weight 1) / remove (-1) / skip (0) point ``x[r]`` in slot ``slot[r]`` of every row r.
+    xb: torch.Tensor,
+    zb: torch.Tensor,
+    w: torch.Tensor,
+    generator: torch.Generator,
+    correct: bool,
+) -> torch.Tensor:
+    """One block of every row: remove, draw (Eq. A.6), add, optional MH accept; updates ``state``.
 
-    Returns the two factors of the block's joint conditional that this move settles (used by the
-    Metropolis correction): the log Student-t predictive of ``x`` given the slot *without* it, and
-    that slot's count without it (the CRP numerator; 0 means "alpha").
+    ``xb`` (R, b, d) the block's points, ``zb`` (R, b) their slots, ``w`` (R, b) 1 for a real
+    point and 0 for padding. One GEMM gives ``P_k x_j`` for every slot and point under the
+    precisions at the start of the step; the removals and additions are low-rank corrections of
+    it (:class:`_Moves`), and only the slots whose membership changes are written back: their
+    stats by one scatter-add and their precisions by one ``index_add_`` of rank-one terms.
+    Returns the block's slots after the step (the old ones where the move was rejected).
     """
-    d = data.d
-    stats = state.stats[rows, slot]
-    mean, pmean, logdet, cnt = stats[:, :d], stats[:, d : 2 * d], stats[:, 2 * d], stats[:, -1]
-    kappa = KAPPA0 + cnt
-    precision, new_logdet, new_mean, new_pmean, quad = rank_one_update(
-        state.precision[rows, slot], logdet, mean, kappa, x, weight, pmean
-    )
-    stats = pack_stats(new_mean, new_pmean, new_logdet, cnt + weight)  # type: ignore[arg-type]
-    emptied = (stats[:, -1] == 0).unsqueeze(-1)
-    if removing and bool(emptied.any()):  # an emptied slot is reset to the exact prior
-        p0, s0 = prior_slot(data)
-        precision = torch.where(emptied.unsqueeze(-1), p0, precision)
-        stats = torch.where(emptied, s0, stats)
-    state.precision[rows, slot] = precision
-    state.stats[rows, slot] = stats
-    if removing:  # the predictive under the post-removal slot: (kappa / kappa')^2 quad / denom
-        kappa_after = kappa + weight
-        denom = torch.exp(new_logdet - logdet)
-        quad = (kappa / kappa_after) ** 2 * quad / denom
-        quad = torch.where(emptied[:, 0], x.square().sum(-1) / data.psi0, quad)
-        kappa, cnt, logdet = kappa_after, cnt + weight, stats[:, 2 * d]
-    log_pred = niw_log_predictive(quad, logdet, kappa, data.nu0 + cnt, d)
-    return log_pred, cnt
+    rows, b, d = xb.shape
+    cap = state.capacity
+    width = 2 * d + 2
+    inv_psi0 = 1.0 / data.psi0
+    p0, prior = prior_slot(data)
+    px = torch.bmm(xb, state.precision.view(rows, cap * d, d).transpose(1, 2))
+    px = px.view(rows, b, cap, d)  # P_k x_j
+    col = torch.arange(b, device=xb.device)
 
+    def take_px(slots: torch.Tensor) -> torch.Tensor:
+        flat = (col * cap + slots).unsqueeze(-1).expand(-1, -1, d)
+        return px.view(rows, b * cap, d).gather(1, flat)
 
-def assignment_logits(state: ChainState, data: SamplerData, xb: torch.Tensor) -> torch.Tensor:
-    """Eq. A.6: unnormalised log p(c_i = k | c_-block, x_i) for each slot k, (R, K, b).
+    def take_stats(slots: torch.Tensor) -> torch.Tensor:
+        return state.stats.gather(1, slots.unsqueeze(-1).expand(-1, -1, width))
 
-    Occupied slots: log n_k + log Student-t predictive; the first empty slot: log alpha + log prior
-    predictive; other empty slots: -inf. The Mahalanobis terms come from one GEMM per row,
-    ``(x - 2 mu)^T (P x) + mu^T P mu``.
-    """
-    d = data.d
-    rows, cap = state.stats.shape[:2]
-    px = torch.bmm(state.precision.view(rows, cap * d, d), xb.transpose(1, 2))
-    px = px.view(rows, cap, d, -1)  # (R, K, d, b)
-    mean = state.mean
-    maha = ((xb.transpose(1, 2).unsqueeze(1) - 2 * mean.unsqueeze(-1)) * px).sum(2)
-    maha = maha + (mean * state.pmean).sum(-1, keepdim=True)
-    counts = state.counts
+    moves = _Moves.empty(xb, zb)
+    moves.seg[:, :b] = zb
+    quad_rm, before_rm = moves.run(0, xb, -w, take_stats(zb), take_px(zb))
+
+    # Eq. A.6 given the other points: every slot with the block removed
+    mid = state.stats.scatter_add(1, zb.unsqueeze(-1).expand(-1, -1, width), moves.delta[:, :b])
+    empty = mid[..., -1] == 0
+    mid = torch.where(empty.unsqueeze(-1), prior, mid)
+    mean, pmean, logdet, counts = mid[..., :d], mid[..., d : 2 * d], mid[..., 2 * d], mid[..., -1]
+    maha = ((xb.unsqueeze(2) - 2 * mean.unsqueeze(1)) * px).sum(-1)
+    maha = maha + (mean * pmean).sum(-1).unsqueeze(1)  # (R, b, K) under the start precisions
+    vec_rm, coef_rm = moves.vec[:, :b], moves.coef[:, :b]
+    vx = torch.bmm(vec_rm, xb.transpose(1, 2))  # (R, event, point)
+    vmean = (vec_rm * mean.gather(1, zb.unsqueeze(-1).expand(-1, -1, d))).sum(-1)
+    low_rank = coef_rm.unsqueeze(-1) * vx * (vx - 2 * vmean.unsqueeze(-1))
+    maha = maha.scatter_add(2, zb.unsqueeze(1).expand(-1, b, -1), -low_rank.transpose(1, 2))
+    sqnorm = xb.square().sum(-1)
+    maha = torch.where(empty.unsqueeze(1), (sqnorm * inv_psi0).unsqueeze(-1), maha)
     loglik = niw_log_predictive(
         maha.clamp_min(0),
-        state.logdet.unsqueeze(-1),
-        (KAPPA0 + counts).unsqueeze(-1),
-        (data.nu0 + counts).unsqueeze(-1),
+        logdet.unsqueeze(1),
+        (KAPPA0 + counts).unsqueeze(1),
+        (data.nu0 + counts).unsqueeze(1),
         d,
     )
-    empty = counts == 0
     first_empty = empty & (torch.cumsum(empty.to(torch.int32), 1) == 1)
     log_w = torch.where(
         empty,
         torch.where(first_empty, torch.log(state.alpha).unsqueeze(1), -math.inf),
         torch.log(counts),
     )
-    return loglik + log_w.unsqueeze(-1)
+    logits = loglik + log_w.unsqueeze(1)  # (R, b, K)
+    uni = torch.rand(logits.shape, generator=generator, dtype=xb.dtype, device=xb.device)
+    gumbel = -torch.log(-torch.log(uni.clamp_min(torch.finfo(xb.dtype).tiny)))
+    znew = torch.where(w > 0, torch.argmax(logits + gumbel, dim=2), zb)
+
+    # add the block back at its drawn slots (an emptied slot restarts from the prior)
+    restart = empty.gather(1, znew)
+    moves.seg[:, b:] = znew + cap * restart
+    base = torch.where(restart.unsqueeze(-1), prior, take_stats(znew))
+    base_px = torch.where(restart.unsqueeze(-1), xb * inv_psi0, take_px(znew))
+    quad_add, before_add = moves.run(b, xb, w, base, base_px)
+
+    accept = torch.ones(rows, dtype=torch.bool, device=xb.device)
+    if correct:
+        alpha = state.alpha.unsqueeze(1)
+        log_ratio = _proposal_log_ratio(counts, torch.log_softmax(logits, 2), zb, znew, w)
+        gained = _log_factor(data, alpha, xb, w, quad_add, before_add, None)
+        lost = _log_factor(data, alpha, xb, w, quad_rm, before_rm, moves.delta[:, :b, 2 * d])
+        log_ratio = log_ratio + (w * (gained - lost)).sum(1)
+        accept_u = torch.rand(rows, generator=generator, dtype=xb.dtype, device=xb.device)
+        accept = torch.log(accept_u) < log_ratio
+    _write_back(state, moves, zb, znew, w, accept, empty, p0, prior)
+    return torch.where(accept.unsqueeze(1), znew, zb)
 
 
-def _log_crp_factor(count: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    return torch.log(torch.where(count > 0, count, alpha))
+def _log_factor(
+    data: SamplerData,
+    alpha: torch.Tensor,
+    x: torch.Tensor,
+    w: torch.Tensor,
+    quad: torch.Tensor,
+    before: torch.Tensor,
+    removal_log_denom: torch.Tensor | None,
+) -> torch.Tensor:
+    """Per point, the factor of the block's exact joint conditional that its move settles.
+
+    ``log n_k`` (``log alpha`` for a slot without other points) plus the log Student-t predictive
+    of ``x`` given its slot without it. An addition reads the slot before the event; a removal
+    (``removal_log_denom`` = ``log(1 + s quad)`` given) reads it after, by Sherman-Morrison:
+    ``u^T Psi'^-1 u = (kappa / kappa')^2 quad / (1 + s quad)`` and
+    ``log det Psi' = log det Psi + log(1 + s quad)``.
+    """
+    d = data.d
+    cnt, logdet = before[..., -1], before[..., 2 * d]
+    kappa = KAPPA0 + cnt
+    if removal_log_denom is not None:
+        after = kappa - w
+        cnt = cnt - w
+        alone = cnt == 0
+        quad = torch.where(
+            alone,
+            x.square().sum(-1) / data.psi0,
+            (kappa / after) ** 2 * quad / torch.exp(removal_log_denom),
+        )
+        logdet = torch.where(alone, d * math.log(data.psi0), logdet + removal_log_denom)
+        kappa = after
+    log_pred = niw_log_predictive(quad, logdet, kappa, data.nu0 + cnt, d)
+    return log_pred + _log_crp_factor(cnt, alpha)
+
+
+def _write_back(
+    state: ChainState,
+    moves: _Moves,
+    zb: torch.Tensor,
+    znew: torch.Tensor,
+    w: torch.Tensor,
+    accept: torch.Tensor,
+    empty: torch.Tensor,
+    p0: torch.Tensor,
+    prior: torch.Tensor,
+) -> None:
+    """Apply an accepted block move to the slots whose membership it changes.
+
+    A slot that keeps its points keeps its statistics bit for bit (its removals and additions
+    cancel in exact arithmetic); a changed slot left without its old points restarts from the exact
+    prior and takes only the additions.
+    """
+    rows, cap = empty.shape
+    moved = ((zb != znew) & (w > 0)).to(torch.int32)
+    touched = torch.zeros(rows, cap, dtype=torch.int32, device=zb.device)
+    touched.scatter_add_(1, zb, moved).scatter_add_(1, znew, moved)
+    changed = (touched > 0) & accept.unsqueeze(1)
+    restart = changed & empty
+    slot = torch.cat([zb, znew], 1)
+    apply = changed.gather(1, slot) & (torch.cat([w, w], 1) > 0)
+    apply[:, : zb.shape[1]] &= ~restart.gather(1, zb)
+    if bool(restart.any()):
+        state.stats[restart] = prior
+        state.precision[restart] = p0
+    width = state.stats.shape[-1]
+    delta = moves.delta * apply.unsqueeze(-1).to(moves.delta.dtype)
+    state.stats.scatter_add_(1, slot.unsqueeze(-1).expand(-1, -1, width), delta)
+    row, event = torch.nonzero(apply, as_tuple=True)
+    if row.numel():
+        vec = moves.vec[row, event]
+        update = -moves.coef[row, event, None, None] * vec.unsqueeze(-1) * vec.unsqueeze(-2)
+        d = vec.shape[-1]
+        state.precision.view(rows * cap, d, d).index_add_(0, row * cap + slot[row, event], update)
 
 
 def sweep(
@@ -280,7 +452,6 @@ def sweep(
     keys = torch.rand((rows, n_max), generator=generator, dtype=y.dtype, device=y.device)
     perm = torch.argsort(torch.where(valid, keys, 2.0), dim=1)
     col = torch.arange(b, device=y.device)
-    ar = torch.arange(rows, device=y.device)
     correct = metropolis and b > 1
     for t in range(steps):
         pos = t * row_b.unsqueeze(1) + col  # (R, b) positions in each row's permutation
@@ -288,34 +459,7 @@ def sweep(
         idx = perm.gather(1, pos.clamp_max(n_max - 1))
         xb = y.gather(1, idx.unsqueeze(-1).expand(-1, -1, d))
         zb = state.z.gather(1, idx)
-        log_target = torch.zeros(rows, dtype=y.dtype, device=y.device)
-        for j in range(b):
-            log_pred, count = _move_point(state, data, zb[:, j], xb[:, j], -w[:, j], ar, True)
-            if correct:
-                log_target -= w[:, j] * (log_pred + _log_crp_factor(count, state.alpha))
-        logits = assignment_logits(state, data, xb)
-        u = torch.rand(logits.shape, generator=generator, dtype=y.dtype, device=y.device)
-        gumbel = -torch.log(-torch.log(u.clamp_min(torch.finfo(y.dtype).tiny)))
-        znew = torch.argmax(logits + gumbel, dim=1)
-        znew = torch.where(w > 0, znew, zb)
-        if correct:
-            log_q = torch.log_softmax(logits, dim=1)
-            log_ratio = log_target + _proposal_log_ratio(state, log_q, zb, znew, w)
-        for j in range(b):
-            log_pred, count = _move_point(state, data, znew[:, j], xb[:, j], w[:, j], ar, False)
-            if correct:
-                log_ratio += w[:, j] * (log_pred + _log_crp_factor(count, state.alpha))
-        if correct:
-            accept_u = torch.rand(rows, generator=generator, dtype=y.dtype, device=y.device)
-            reject = torch.log(accept_u) >= log_ratio
-            # a rejected block moves back only the points whose proposal differs from their old slot
-            back = w * (reject.unsqueeze(1) & (znew != zb)).to(w.dtype)
-            moved = back.sum(0) > 0
-            if bool(moved.any()):
-                for j in torch.nonzero(moved).flatten().tolist():
-                    _move_point(state, data, znew[:, j], xb[:, j], -back[:, j], ar, True)
-                    _move_point(state, data, zb[:, j], xb[:, j], back[:, j], ar, False)
-                znew = torch.where(reject.unsqueeze(1), zb, znew)
+        znew = _block_step(state, data, xb, zb, w, generator, correct)
         # masked columns may repeat a position of the block: point them at column 0 and give them
         # column 0's value, so that the scatter is deterministic
         valid_col = w > 0
@@ -328,15 +472,15 @@ def sweep(
 
 
 def _proposal_log_ratio(
-    state: ChainState, log_q: torch.Tensor, old: torch.Tensor, new: torch.Tensor, w: torch.Tensor
+    counts: torch.Tensor, log_q: torch.Tensor, old: torch.Tensor, new: torch.Tensor, w: torch.Tensor
 ) -> torch.Tensor:
     """log q(old) - log q(new) for the independent block proposal, (R,).
 
-    ``log_q`` (R, K, b) are the per-point proposal log-probabilities with the block removed. An old
-    slot emptied by the removal is proposed as the first empty slot; old block points spread over
-    two or more emptied slots cannot be proposed (log q(old) = -inf: the move is rejected).
+    ``counts`` (R, K) are the slot counts and ``log_q`` (R, b, K) the per-point proposal
+    log-probabilities with the block removed. An old slot emptied by the removal is proposed as
+    the first empty slot; old block points spread over two or more emptied slots cannot be
+    proposed (log q(old) = -inf: the move is rejected).
     """
-    counts = state.counts  # block removed
     emptied_old = counts.gather(1, old) == 0
     empty = counts == 0
     first_empty = torch.argmax(empty.to(torch.int8), dim=1, keepdim=True)
@@ -346,8 +490,8 @@ def _proposal_log_ratio(
         (own.unsqueeze(1) != own.unsqueeze(2)) & (own.unsqueeze(1) >= 0) & (own.unsqueeze(2) >= 0)
     )
     unreachable = distinct.any(2).any(1)
-    lq_old = (log_q.gather(1, old_as_proposed.unsqueeze(1)).squeeze(1) * w).sum(1)
-    lq_new = (log_q.gather(1, new.unsqueeze(1)).squeeze(1) * w).sum(1)
+    lq_old = (log_q.gather(2, old_as_proposed.unsqueeze(-1)).squeeze(-1) * w).sum(1)
+    lq_new = (log_q.gather(2, new.unsqueeze(-1)).squeeze(-1) * w).sum(1)
     return torch.where(unreachable, -math.inf, lq_old - lq_new)
 
 
