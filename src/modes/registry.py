@@ -64,11 +64,7 @@ def _load_all() -> None:
         return
     _loaded = True
     for module in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:  # a real import error inside an existing module
-                raise
+        importlib.import_module(module)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         kind, sep, name = ep.name.partition(":")
         if not sep or kind not in _REGISTRY:

@@ -522,12 +522,34 @@ class SweepRecord:
     alpha: torch.Tensor
 
 
+def compact(state: ChainState, data: SamplerData, headroom: int = 2) -> ChainState:
+    """Occupied slots first (relative order kept), capacity cut to the most occupied + ``headroom``.
+
+    A relabelling only (no statistic is recomputed): the distance GEMM of a block step reads every
+    slot of every row, so capacity left over from a row's past peak would cost time each step.
+    """
+    occupied = state.counts > 0
+    keep = int(occupied.sum(1).max().item()) + headroom
+    if keep >= state.capacity:
+        return state
+    order = torch.argsort((~occupied).to(torch.int8), dim=1, stable=True)
+    relabel = torch.argsort(order, dim=1)
+    z = torch.where(data.valid, relabel.gather(1, state.z), torch.zeros_like(state.z))
+    order = order[:, :keep]
+    d = state.d
+    precision = state.precision.view(*state.precision.shape[:2], d * d)
+    precision = precision.gather(1, order.unsqueeze(-1).expand(-1, -1, d * d))
+    stats = state.stats.gather(1, order.unsqueeze(-1).expand(-1, -1, state.stats.shape[-1]))
+    return ChainState(
+        z=z, precision=precision.view(*order.shape, d, d), stats=stats, alpha=state.alpha
+    )
+
+
 def end_of_sweep(
     state: ChainState, data: SamplerData, generator: torch.Generator, do_refresh: bool
 ) -> tuple[ChainState, SweepRecord]:
-    """Optional exact refresh, the trace record, then the Escobar-West alpha update."""
-    if do_refresh:
-        state = refresh(data, state.z, state.alpha)
+    """Exact refresh (or else compaction), the trace record, then the Escobar-West alpha update."""
+    state = refresh(data, state.z, state.alpha) if do_refresh else compact(state, data)
     record = SweepRecord(
         log_joint=log_joint(state, data),
         num_components=(state.counts > 0).sum(1),

@@ -1,0 +1,61 @@
+"""End to end at tiny size: data -> backbone -> tap -> reducer -> density, through the store,
+for a built-in backbone and for a third-party backbone registered through the entry point."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scenario_tiny import TINY
+
+from modes import registry
+from modes.scenario import Scenario, ScenarioConfig, layer_dims, mean_pairwise_distance
+from modes.store import ArtifactStore
+
+
+def tiny_scenario(tmp_path: Path, backbone: str) -> Scenario:
+    scenario = Scenario(ScenarioConfig(backbone=backbone), ArtifactStore(tmp_path / "cache"))
+    scenario.scale = TINY
+    return scenario
+
+
+def check_layers(scenario: Scenario, backbone: str, num_layers: int) -> None:
+    layers = scenario.layer_densities(backbone)
+    n = TINY.data.num_classes * TINY.data.train_per_class
+    assert len(layers) == num_layers
+    for i, ld in enumerate(layers):
+        assert ld.log_density.shape == (n,) and np.all(np.isfinite(ld.log_density))
+        assert ld.relative_entropy.shape == (TINY.data.num_classes,)
+        assert np.all(ld.mean_intra_distance > 0)
+        assert ld.dims <= layer_dims(i, num_layers, TINY)
+        assert np.all(np.diff(ld.variance_curve) >= -1e-9) and ld.variance_curve[-1] <= 1 + 1e-6
+
+
+@pytest.mark.slow
+def test_resnet_pipeline_is_cached(tmp_path: Path) -> None:
+    scenario = tiny_scenario(tmp_path, "resnet18")
+    reps = scenario.representations("resnet18")
+    assert [v.shape[0] for v in reps.values()] == [96] * 4
+    check_layers(scenario, "resnet18", 4)
+    again = tiny_scenario(tmp_path, "resnet18")  # a new session over the same store
+    first = scenario.layer_densities("resnet18")[-1].log_density
+    np.testing.assert_array_equal(again.layer_densities("resnet18")[-1].log_density, first)
+
+
+def test_third_party_backbone_runs_unchanged(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
+                    group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == ep.group else [])
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setitem(registry._REGISTRY, "backbone", dict(registry._REGISTRY["backbone"]))
+    scenario = tiny_scenario(tmp_path, "third_party_net")
+    check_layers(scenario, "third_party_net", 2)
+
+
+def test_mean_pairwise_distance_matches_brute_force() -> None:
+    x = np.random.default_rng(0).normal(size=(7, 3))
+    brute = np.mean([np.linalg.norm(x[i] - x[j]) for i in range(7) for j in range(7) if i != j])
+    assert mean_pairwise_distance(x) == pytest.approx(brute)
