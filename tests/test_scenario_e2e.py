@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scenario_tiny import TINY
 
 from modes import registry
 from modes.scenario import Scenario, ScenarioConfig, layer_dims, mean_pairwise_distance
 from modes.store import ArtifactStore
+from scenario_tiny import TINY
 
 
 def tiny_scenario(tmp_path: Path, backbone: str) -> Scenario:
