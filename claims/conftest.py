@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import attrs
 import pytest
 
+from modes.evidence import assert_replicated, inconclusive
 from modes.report.records import write_record
 from modes.report.specs import FigureSpec
-from modes.scenario import Scenario
-from modes.stats.claim import REPLICATED, ClaimResult, expected_fail
+from modes.scenario import MissingComponentError, Scenario
+from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected_fail
 
 Record = Callable[..., ClaimResult]
 
@@ -46,3 +48,19 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
 
     yield record
 
+
+
+@pytest.fixture
+def requires(record_claim: Record) -> Callable[[Preregistration], AbstractContextManager[None]]:
+    """``with requires(PREREG): ...`` turns a component the scenario lacks into an inconclusive
+    record that says which component is missing (and a failed test)."""
+
+    @contextmanager
+    def guard(prereg: Preregistration) -> Iterator[None]:
+        try:
+            yield
+        except MissingComponentError as err:
+            assert_replicated(record_claim(inconclusive(
+                prereg, 0, f"needs a component this scenario lacks: {err}")))
+
+    return guard

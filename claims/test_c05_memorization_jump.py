@@ -40,8 +40,9 @@ SMOKE_XFAIL = (
 )
 
 
-def test_memorization_jumps_at_transition(modes_scenario, record_claim) -> None:
-    table = modes_scenario.density_bins()
+def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires) -> None:
+    with requires(PREREG):
+        table = modes_scenario.density_bins()
     transition = bin_transition(table)
     figure = figure3_spec(table, f"Density bins, {modes_scenario.config.backbone} (Fig. 3)")
     if transition is None:

@@ -30,8 +30,9 @@ SMOKE_XFAIL = (
 )
 
 
-def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim) -> None:
-    table = modes_scenario.density_bins()
+def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:
+    with requires(PREREG):
+        table = modes_scenario.density_bins()
     assoc = spearman(table.memorization_mean, table.heldout_fscore, alternative="less")
     result = evaluate(
         PREREG, statistic=assoc.rho, p_value=assoc.p_value, effect_size=assoc.rho,

@@ -34,8 +34,9 @@ SMOKE_XFAIL = (
 )
 
 
-def test_robustness_drops_at_transition(modes_scenario, record_claim) -> None:
-    table = modes_scenario.density_bins()
+def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) -> None:
+    with requires(PREREG):
+        table = modes_scenario.density_bins()
     transition = bin_transition(table)
     if transition is None:
         result = inconclusive(PREREG, table.bins, "no bin is mostly from high-density classes")

@@ -33,9 +33,10 @@ SMOKE_XFAIL = None
 SUBSETS = ("memorized", "typical", "random")
 
 
-def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim) -> None:
+def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, requires) -> None:
     name = modes_scenario.config.backbone
-    out = modes_scenario.subset_divergences(name)
+    with requires(PREREG):
+        out = modes_scenario.subset_divergences(name)
     kl, classes = out["kl"], out["classes"]
     layers = list(modes_scenario.representations(name))
     if len(classes) < 3:

@@ -38,9 +38,10 @@ SMOKE_XFAIL = (
 SUBSETS = ("memorized", "unmemorized", "random")
 
 
-def test_generative_classifier_recovers_classes(modes_scenario, record_claim) -> None:
+def test_generative_classifier_recovers_classes(modes_scenario, record_claim, requires) -> None:
     name = modes_scenario.config.backbone
-    out = modes_scenario.generative_classification(name)
+    with requires(PREREG):
+        out = modes_scenario.generative_classification(name)
     preds, truth, sizes = out["predictions"], out["truth"], out["subset_sizes"]
     layers = list(modes_scenario.representations(name))
     num_classes = modes_scenario.dataset.num_classes

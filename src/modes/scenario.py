@@ -22,6 +22,12 @@ from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
 PIPELINE_VERSION = "1"
+
+
+class MissingComponentError(LookupError):
+    """A claim needs a component this scenario does not have (the message says which)."""
+
+
 TRANSFORMERS = ("vit", "mixer")
 
 
@@ -182,10 +188,15 @@ class Scenario:
     def memorization(self) -> np.ndarray:
         """Per-training-example memorization scores: published file or the configured estimator."""
         labels = self.dataset.train_labels.numpy()
+        if self.config.memorization == "none":
+            raise MissingComponentError(
+                "no MemorizationEstimator and no published scores (--memorization none); pass "
+                "--memorization subsampled, or --memorization published --mem-scores PATH")
         if self.config.memorization == "published" or self.config.mem_scores:
             if not self.config.mem_scores:
-                raise ValueError("--memorization published needs --mem-scores PATH "
-                                 "(mem_scores.npz or cifar100_infl_matrix.npz)")
+                raise MissingComponentError(
+                    "--memorization published needs --mem-scores PATH (the authors' "
+                    "mem_scores.npz or Feldman & Zhang's cifar100_infl_matrix.npz)")
             from modes.components.memorization.published import load_published
 
             return np.asarray(load_published(Path(self.config.mem_scores),
