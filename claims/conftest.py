@@ -19,6 +19,14 @@ from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected
 Record = Callable[..., ClaimResult]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``-n auto`` schedule by ``xdist_group``: claims that share expensive artifacts (the
+    trained ResNet's densities; memorization trials and density-bin models; the transformers) run
+    on one worker each, so workers compute in parallel instead of waiting on each other's locks."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
 @pytest.fixture
 def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
                  request: pytest.FixtureRequest) -> Iterator[Record]:

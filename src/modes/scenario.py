@@ -231,9 +231,10 @@ class Scenario:
         """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
         from modes.experiments.density_bins import density_bin_experiment
 
+        memorization = self.memorization()  # first: it does not wait on the trained backbone
         last = self.layer_densities(self.config.backbone)[-1]
         return density_bin_experiment(
-            last.log_density, self.memorization(), self.dataset, self.backbone_for_memorization,
+            last.log_density, memorization, self.dataset, self.backbone_for_memorization,
             self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
             store=self.store, device=self.config.device)
 
