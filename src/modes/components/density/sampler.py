@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -62,13 +62,16 @@ class ChainState:
 
     ``precision`` (R, K, d, d) holds ``Psi_n^-1`` per slot; ``stats`` (R, K, 2d + 2) packs, per
     slot, the posterior mean, ``Psi_n^-1 mu_n``, ``log det Psi_n`` and the count, so that moving a
-    point reads and writes two tensors.
+    point reads and writes two tensors. ``room`` (R, K', d, d), K' >= K, when set, is the
+    allocation of which ``precision`` is the first K slots; its other slots hold the prior, so
+    that growing the capacity copies nothing.
     """
 
     z: torch.Tensor  # (R, N) long
     precision: torch.Tensor  # (R, K, d, d)
     stats: torch.Tensor  # (R, K, 2d + 2)
     alpha: torch.Tensor  # (R,)
+    room: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
     @property
     def d(self) -> int:
@@ -94,6 +97,12 @@ class ChainState:
     @property
     def counts(self) -> torch.Tensor:
         return self.stats[..., 2 * self.d + 1]
+
+    def flat_precision(self) -> tuple[torch.Tensor, int]:
+        """The precision storage as (R * K', d, d) and its slots per row K'."""
+        base = self.precision if self.room is None else self.room
+        d = self.d
+        return base.view(-1, d, d), int(base.shape[1])
 
     def arrays(self) -> dict[str, torch.Tensor]:
         return {"z": self.z, "precision": self.precision, "stats": self.stats, "alpha": self.alpha}
@@ -164,16 +173,30 @@ def refresh(
     )
 
 
+def _with_room(precision: torch.Tensor, data: SamplerData, slots: int) -> torch.Tensor:
+    """A (R, ``slots``, d, d) allocation starting with ``precision``, prior slots after it."""
+    rows, k, d, _ = precision.shape
+    room = precision.new_empty(rows, slots, d, d)
+    room[:, :k] = precision
+    room[:, k:] = prior_slot(data)[0]
+    return room
+
+
 def grow(state: ChainState, data: SamplerData, extra: int = GROW_BY) -> ChainState:
     """Append ``extra`` empty (prior) slots to every row."""
     rows = state.stats.shape[0]
-    p0, s0 = prior_slot(data)
-    d = data.d
+    s0 = prior_slot(data)[1]
+    capacity = state.capacity + extra
+    if state.room is not None and state.room.shape[1] >= capacity:
+        room = state.room
+    else:
+        room = _with_room(state.precision, data, capacity + 2 * GROW_BY)
     return ChainState(
         z=state.z,
-        precision=torch.cat([state.precision, p0.expand(rows, extra, d, d)], 1),
+        precision=room[:, :capacity],
         stats=torch.cat([state.stats, s0.expand(rows, extra, -1)], 1),
         alpha=state.alpha,
+        room=room,
     )
 
 
@@ -284,13 +307,12 @@ def _block_step(
     width = 2 * d + 2
     inv_psi0 = 1.0 / data.psi0
     p0, prior = prior_slot(data)
-    px = torch.bmm(xb, state.precision.view(rows, cap * d, d).transpose(1, 2))
-    px = px.view(rows, b, cap, d)  # P_k x_j
+    px = _distances(state, xb)  # (R, K, d, b): P_k x_j
+    row = torch.arange(rows, device=xb.device).unsqueeze(1)
     col = torch.arange(b, device=xb.device)
 
-    def take_px(slots: torch.Tensor) -> torch.Tensor:
-        flat = (col * cap + slots).unsqueeze(-1).expand(-1, -1, d)
-        return px.view(rows, b * cap, d).gather(1, flat)
+    def take_px(slots: torch.Tensor) -> torch.Tensor:  # (R, b, d): P_{slot_j} x_j
+        return px[row, slots, :, col]
 
     def take_stats(slots: torch.Tensor) -> torch.Tensor:
         return state.stats.gather(1, slots.unsqueeze(-1).expand(-1, -1, width))
@@ -304,12 +326,14 @@ def _block_step(
     empty = mid[..., -1] == 0
     mid = torch.where(empty.unsqueeze(-1), prior, mid)
     mean, pmean, logdet, counts = mid[..., :d], mid[..., d : 2 * d], mid[..., 2 * d], mid[..., -1]
-    maha = ((xb.unsqueeze(2) - 2 * mean.unsqueeze(1)) * px).sum(-1)
-    maha = maha + (mean * pmean).sum(-1).unsqueeze(1)  # (R, b, K) under the start precisions
-    vec_rm, coef_rm = moves.vec[:, :b], moves.coef[:, :b]
-    vx = torch.bmm(vec_rm, xb.transpose(1, 2))  # (R, event, point)
-    vmean = (vec_rm * mean.gather(1, zb.unsqueeze(-1).expand(-1, -1, d))).sum(-1)
-    low_rank = coef_rm.unsqueeze(-1) * vx * (vx - 2 * vmean.unsqueeze(-1))
+    # (x - mu')^T P' (x - mu') with P' = P - sum_e c_e v_e v_e^T over the slot's removals and
+    # mu'^T P' x = (P' mu')^T x: x^T P x from the GEMM, the rest from the stats
+    pick = torch.eye(b, dtype=xb.dtype, device=xb.device)
+    pick = (xb.transpose(1, 2).unsqueeze(-1) * pick).reshape(rows, d * b, b)  # x_j in col j
+    maha = torch.bmm(px.view(rows, cap, d * b), pick) - 2 * torch.bmm(pmean, xb.transpose(1, 2))
+    maha = (maha + (mean * pmean).sum(-1, keepdim=True)).transpose(1, 2)  # (R, b, K)
+    vx = torch.bmm(moves.vec[:, :b], xb.transpose(1, 2))  # (R, event, point)
+    low_rank = moves.coef[:, :b].unsqueeze(-1) * vx.square()
     maha = maha.scatter_add(2, zb.unsqueeze(1).expand(-1, b, -1), -low_rank.transpose(1, 2))
     sqnorm = xb.square().sum(-1)
     maha = torch.where(empty.unsqueeze(1), (sqnorm * inv_psi0).unsqueeze(-1), maha)
@@ -327,7 +351,8 @@ def _block_step(
         torch.log(counts),
     )
     logits = loglik + log_w.unsqueeze(1)  # (R, b, K)
-    uni = torch.rand(logits.shape, generator=generator, dtype=xb.dtype, device=xb.device)
+    uni = torch.rand((rows, cap, b), generator=generator, dtype=xb.dtype, device=xb.device)
+    uni = uni.transpose(1, 2)
     gumbel = -torch.log(-torch.log(uni.clamp_min(torch.finfo(xb.dtype).tiny)))
     znew = torch.where(w > 0, torch.argmax(logits + gumbel, dim=2), zb)
 
@@ -349,6 +374,37 @@ def _block_step(
         accept = torch.log(accept_u) < log_ratio
     _write_back(state, moves, zb, znew, w, accept, empty, p0, prior)
     return torch.where(accept.unsqueeze(1), znew, zb)
+
+
+def _distances(state: ChainState, xb: torch.Tensor) -> torch.Tensor:
+    """``P_k x_j`` (R, K, d, b) for every occupied slot k of every row (zero for empty slots).
+
+    Slots past a row's last occupied slot hold the prior and are never read, so the GEMM covers
+    the first ``split`` slots of all rows plus, for the rows that use more, their slots up to the
+    last occupied one; ``split`` minimises the work, so a few rows with many components do not
+    make every row pay for their capacity.
+    """
+    rows, b, d = xb.shape
+    cap = state.capacity
+    occupied = state.counts > 0
+    slot_no = torch.arange(1, cap + 1, device=xb.device)
+    last = torch.where(occupied, slot_no, 0).amax(1)  # (R,) slots in use
+    per_last = torch.bincount(last, minlength=cap + 1).tolist()
+    top = max(i for i, c in enumerate(per_last) if c) if any(per_last) else 0
+    beyond = [rows - sum(per_last[: k + 1]) for k in range(top + 1)]
+    # a gathered slot costs about a copy and a read: twice a slot read in place
+    split = min(range(top + 1), key=lambda k: rows * k + 2 * beyond[k] * (top - k))
+    xt = xb.transpose(1, 2)
+    px = xb.new_empty(rows, cap, d, b)
+    px[:, split:] = 0
+    if split:
+        part = state.precision[:, :split].reshape(rows, split * d, d)
+        px[:, :split] = torch.bmm(part, xt).view(rows, split, d, b)
+    if beyond[split]:
+        many = torch.nonzero(last > split).squeeze(1)
+        part = state.precision[many, split:top].reshape(many.numel(), (top - split) * d, d)
+        px[many, split:top] = torch.bmm(part, xt[many]).view(many.numel(), top - split, d, b)
+    return px
 
 
 def _log_factor(
@@ -422,8 +478,8 @@ def _write_back(
     if row.numel():
         vec = moves.vec[row, event]
         update = -moves.coef[row, event, None, None] * vec.unsqueeze(-1) * vec.unsqueeze(-2)
-        d = vec.shape[-1]
-        state.precision.view(rows * cap, d, d).index_add_(0, row * cap + slot[row, event], update)
+        flat, slots = state.flat_precision()
+        flat.index_add_(0, row * slots + slot[row, event], update)
 
 
 def sweep(
@@ -522,34 +578,12 @@ class SweepRecord:
     alpha: torch.Tensor
 
 
-def compact(state: ChainState, data: SamplerData, headroom: int = 2) -> ChainState:
-    """Occupied slots first (relative order kept), capacity cut to the most occupied + ``headroom``.
-
-    A relabelling only (no statistic is recomputed): the distance GEMM of a block step reads every
-    slot of every row, so capacity left over from a row's past peak would cost time each step.
-    """
-    occupied = state.counts > 0
-    keep = int(occupied.sum(1).max().item()) + headroom
-    if keep >= state.capacity:
-        return state
-    order = torch.argsort((~occupied).to(torch.int8), dim=1, stable=True)
-    relabel = torch.argsort(order, dim=1)
-    z = torch.where(data.valid, relabel.gather(1, state.z), torch.zeros_like(state.z))
-    order = order[:, :keep]
-    d = state.d
-    precision = state.precision.view(*state.precision.shape[:2], d * d)
-    precision = precision.gather(1, order.unsqueeze(-1).expand(-1, -1, d * d))
-    stats = state.stats.gather(1, order.unsqueeze(-1).expand(-1, -1, state.stats.shape[-1]))
-    return ChainState(
-        z=z, precision=precision.view(*order.shape, d, d), stats=stats, alpha=state.alpha
-    )
-
-
 def end_of_sweep(
     state: ChainState, data: SamplerData, generator: torch.Generator, do_refresh: bool
 ) -> tuple[ChainState, SweepRecord]:
-    """Exact refresh (or else compaction), the trace record, then the Escobar-West alpha update."""
-    state = refresh(data, state.z, state.alpha) if do_refresh else compact(state, data)
+    """Optional exact refresh, the trace record, then the Escobar-West alpha update."""
+    if do_refresh:
+        state = refresh(data, state.z, state.alpha)
     record = SweepRecord(
         log_joint=log_joint(state, data),
         num_components=(state.counts > 0).sum(1),
