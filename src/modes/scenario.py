@@ -124,9 +124,19 @@ class Scenario:
                                  store=self.store)
         return backbone, model
 
-    def _request(self, what: str, backbone: str, **extra: Any) -> dict[str, Any]:
-        return {"what": what, "scenario": attrs.evolve(self.config, device="any"),
-                "scale": self.scale, "backbone": backbone, "pipeline": PIPELINE_VERSION, **extra}
+    def _request(self, what: str, backbone: str, *scales: str, **extra: Any) -> dict[str, Any]:
+        """Store request of one stage: the data and training it stands on, the scale sections
+        named in ``scales`` (so changing one knob recomputes only the stages that use it)."""
+        c = self.config
+        return {"what": what, "pipeline": PIPELINE_VERSION, "backbone": backbone,
+                "dataset": c.dataset, "data_root": c.data_root, "seed": c.seed,
+                "data": self.scale.data, "train": self.scale.train,
+                "transformer": (self.scale.transformer_config, self.scale.transformer_blocks,
+                                self.scale.transformer_width),
+                **{name: getattr(self.scale, name) for name in scales},
+                "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
+                                                          "mem_scores")},
+                **extra}
 
     def representations(self, name: str) -> dict[str, np.ndarray]:
         """Eq. 1 representations of every training image at every tapped layer."""
@@ -178,7 +188,8 @@ class Scenario:
                     "max_rhat": np.array(np.nanmax(fitted.convergence.rhat))}
 
         out = self.store.get_or_compute("layer-density",
-                                        self._request("layer-density", name, layer=layer), compute)
+                                        self._request("layer-density", name, "density",
+                                                      layer=layer), compute)
         return LayerDensities(layer=layer, dims=int(out["dims"]), log_density=out["log_density"],
                               relative_entropy=out["relative_entropy"],
                               mean_intra_distance=out["mean_intra_distance"],
@@ -212,8 +223,8 @@ class Scenario:
                                         self.memorization_train_scale(), store=self.store)
             return {"scores": np.asarray(result.scores)}
 
-        out = self.store.get_or_compute("memorization", self._request("mem", self.config.backbone),
-                                        compute)
+        request = self._request("mem", self.config.backbone, "memorization")
+        out = self.store.get_or_compute("memorization", request, compute)
         scores: np.ndarray = out["scores"]
         return scores
 
@@ -292,7 +303,8 @@ class Scenario:
                                     num_samples=self.scale.density.kl_samples)
             return {"kl": out, "classes": classes}
 
-        return self.store.get_or_compute("subset-kl", self._request("subset-kl", name), compute)
+        request = self._request("subset-kl", name, "density", "memorization", "fitting")
+        return self.store.get_or_compute("subset-kl", request, compute)
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
         """Eq. A.7 generative classifier: fit class densities without the held-out subsets, then
@@ -325,5 +337,5 @@ class Scenario:
             sizes = np.array([len(v) for v in held.values()])
             return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
 
-        return self.store.get_or_compute("generative-classifier",
-                                         self._request("gen-clf", name), compute)
+        request = self._request("gen-clf", name, "density", "memorization", "fitting")
+        return self.store.get_or_compute("generative-classifier", request, compute)
