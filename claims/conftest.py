@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -19,12 +20,47 @@ from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected
 Record = Callable[..., ClaimResult]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Under ``-n auto`` schedule by ``xdist_group``: claims that share expensive artifacts (the
-    trained ResNet's densities; memorization trials and density-bin models; the transformers) run
-    on one worker each, so workers compute in parallel instead of waiting on each other's locks."""
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
+# Claims that share expensive artifacts, by module. Under ``-n auto`` each group runs on one
+# worker, so workers compute different artifacts in parallel instead of waiting on each other's
+# store locks; groups are started in this order (the longest first).
+ARTIFACT_GROUPS: dict[str, str] = {
+    "test_c05_memorization_jump.py": "memorization",
+    "test_c06_fscore_tracks_memorization.py": "memorization",
+    "test_c07_robustness_drop.py": "memorization",
+    "test_c01_two_modes_deep.py": "resnet",
+    "test_c02_no_modes_shallow.py": "resnet",
+    "test_c04_not_compact_but_complex.py": "resnet",
+    "test_c03_plain_cnn_uniform.py": "resnet",
+    "test_c08_where_classes_fit.py": "resnet",
+    "test_c09_generative_classifier.py": "resnet",
+    "test_c10_transformers.py": "transformers",
+    "test_controls.py": "controls",
+}
+_ORDER = list(ARTIFACT_GROUPS)
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::")[0].rsplit("/", 1)[-1]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run claims in the order of :data:`ARTIFACT_GROUPS` (unknown modules last)."""
+    items.sort(key=lambda item: _ORDER.index(m) if (m := _module(item.nodeid)) in _ORDER
+               else len(_ORDER))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedule whole artifact groups (xdist's scope scheduling keyed by our groups)."""
+    if config.getvalue("dist") != "load":
+        return None  # the user chose a distribution mode explicitly
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ArtifactGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return ARTIFACT_GROUPS.get(_module(nodeid), nodeid)
+
+    return ArtifactGroupScheduling(config, log)
 
 
 @pytest.fixture

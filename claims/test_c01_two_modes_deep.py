@@ -8,14 +8,9 @@ the estimated class-conditional log-densities."
 
 from __future__ import annotations
 
-import pytest
-
 from modes.evidence import assert_replicated, layer_evidence, profile_panel, require
 from modes.report.specs import FigureSpec
 from modes.stats.claim import Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C1",

@@ -6,13 +6,8 @@ the class-conditional log-densities of neural representations."
 
 from __future__ import annotations
 
-import pytest
-
 from modes.evidence import absence_numbers, assert_replicated, reference_effect
 from modes.stats.claim import Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C2",

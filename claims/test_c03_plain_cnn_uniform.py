@@ -6,14 +6,9 @@ This model fits classes in an uniform way across all hidden layers."
 
 from __future__ import annotations
 
-import pytest
-
 from modes.evidence import absence_numbers, assert_replicated, profile_panel, reference_effect
 from modes.report.specs import FigureSpec
 from modes.stats.claim import Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C3",

@@ -8,7 +8,6 @@ complexity than the posterior predictive distributions of the low-density classe
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from modes.evidence import assert_replicated, inconclusive, per_class, require
 from modes.report.specs import FigureSpec
@@ -16,9 +15,6 @@ from modes.stats.association import two_sample_ranks
 from modes.stats.claim import Preregistration, evaluate
 from modes.stats.modality import class_means
 from modes.stats.split import largest_gap_split
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C4",

@@ -8,7 +8,6 @@ log-density ... The transition is marked by an abrupt increase in average memori
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from modes.evidence import (
     assert_replicated,
@@ -19,9 +18,6 @@ from modes.evidence import (
 )
 from modes.stats.claim import INCONCLUSIVE, Preregistration, evaluate
 from modes.stats.piecewise import piecewise_step
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("memorization")
 
 PREREG = Preregistration(
     claim_id="C5",

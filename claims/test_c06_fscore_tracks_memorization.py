@@ -6,14 +6,9 @@ with mean memorization scores."
 
 from __future__ import annotations
 
-import pytest
-
 from modes.evidence import assert_replicated
 from modes.stats.association import spearman
 from modes.stats.claim import Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("memorization")
 
 PREREG = Preregistration(
     claim_id="C6",

@@ -8,14 +8,10 @@ high-density classes."
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from modes.evidence import assert_replicated, bin_transition, inconclusive, require
 from modes.stats.claim import INCONCLUSIVE, Preregistration, evaluate
 from modes.stats.piecewise import piecewise_step
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("memorization")
 
 PREREG = Preregistration(
     claim_id="C7",

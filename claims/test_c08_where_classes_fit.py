@@ -8,15 +8,11 @@ examples induce slightly less distinct class representations."
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from modes.evidence import assert_replicated, inconclusive, require
 from modes.report.specs import FigureSpec
 from modes.stats.association import paired_comparison, stage_growth
 from modes.stats.claim import INCONCLUSIVE, Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C8",

@@ -8,16 +8,12 @@ with the between-class divergences reported in Fig. 4."
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from modes.evidence import assert_replicated, require
 from modes.metrics import macro_f_score
 from modes.report.specs import FigureSpec
 from modes.stats.claim import INCONCLUSIVE, Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("resnet")
 
 PREREG = Preregistration(
     claim_id="C9",

@@ -9,8 +9,6 @@ high-density modes."
 
 from __future__ import annotations
 
-import pytest
-
 from modes.evidence import (
     absence_numbers,
     assert_replicated,
@@ -21,9 +19,6 @@ from modes.evidence import (
 )
 from modes.report.specs import FigureSpec
 from modes.stats.claim import INCONCLUSIVE, Preregistration, evaluate
-
-# Claims sharing expensive artifacts run on one xdist worker (see conftest.py).
-pytestmark = pytest.mark.xdist_group("transformers")
 
 PREREG = Preregistration(
     claim_id="C10",
