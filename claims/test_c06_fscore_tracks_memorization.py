@@ -23,11 +23,7 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = (
-    "measured at smoke (seed 0): with 8 bins and 4-epoch memorization models the bin-mean "
-    "memorization barely varies (0.025-0.046) and its rank correlation with held-out F-score "
-    "is -0.07"
-)
+SMOKE_XFAIL = None
 
 
 def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:
