@@ -35,6 +35,7 @@ SMOKE_XFAIL = (
     "and KL between classes of 'memorized' examples is not smaller than of typical ones "
     "(Wilcoxon p 0.85)"
 )
+SUBSETS = ("memorized", "typical", "random")
 
 
 def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, requires) -> None:

@@ -35,6 +35,7 @@ SMOKE_XFAIL = (
     "classified significantly better than 'memorized' ones (0.89 vs 0.80, Fisher p 0.06) with "
     "the weak smoke memorization scores"
 )
+SUBSETS = ("memorized", "unmemorized", "random")
 
 
 def test_generative_classifier_recovers_classes(modes_scenario, record_claim, requires) -> None:
