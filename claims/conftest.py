@@ -27,13 +27,13 @@ ARTIFACT_GROUPS: dict[str, str] = {
     "test_c05_memorization_jump.py": "memorization",
     "test_c06_fscore_tracks_memorization.py": "memorization",
     "test_c07_robustness_drop.py": "memorization",
+    "test_c10_transformers.py": "transformers",
     "test_c01_two_modes_deep.py": "resnet",
     "test_c02_no_modes_shallow.py": "resnet",
     "test_c04_not_compact_but_complex.py": "resnet",
     "test_c03_plain_cnn_uniform.py": "resnet",
     "test_c08_where_classes_fit.py": "resnet",
     "test_c09_generative_classifier.py": "resnet",
-    "test_c10_transformers.py": "transformers",
     "test_controls.py": "controls",
 }
 _ORDER = list(ARTIFACT_GROUPS)
