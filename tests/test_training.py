@@ -114,7 +114,7 @@ def test_subsets_and_noise_are_first_class_requests(tiny_data, tmp_path) -> None
     model = train_classifier(bb, tiny_data, TINY, 0, indices=first, store=store, progress=False)
     key = train_key(bb, tiny_data, TINY, 0, first)
     stored = store.load("model", key)
-    assert stored is not None
+    assert stored is not None and set(model.state_dict()) <= set(stored), "weights not stored"
     # tamper with the stored weights: a second request must load them instead of retraining
     name = next(k for k in stored if k.endswith("fc.bias"))
     stored[name] = stored[name] + 1.0

@@ -1,4 +1,4 @@
-"""Controls for the piecewise procedures: false-positive rates on planted nulls, power on planted
+"""Controls for every claim procedure: false-positive rates on planted nulls, power on planted
 effects and CI coverage, judged as in :mod:`modes.stats.controls` (300 seeded repetitions).
 
 Controls of kind "power" are sizes where a procedure is known to be weak (smoke scale): the
@@ -15,8 +15,7 @@ from modes.stats.controls import CONTROLS, MIN_POWER, Control, run_control
 REPS = 300
 
 
-@pytest.mark.parametrize("control", [c for c in CONTROLS if c.area == "piecewise"],
-                         ids=lambda c: c.name)
+@pytest.mark.parametrize("control", CONTROLS, ids=lambda c: f"{c.area}-{c.name}")
 def test_control(control: Control) -> None:
     result = run_control(control, reps=REPS, seed=0)
     if control.kind == "power":
