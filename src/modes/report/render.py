@@ -158,7 +158,7 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
 
 CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
-       max-width: 1200px; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
+       max-width: 1500px; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
 h1 { font-size: 1.6rem; }
 h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; width: 100%; font-size: 0.86rem; margin: 1rem 0; }
@@ -167,6 +167,8 @@ th, td { border: 1px solid #d0d0d5; padding: 0.35rem 0.5rem; text-align: left;
 th { background: #f2f2f5; position: sticky; top: 0; }
 tr:nth-child(even) td { background: #fafafc; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.test { min-width: 22rem; }
+td.effect { min-width: 12rem; }
 .verdict { display: inline-block; padding: 0.1rem 0.45rem; border-radius: 0.8rem; font-weight: 600;
            font-size: 0.8rem; white-space: nowrap; }
 .v-replicated { background: #d8f3dc; color: #1b5e20; }
@@ -200,7 +202,8 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                 generated: str = "") -> str:
     """A self-contained page (figures inline as base64 PNG)."""
     esc = html.escape
-    numeric = {3, 4, 5, 6, 7, 8, 9, 12}
+    numeric = {3, 4, 5, 7, 8, 9, 12}  # 6, the effect size, starts with its (long) name
+    wide = {2: "test", 6: "effect"}
     out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
            "<title>modes: re-derived findings</title>", f"<style>{CSS}</style></head><body>",
@@ -220,7 +223,8 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
             elif i == 1:
                 tds.append(f"<td>{_verdict_badge(cell)}</td>")
             else:
-                tds.append(f"<td class='num'>{esc(cell)}</td>" if i in numeric else
+                cls = "num" if i in numeric else wide.get(i, "")
+                tds.append(f"<td class='{cls}'>{esc(cell)}</td>" if cls else
                            f"<td>{esc(cell)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</tbody></table>")
