@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--quality-groups", type=int, default=4)
     parser.add_argument("--quality-sweeps", type=int, default=60)
     args = parser.parse_args()
+    for name in ("sweeps", "plain_sweeps", "quality_groups", "quality_sweeps", "groups", "points"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
     for d in args.dims:
