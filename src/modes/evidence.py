@@ -185,13 +185,15 @@ def figure3_spec(table: Any, title: str) -> Any:
     return FigureSpec("density_bins", "fig3_density_bins", {"panels": panels, "title": title})
 
 
-def bin_transition(table: Any) -> float | None:
-    """Bin index (on the bin axis) where bins turn from mostly low- to mostly high-density classes,
-    None when the bins never cross (then the step claims cannot be tested)."""
+def bin_transition(table: Any) -> tuple[float | None, str]:
+    """Where bins turn from mostly low- to mostly high-density classes (on the bin-mean
+    log-density axis), or None with the reason when the bins never cross there."""
     from modes.stats.piecewise import transition_from_fractions
 
     try:
         return transition_from_fractions(np.asarray(table.log_density_mean),
-                                         np.asarray(table.high_fraction))
-    except ValueError:
-        return None
+                                         np.asarray(table.high_fraction)), ""
+    except ValueError as err:
+        fractions = np.round(np.asarray(table.high_fraction), 2).tolist()
+        return None, (f"no low-to-high transition across the bins ({err}; high-density "
+                      f"fractions by bin {fractions})")

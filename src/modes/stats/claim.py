@@ -181,9 +181,12 @@ def evaluate(prereg: Preregistration, *, statistic: float, p_value: float, effec
 def expected_fail(result: ClaimResult, reason: str) -> ClaimResult:
     """Mark a claim not expected to hold at smoke scale; the measured ``reason`` is kept.
 
-    The numbers stay as measured; the original verdict is kept in ``details["measured_verdict"]``.
+    The numbers stay as measured; the original verdict and note are kept in ``details``
+    (``measured_verdict``, ``measured_note``).
     """
     if not reason:
         raise ValueError("expected_fail needs the measured reason, got an empty string")
     details = {**result.details, "measured_verdict": result.verdict}
+    if result.note:
+        details["measured_note"] = result.note
     return attrs.evolve(result, verdict=EXPECTED_FAIL, note=reason, details=details)
