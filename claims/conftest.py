@@ -65,7 +65,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.fixture
 def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
-                 request: pytest.FixtureRequest) -> Iterator[Record]:
+                 request: pytest.FixtureRequest) -> Record:
     """``record_claim(result, figures=[FigureSpec...], smoke_xfail=reason)`` stamps the result with
     scale, components, runtime and figure specs (drawn by the report), writes its JSON record
     and returns it.
@@ -90,7 +90,7 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
         write_record(modes_reports_dir, result)
         return result
 
-    yield record
+    return record
 
 
 

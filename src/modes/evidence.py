@@ -8,15 +8,25 @@ from typing import Any
 import attrs
 import numpy as np
 
-from modes.stats.claim import INCONCLUSIVE, REPLICATED, ClaimResult, Preregistration
+from modes.report.specs import FigureSpec
+from modes.stats.claim import (
+    INCONCLUSIVE,
+    NOT_REPLICATED,
+    REPLICATED,
+    ClaimResult,
+    Preregistration,
+)
 from modes.stats.modality import (
     DipResult,
     MixtureBIC,
     TwoModeEvidence,
+    TwoModeRule,
     class_means,
     class_sds,
     two_mode_evidence,
 )
+from modes.stats.piecewise import transition_from_fractions
+from modes.stats.power import TwoModeEffect, two_mode_power
 from modes.stats.split import largest_gap_split
 
 
@@ -94,23 +104,19 @@ def assert_replicated(result: ClaimResult) -> None:
 def require(result: ClaimResult, condition: bool, reason: str) -> ClaimResult:
     """Downgrade a replicated result to "not replicated" when a pre-registered side condition
     fails; ``reason`` (with its numbers) is appended to the result's note."""
-    from modes.stats.claim import NOT_REPLICATED
-
     if condition or result.verdict != REPLICATED:
         return result
     note = f"{result.note}; {reason}" if result.note else reason
     return attrs.evolve(result, verdict=NOT_REPLICATED, note=note)
 
 
-def reference_effect(values: np.ndarray, labels: np.ndarray) -> object:
+def reference_effect(values: np.ndarray, labels: np.ndarray) -> TwoModeEffect:
     """The two-mode effect seen at a layer (C1's last stage), for power of absence claims."""
-    from modes.stats.power import TwoModeEffect
-
     means = class_means(per_class(values, labels))
     return TwoModeEffect.from_class_means(means, largest_gap_split(means).high)
 
 
-def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference: object,
+def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference: TwoModeEffect,
                     alpha: float, power_reps: int = 400, seed: int = 0) -> dict[str, object]:
     """Numbers for "no two modes at any of these layers" (C2, C3, C10's initial blocks).
 
@@ -120,16 +126,12 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
     threshold). Power: simulated power of the per-layer decision rule (dip at alpha/L and BIC)
     against the ``reference`` two-mode effect with this many classes.
     """
-    from modes.stats.modality import TwoModeRule
-    from modes.stats.power import TwoModeEffect, two_mode_power
-
     layers = layer_evidence(values, labels)
     dips = [m.dip for m in layers]
     finite = [i for i, m in enumerate(layers) if np.isfinite(m.ratio)]
     worst = max(finite, key=lambda i: layers[i].ratio) if finite else None
     p_min = min(d.p_value for d in dips)
     lowest = min(range(len(dips)), key=lambda i: dips[i].p_value)
-    assert isinstance(reference, TwoModeEffect)
     rule = TwoModeRule(alpha=alpha / len(values))
     n_classes = len(np.unique(labels))
     power = two_mode_power(reference, n_classes, rule=rule, reps=power_reps, seed=seed)
@@ -157,10 +159,8 @@ def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:
                        ci_high=nan, n=n, verdict=INCONCLUSIVE, note=note)
 
 
-def figure3_spec(table: Any, title: str) -> Any:
+def figure3_spec(table: Any, title: str) -> FigureSpec:
     """Fig. 3 (all per-bin panels) as a figure spec, from a density-bin table."""
-    from modes.report.specs import FigureSpec
-
     def series(mean: np.ndarray, sd: np.ndarray | None = None) -> list[object]:
         return [mean, sd]
 
@@ -188,8 +188,6 @@ def figure3_spec(table: Any, title: str) -> Any:
 def bin_transition(table: Any) -> tuple[float | None, str]:
     """Where bins turn from mostly low- to mostly high-density classes (on the bin-mean
     log-density axis), or None with the reason when the bins never cross there."""
-    from modes.stats.piecewise import transition_from_fractions
-
     try:
         return transition_from_fractions(np.asarray(table.log_density_mean),
                                          np.asarray(table.high_fraction)), ""
