@@ -293,17 +293,18 @@ class Scenario:
                     gs.append(si * self.dataset.num_classes + labels[keep])
                 fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
                                                                       np.concatenate(gs))
+                column = {int(g): i for i, g in enumerate(fitted.groups)}
                 for si in range(len(subsets)):
+                    ids = [column[si * self.dataset.num_classes + int(c)] for c in classes]
                     for a, ca in enumerate(classes):
-                        for b, cb in enumerate(classes):
-                            if a != b:
-                                out[li, si, a, b] = fitted.kl(
-                                    si * self.dataset.num_classes + int(ca),
-                                    si * self.dataset.num_classes + int(cb),
-                                    num_samples=self.scale.density.kl_samples)
+                        row = fitted.kl_to_all(si * self.dataset.num_classes + int(ca),
+                                               num_samples=self.scale.density.kl_samples)
+                        out[li, si, a] = row[ids]
+                    np.fill_diagonal(out[li, si], np.nan)
             return {"kl": out, "classes": classes}
 
-        request = self._request("subset-kl", name, "density", "memorization", "fitting")
+        request = self._request("subset-kl", name, "density", "memorization", "fitting",
+                                kl="shared-samples")
         return self.store.get_or_compute("subset-kl", request, compute)
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:

@@ -263,3 +263,15 @@ def test_convergence_warning_for_stuck_chains() -> None:
     assert fitted.convergence.rhat.shape == (1,)
     flagged = any("has not mixed" in str(w.message) for w in caught)
     assert flagged == (not bool(fitted.convergence.mixed[0]))
+
+
+def test_kl_to_all_matches_pairwise_kl() -> None:
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.normal(0.0, 1.0, (60, 2)), rng.normal(2.0, 1.0, (60, 2)),
+                        rng.normal((0.0, 3.0), 0.5, (60, 2))])
+    groups = np.repeat([0, 1, 2], 60)
+    fitted = DPGMM(**FAST, seed=2).fit(x, groups)
+    row = fitted.kl_to_all(1, num_samples=4000, seed=5)
+    assert row.shape == (3,) and row[1] == 0.0
+    for q in (0, 2):  # same samples (same seed) -> the same estimate as the pairwise method
+        assert row[q] == pytest.approx(fitted.kl(1, q, num_samples=4000, seed=5), rel=1e-6)

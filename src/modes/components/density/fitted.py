@@ -303,6 +303,26 @@ class FittedDPGMM:
         jac = self._log_jacobian(torch.tensor([ip, iq], device=self.device))
         return float((log_p - jac[0] - (log_q - jac[1])).mean())
 
+    def kl_to_all(
+        self,
+        g_p: Any,
+        num_samples: int = 10_000,
+        seed: int | None = None,
+        per_state: bool = False,
+    ) -> np.ndarray:
+        """Eq. 4 from one group to every fitted group: (G,) KL(p(x | D_p) || p(x | D_q)).
+
+        One set of samples from ``g_p`` serves every ``q`` (common random numbers), so a full
+        between-class KL matrix costs G sampling passes instead of G^2; entry ``g_p`` is 0.
+        """
+        ip = self.group_index(g_p)
+        y, log_p = self._kl_terms(ip, num_samples, seed, per_state)
+        x = self.loc[ip] + self.scale[ip] * y
+        log_p = log_p - self._log_jacobian(torch.tensor([ip], device=self.device))[0]
+        kl = (log_p.unsqueeze(-1) - self.log_prob_all(x)).mean(0).cpu().numpy()
+        kl[ip] = 0.0
+        return np.asarray(kl, dtype=np.float64)
+
     def _default_group(self, group: Any) -> int:
         if group is None:
             if len(self.groups) != 1:
