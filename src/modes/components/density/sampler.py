@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .alpha import resample_alpha
+from .chunk import ChunkCache, Workspace
 from .niw import (
     KAPPA0,
     niw_log_marginal,
@@ -31,6 +32,7 @@ from .niw import (
 )
 
 GROW_BY = 4
+CHUNK_STEPS = 8  # block steps per precision GEMM (see .chunk)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class SamplerData:
     valid: torch.Tensor
     n: torch.Tensor
     init_components: int
+    workspace: Workspace = field(default_factory=Workspace, repr=False, compare=False)
 
     @property
     def d(self) -> int:
@@ -243,50 +246,57 @@ class _Moves:
         """Events ``first .. first + b - 1`` (point j of the block is event ``first + j``).
 
         ``base`` (R, b, 2d + 2) are the packed stats of each event's segment at the start of the
-        block step and ``base_px`` (R, b, d) its precision times the point, ``P x``, read off the
-        step's one distance GEMM. Sherman-Morrison on ``Psi' = Psi + s u u^T`` (``u = x - mu``,
-        ``s = w kappa / (kappa + w)``), with ``P u = P x - P mu`` and ``P`` the segment's current
-        precision. Returns, per event, ``u^T P u`` and the packed stats before the event.
+        block step and ``base_px`` (R, b, d) its precision times the point, ``P x``. The events
+        before ``first`` enter by one batched correction; within the phase each event passes its
+        change on to the later events of its segment. Sherman-Morrison on ``Psi' = Psi + s u u^T``
+        (``u = x - mu``, ``s = w kappa / (kappa + w)``), with ``P u = P x - P mu`` and ``P`` the
+        segment's current precision. Returns, per event, ``u^T P u`` and the packed stats before
+        the event.
         """
-        d = x.shape[-1]
+        b, d = x.shape[1:]
+        seg = self.seg[:, first : first + b]
+        cur, px = base.clone(), base_px.clone()
+        if first:  # earlier phases: one batched correction
+            earlier = (seg.unsqueeze(2) == self.seg[:, :first].unsqueeze(1)).to(x.dtype)
+            cur += torch.bmm(earlier, self.delta[:, :first])
+            vx = torch.bmm(x, self.vec[:, :first].transpose(1, 2))  # (R, b, first)
+            px -= torch.bmm(earlier * self.coef[:, None, :first] * vx, self.vec[:, :first])
+        later = (seg.unsqueeze(2) == seg.unsqueeze(1)).to(x.dtype)  # (R, later j', event j)
         quads, befores = [], []
-        for j in range(x.shape[1]):
+        for j in range(b):
             e = first + j
-            xj, w = x[:, j], weight[:, j]
-            cur, px = base[:, j], base_px[:, j]
-            if e > 0:  # the segment's earlier events
-                same = (self.seg[:, :e] == self.seg[:, e : e + 1]).to(x.dtype).unsqueeze(1)
-                cur = cur + torch.bmm(same, self.delta[:, :e]).squeeze(1)
-                vx = torch.bmm(self.vec[:, :e], xj.unsqueeze(-1)).transpose(1, 2)
-                px = px - torch.bmm(same * self.coef[:, None, :e] * vx, self.vec[:, :e]).squeeze(1)
-            mean, pmean, cnt = cur[:, :d], cur[:, d : 2 * d], cur[:, -1]
-            pu = px - pmean
-            u = xj - mean
-            quad = (u * pu).sum(-1)
+            w, state = weight[:, j : j + 1], cur[:, j]
+            mean, pmean, cnt = state[:, :d], state[:, d : 2 * d], state[:, -1:]
+            pu = px[:, j] - pmean
+            u = x[:, j] - mean
+            quad = (u * pu).sum(-1, keepdim=True)
             kappa = KAPPA0 + cnt
             new_kappa = kappa + w
-            s = w * kappa / new_kappa
-            denom = 1 + s * quad
-            coef = s / denom
-            d_mean = (w / new_kappa).unsqueeze(-1) * u
+            step = w / new_kappa
+            denom = 1 + step * kappa * quad
+            coef = step * kappa / denom
+            d_mean = step * u
             # P' mu' = P mu + step P u - c P u (P u . mu')
-            d_pmean = (w / new_kappa).unsqueeze(-1) * pu - (
-                coef * (pu * (mean + d_mean)).sum(-1)
-            ).unsqueeze(-1) * pu
-            self.delta[:, e, :d] = d_mean
-            self.delta[:, e, d : 2 * d] = d_pmean
-            self.delta[:, e, 2 * d] = torch.log(denom)
-            self.delta[:, e, 2 * d + 1] = w
+            d_pmean = (step - coef * (pu * (mean + d_mean)).sum(-1, keepdim=True)) * pu
+            delta = torch.cat([d_mean, d_pmean, torch.log(denom), w], 1)
+            self.delta[:, e] = delta
             self.vec[:, e] = pu
-            self.coef[:, e] = coef
+            self.coef[:, e] = coef.squeeze(1)
             quads.append(quad)
-            befores.append(cur)
-        return torch.stack(quads, 1), torch.stack(befores, 1)
+            befores.append(state)
+            if j + 1 < b:  # later events of the same segment see this one
+                mask = later[:, j + 1 :, j : j + 1]  # (R, b - j - 1, 1)
+                cur[:, j + 1 :] += mask * delta.unsqueeze(1)
+                vxj = (x[:, j + 1 :] * pu.unsqueeze(1)).sum(-1, keepdim=True)
+                px[:, j + 1 :] -= (mask * coef.unsqueeze(1) * vxj) * pu.unsqueeze(1)
+        return torch.cat(quads, 1), torch.stack(befores, 1)
 
 
 def _block_step(
     state: ChainState,
     data: SamplerData,
+    cache: ChunkCache,
+    step: int,
     xb: torch.Tensor,
     zb: torch.Tensor,
     w: torch.Tensor,
@@ -296,10 +306,11 @@ def _block_step(
     """One block of every row: remove, draw (Eq. A.6), add, optional MH accept; updates ``state``.
 
     ``xb`` (R, b, d) the block's points, ``zb`` (R, b) their slots, ``w`` (R, b) 1 for a real
-    point and 0 for padding. One GEMM gives ``P_k x_j`` for every slot and point under the
-    precisions at the start of the step; the removals and additions are low-rank corrections of
-    it (:class:`_Moves`), and only the slots whose membership changes are written back: their
-    stats by one scatter-add and their precisions by one ``index_add_`` of rank-one terms.
+    point and 0 for padding; ``cache`` gives ``x^T P_k x`` and ``P_k x`` under the precisions at
+    the start of the step (step ``step`` of its chunk). The removals and additions are low-rank
+    corrections of those (:class:`_Moves`), and only the slots whose membership changes are written
+    back: their stats by one scatter-add and their precisions by one ``index_add_`` of rank-one
+    terms, which the cache logs for the chunk's later steps.
     Returns the block's slots after the step (the old ones where the move was rejected).
     """
     rows, b, d = xb.shape
@@ -307,12 +318,10 @@ def _block_step(
     width = 2 * d + 2
     inv_psi0 = 1.0 / data.psi0
     p0, prior = prior_slot(data)
-    px = _distances(state, xb)  # (R, K, d, b): P_k x_j
-    row = torch.arange(rows, device=xb.device).unsqueeze(1)
-    col = torch.arange(b, device=xb.device)
+    quad_all, vx_log = cache.step_inputs(step, xb, cap)  # (R, b, K) x^T P_k x
 
     def take_px(slots: torch.Tensor) -> torch.Tensor:  # (R, b, d): P_{slot_j} x_j
-        return px[row, slots, :, col]
+        return cache.vectors(step, xb, slots, vx_log)
 
     def take_stats(slots: torch.Tensor) -> torch.Tensor:
         return state.stats.gather(1, slots.unsqueeze(-1).expand(-1, -1, width))
@@ -320,23 +329,18 @@ def _block_step(
     moves = _Moves.empty(xb, zb)
     moves.seg[:, :b] = zb
     quad_rm, before_rm = moves.run(0, xb, -w, take_stats(zb), take_px(zb))
+    removed = _without_block(state, moves.delta[:, :b], before_rm, zb, data)
 
-    # Eq. A.6 given the other points: every slot with the block removed
-    mid = state.stats.scatter_add(1, zb.unsqueeze(-1).expand(-1, -1, width), moves.delta[:, :b])
-    empty = mid[..., -1] == 0
-    mid = torch.where(empty.unsqueeze(-1), prior, mid)
-    mean, pmean, logdet, counts = mid[..., :d], mid[..., d : 2 * d], mid[..., 2 * d], mid[..., -1]
-    # (x - mu')^T P' (x - mu') with P' = P - sum_e c_e v_e v_e^T over the slot's removals and
-    # mu'^T P' x = (P' mu')^T x: x^T P x from the GEMM, the rest from the stats
-    pick = torch.eye(b, dtype=xb.dtype, device=xb.device)
-    pick = (xb.transpose(1, 2).unsqueeze(-1) * pick).reshape(rows, d * b, b)  # x_j in col j
-    maha = torch.bmm(px.view(rows, cap, d * b), pick) - 2 * torch.bmm(pmean, xb.transpose(1, 2))
-    maha = (maha + (mean * pmean).sum(-1, keepdim=True)).transpose(1, 2)  # (R, b, K)
+    # Eq. A.6 given the other points: (x - mu')^T P' (x - mu') for every slot with the block
+    # removed, P' = P - sum_e c_e v_e v_e^T over the slot's removals; x^T P x from the cache
+    empty, counts = removed.empty, removed.counts
+    maha = quad_all - 2 * removed.pmean_x(xb) + removed.mean_pmean.unsqueeze(1)  # (R, b, K)
     vx = torch.bmm(moves.vec[:, :b], xb.transpose(1, 2))  # (R, event, point)
     low_rank = moves.coef[:, :b].unsqueeze(-1) * vx.square()
     maha = maha.scatter_add(2, zb.unsqueeze(1).expand(-1, b, -1), -low_rank.transpose(1, 2))
     sqnorm = xb.square().sum(-1)
     maha = torch.where(empty.unsqueeze(1), (sqnorm * inv_psi0).unsqueeze(-1), maha)
+    logdet = removed.logdet
     loglik = niw_log_predictive(
         maha.clamp_min(0),
         logdet.unsqueeze(1),
@@ -372,39 +376,61 @@ def _block_step(
         log_ratio = log_ratio + (w * (gained - lost)).sum(1)
         accept_u = torch.rand(rows, generator=generator, dtype=xb.dtype, device=xb.device)
         accept = torch.log(accept_u) < log_ratio
-    _write_back(state, moves, zb, znew, w, accept, empty, p0, prior)
+    cache.record(*_write_back(state, moves, zb, znew, w, accept, empty, p0, prior))
     return torch.where(accept.unsqueeze(1), znew, zb)
 
 
-def _distances(state: ChainState, xb: torch.Tensor) -> torch.Tensor:
-    """``P_k x_j`` (R, K, d, b) for every occupied slot k of every row (zero for empty slots).
+@dataclass
+class _Removed:
+    """Every slot's statistics with the block removed, without copying the (R, K, 2d + 2) stats.
 
-    Slots past a row's last occupied slot hold the prior and are never read, so the GEMM covers
-    the first ``split`` slots of all rows plus, for the rows that use more, their slots up to the
-    last occupied one; ``split`` minimises the work, so a few rows with many components do not
-    make every row pay for their capacity.
+    The removals change at most b slots per row: counts and log-determinants take their deltas by
+    a scatter-add, ``mu'^T P' mu'`` is read off each removal segment's last event, and ``P' mu'``
+    enters the distances only through ``(P' mu')^T x``, corrected the same way (:meth:`pmean_x`).
+    Emptied slots read the prior's log-determinant (their distances are the prior's too).
     """
-    rows, b, d = xb.shape
-    cap = state.capacity
-    occupied = state.counts > 0
-    slot_no = torch.arange(1, cap + 1, device=xb.device)
-    last = torch.where(occupied, slot_no, 0).amax(1)  # (R,) slots in use
-    per_last = torch.bincount(last, minlength=cap + 1).tolist()
-    top = max(i for i, c in enumerate(per_last) if c) if any(per_last) else 0
-    beyond = [rows - sum(per_last[: k + 1]) for k in range(top + 1)]
-    # a gathered slot costs about a copy and a read: twice a slot read in place
-    split = min(range(top + 1), key=lambda k: rows * k + 2 * beyond[k] * (top - k))
-    xt = xb.transpose(1, 2)
-    px = xb.new_empty(rows, cap, d, b)
-    px[:, split:] = 0
-    if split:
-        part = state.precision[:, :split].reshape(rows, split * d, d)
-        px[:, :split] = torch.bmm(part, xt).view(rows, split, d, b)
-    if beyond[split]:
-        many = torch.nonzero(last > split).squeeze(1)
-        part = state.precision[many, split:top].reshape(many.numel(), (top - split) * d, d)
-        px[many, split:top] = torch.bmm(part, xt[many]).view(many.numel(), top - split, d, b)
-    return px
+
+    stats: torch.Tensor  # (R, K, 2d + 2) at the start of the step
+    delta: torch.Tensor  # (R, b, 2d + 2) of the removal events
+    slots: torch.Tensor  # (R, b)
+    counts: torch.Tensor  # (R, K)
+    logdet: torch.Tensor  # (R, K)
+    mean_pmean: torch.Tensor  # (R, K)
+
+    @property
+    def empty(self) -> torch.Tensor:
+        return self.counts == 0
+
+    def pmean_x(self, x: torch.Tensor) -> torch.Tensor:
+        """``(P'_k mu'_k)^T x_j`` (R, b, K) for the block's points ``x`` (R, b, d)."""
+        d = x.shape[-1]
+        out = torch.bmm(x, self.stats[..., d : 2 * d].transpose(1, 2))
+        change = torch.bmm(x, self.delta[..., d : 2 * d].transpose(1, 2))  # (R, point, event)
+        index = self.slots.unsqueeze(1).expand(-1, x.shape[1], -1)
+        return out.scatter_add_(2, index, change)
+
+
+def _without_block(
+    state: ChainState,
+    delta: torch.Tensor,
+    before: torch.Tensor,
+    slots: torch.Tensor,
+    data: SamplerData,
+) -> _Removed:
+    d = data.d
+    stats = state.stats
+    counts = stats[..., -1].scatter_add(1, slots, delta[..., -1])
+    logdet = stats[..., 2 * d].scatter_add(1, slots, delta[..., 2 * d])
+    logdet = torch.where(counts == 0, d * math.log(data.psi0), logdet)
+    mean_pmean = (stats[..., :d] * stats[..., d : 2 * d]).sum(-1)
+    after = before + delta  # each removal segment's stats after the event
+    after_mp = (after[..., :d] * after[..., d : 2 * d]).sum(-1)  # (R, b)
+    b = slots.shape[1]
+    later = torch.ones(b, b, dtype=torch.bool, device=slots.device).triu(1)
+    last = ~((slots.unsqueeze(2) == slots.unsqueeze(1)) & later).any(2)
+    change = torch.where(last, after_mp - mean_pmean.gather(1, slots), 0)
+    mean_pmean = mean_pmean.scatter_add(1, slots, change)
+    return _Removed(stats, delta, slots, counts, logdet, mean_pmean)
 
 
 def _log_factor(
@@ -452,12 +478,13 @@ def _write_back(
     empty: torch.Tensor,
     p0: torch.Tensor,
     prior: torch.Tensor,
-) -> None:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Apply an accepted block move to the slots whose membership it changes.
 
     A slot that keeps its points keeps its statistics bit for bit (its removals and additions
     cancel in exact arithmetic); a changed slot left without its old points restarts from the exact
-    prior and takes only the additions.
+    prior and takes only the additions. Returns what :meth:`.chunk.ChunkCache.record` logs: each
+    event's slot, its applied coefficient (0 if not applied), its vector and the restarted slots.
     """
     rows, cap = empty.shape
     moved = ((zb != znew) & (w > 0)).to(torch.int32)
@@ -474,12 +501,14 @@ def _write_back(
     width = state.stats.shape[-1]
     delta = moves.delta * apply.unsqueeze(-1).to(moves.delta.dtype)
     state.stats.scatter_add_(1, slot.unsqueeze(-1).expand(-1, -1, width), delta)
+    coef = moves.coef * apply.to(moves.coef.dtype)
     row, event = torch.nonzero(apply, as_tuple=True)
     if row.numel():
         vec = moves.vec[row, event]
-        update = -moves.coef[row, event, None, None] * vec.unsqueeze(-1) * vec.unsqueeze(-2)
+        update = -coef[row, event, None, None] * vec.unsqueeze(-1) * vec.unsqueeze(-2)
         flat, slots = state.flat_precision()
         flat.index_add_(0, row * slots + slot[row, event], update)
+    return slot, coef, moves.vec, restart
 
 
 def sweep(
@@ -509,22 +538,38 @@ def sweep(
     perm = torch.argsort(torch.where(valid, keys, 2.0), dim=1)
     col = torch.arange(b, device=y.device)
     correct = metropolis and b > 1
-    for t in range(steps):
-        pos = t * row_b.unsqueeze(1) + col  # (R, b) positions in each row's permutation
-        w = ((col < row_b.unsqueeze(1)) & (pos < data.n.unsqueeze(1))).to(y.dtype)
-        idx = perm.gather(1, pos.clamp_max(n_max - 1))
-        xb = y.gather(1, idx.unsqueeze(-1).expand(-1, -1, d))
-        zb = state.z.gather(1, idx)
-        znew = _block_step(state, data, xb, zb, w, generator, correct)
-        # masked columns may repeat a position of the block: point them at column 0 and give them
-        # column 0's value, so that the scatter is deterministic
-        valid_col = w > 0
-        state.z.scatter_(
-            1, torch.where(valid_col, idx, idx[:, :1]), torch.where(valid_col, znew, znew[:, :1])
+    inv_psi0 = 1.0 / data.psi0
+    for start in range(0, steps, CHUNK_STEPS):
+        chunk = range(start, min(start + CHUNK_STEPS, steps))
+        pos = torch.cat([t * row_b.unsqueeze(1) + col for t in chunk], 1)  # (R, T b)
+        idx_all = perm.gather(1, pos.clamp_max(n_max - 1))
+        x_all = y.gather(1, idx_all.unsqueeze(-1).expand(-1, -1, d))
+        cache = ChunkCache(
+            x_all, state.precision, _last_occupied(state), inv_psi0, b, data.workspace
         )
-        if bool((state.counts > 0).all(1).any()):
-            state = grow(state, data)
+        for i in range(len(chunk)):
+            cols = slice(i * b, (i + 1) * b)
+            w = ((col < row_b.unsqueeze(1)) & (pos[:, cols] < data.n.unsqueeze(1))).to(y.dtype)
+            idx, xb = idx_all[:, cols], x_all[:, cols]
+            zb = state.z.gather(1, idx)
+            znew = _block_step(state, data, cache, i, xb, zb, w, generator, correct)
+            # masked columns may repeat a position of the block: point them at column 0 and give
+            # them column 0's value, so that the scatter is deterministic
+            valid_col = w > 0
+            state.z.scatter_(
+                1,
+                torch.where(valid_col, idx, idx[:, :1]),
+                torch.where(valid_col, znew, znew[:, :1]),
+            )
+            if bool((state.counts > 0).all(1).any()):
+                state = grow(state, data)
     return state
+
+
+def _last_occupied(state: ChainState) -> torch.Tensor:
+    """Per row, one past its last occupied slot (R,); slots from there on hold the prior."""
+    slot_no = torch.arange(1, state.capacity + 1, device=state.counts.device)
+    return torch.where(state.counts > 0, slot_no, 0).amax(1)
 
 
 def _proposal_log_ratio(
