@@ -47,10 +47,10 @@ class ChunkCache:
         self.top = self.prod.top
         self.qx = self.prod.qx
         self.reset = torch.zeros(rows, self.top, dtype=torch.bool, device=x.device)
-        events = (points // block) * 2 * block
-        self.vec = x.new_zeros(rows, events, d)
-        self.coef = x.new_zeros(rows, events)
-        self.slot = torch.zeros(rows, events, dtype=torch.long, device=x.device)
+        events = (points // block) * 2 * block  # entries past ``used`` are never read
+        self.vec = x.new_empty(rows, events, d)
+        self.coef = x.new_empty(rows, events)
+        self.slot = torch.empty(rows, events, dtype=torch.long, device=x.device)
         self.used = 0
 
     def _prior_mask(self, slots: torch.Tensor) -> torch.Tensor:
@@ -129,6 +129,33 @@ class ChunkCache:
         self.coef[:, sel] = coef
         self.vec[:, sel] = vec
         self.used += n
+
+    def flush(self, flat: torch.Tensor, slots_per_row: int) -> None:
+        """Apply the chunk's logged changes to the precisions ``flat`` (R * K', d, d).
+
+        Each (row, slot) takes the sum of its events' ``-c v v^T`` as one rank-m product, so that
+        every touched precision is read and written once per chunk rather than once per event.
+        """
+        if not self.used:
+            return
+        coef = self.coef[:, : self.used]
+        row, event = torch.nonzero(coef != 0, as_tuple=True)
+        if not row.numel():
+            return
+        target = row * slots_per_row + self.slot[row, event]
+        pairs, pair = torch.unique(target, return_inverse=True)
+        order = torch.argsort(pair, stable=True)
+        pair = pair[order]
+        row, event = row[order], event[order]
+        sizes = torch.bincount(pair, minlength=pairs.numel())
+        starts = torch.cumsum(sizes, 0) - sizes
+        rank = torch.arange(pair.numel(), device=pair.device) - starts[pair]
+        d = self.vec.shape[-1]
+        vec = self.vec.new_zeros(pairs.numel(), int(sizes.max().item()), d)
+        vec[pair, rank] = self.vec[row, event]
+        scaled = torch.zeros_like(vec)
+        scaled[pair, rank] = self.vec[row, event] * coef[row, event].unsqueeze(-1)
+        flat.index_add_(0, pairs, torch.bmm(vec.transpose(1, 2), scaled), alpha=-1)
 
 
 class Workspace:

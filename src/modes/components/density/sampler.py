@@ -262,7 +262,7 @@ class _Moves:
             vx = torch.bmm(x, self.vec[:, :first].transpose(1, 2))  # (R, b, first)
             px -= torch.bmm(earlier * self.coef[:, None, :first] * vx, self.vec[:, :first])
         later = (seg.unsqueeze(2) == seg.unsqueeze(1)).to(x.dtype)  # (R, later j', event j)
-        quads, befores = [], []
+        quads = x.new_empty(x.shape[0], b)
         for j in range(b):
             e = first + j
             w, state = weight[:, j : j + 1], cur[:, j]
@@ -282,14 +282,13 @@ class _Moves:
             self.delta[:, e] = delta
             self.vec[:, e] = pu
             self.coef[:, e] = coef.squeeze(1)
-            quads.append(quad)
-            befores.append(state)
+            quads[:, j : j + 1] = quad
             if j + 1 < b:  # later events of the same segment see this one
                 mask = later[:, j + 1 :, j : j + 1]  # (R, b - j - 1, 1)
                 cur[:, j + 1 :] += mask * delta.unsqueeze(1)
                 vxj = (x[:, j + 1 :] * pu.unsqueeze(1)).sum(-1, keepdim=True)
                 px[:, j + 1 :] -= (mask * coef.unsqueeze(1) * vxj) * pu.unsqueeze(1)
-        return torch.cat(quads, 1), torch.stack(befores, 1)
+        return quads, cur  # cur[:, j] is final once event j has run
 
 
 def _block_step(
@@ -369,11 +368,18 @@ def _block_step(
 
     accept = torch.ones(rows, dtype=torch.bool, device=xb.device)
     if correct:
-        alpha = state.alpha.unsqueeze(1)
         log_ratio = _proposal_log_ratio(counts, torch.log_softmax(logits, 2), zb, znew, w)
-        gained = _log_factor(data, alpha, xb, w, quad_add, before_add, None)
-        lost = _log_factor(data, alpha, xb, w, quad_rm, before_rm, moves.delta[:, :b, 2 * d])
-        log_ratio = log_ratio + (w * (gained - lost)).sum(1)
+        factors = _log_factors(
+            data,
+            state.alpha,
+            xb,
+            w,
+            torch.cat([quad_rm, quad_add], 1),
+            before_rm,
+            before_add,
+            moves.delta[:, :b, 2 * d],
+        )
+        log_ratio = log_ratio + (torch.cat([-w, w], 1) * factors).sum(1)
         accept_u = torch.rand(rows, generator=generator, dtype=xb.dtype, device=xb.device)
         accept = torch.log(accept_u) < log_ratio
     cache.record(*_write_back(state, moves, zb, znew, w, accept, empty, p0, prior))
@@ -433,39 +439,39 @@ def _without_block(
     return _Removed(stats, delta, slots, counts, logdet, mean_pmean)
 
 
-def _log_factor(
+def _log_factors(
     data: SamplerData,
     alpha: torch.Tensor,
     x: torch.Tensor,
     w: torch.Tensor,
     quad: torch.Tensor,
-    before: torch.Tensor,
-    removal_log_denom: torch.Tensor | None,
+    before_rm: torch.Tensor,
+    before_add: torch.Tensor,
+    removal_log_denom: torch.Tensor,
 ) -> torch.Tensor:
-    """Per point, the factor of the block's exact joint conditional that its move settles.
+    """Per event (R, 2b: removals, then additions), the factor of the block's exact joint
+    conditional that its move settles.
 
     ``log n_k`` (``log alpha`` for a slot without other points) plus the log Student-t predictive
     of ``x`` given its slot without it. An addition reads the slot before the event; a removal
-    (``removal_log_denom`` = ``log(1 + s quad)`` given) reads it after, by Sherman-Morrison:
+    (``removal_log_denom`` = ``log(1 + s quad)``) reads it after, by Sherman-Morrison:
     ``u^T Psi'^-1 u = (kappa / kappa')^2 quad / (1 + s quad)`` and
     ``log det Psi' = log det Psi + log(1 + s quad)``.
     """
     d = data.d
-    cnt, logdet = before[..., -1], before[..., 2 * d]
+    b = x.shape[1]
+    cnt = torch.cat([before_rm[..., -1] - w, before_add[..., -1]], 1)
+    logdet = torch.cat([before_rm[..., 2 * d] + removal_log_denom, before_add[..., 2 * d]], 1)
     kappa = KAPPA0 + cnt
-    if removal_log_denom is not None:
-        after = kappa - w
-        cnt = cnt - w
-        alone = cnt == 0
-        quad = torch.where(
-            alone,
-            x.square().sum(-1) / data.psi0,
-            (kappa / after) ** 2 * quad / torch.exp(removal_log_denom),
-        )
-        logdet = torch.where(alone, d * math.log(data.psi0), logdet + removal_log_denom)
-        kappa = after
+    # a removal's quad after the event; (kappa + w) / kappa is kappa_before / kappa_after
+    shrink = ((kappa[:, :b] + w) / kappa[:, :b]) ** 2 / torch.exp(removal_log_denom)
+    quad = torch.cat([quad[:, :b] * shrink, quad[:, b:]], 1)
+    alone = cnt == 0
+    alone[:, b:] = False
+    quad = torch.where(alone, x.square().sum(-1).repeat(1, 2) / data.psi0, quad)
+    logdet = torch.where(alone, d * math.log(data.psi0), logdet)
     log_pred = niw_log_predictive(quad, logdet, kappa, data.nu0 + cnt, d)
-    return log_pred + _log_crp_factor(cnt, alpha)
+    return log_pred + _log_crp_factor(cnt, alpha.unsqueeze(1))
 
 
 def _write_back(
@@ -483,7 +489,8 @@ def _write_back(
 
     A slot that keeps its points keeps its statistics bit for bit (its removals and additions
     cancel in exact arithmetic); a changed slot left without its old points restarts from the exact
-    prior and takes only the additions. Returns what :meth:`.chunk.ChunkCache.record` logs: each
+    prior and takes only the additions. The precisions take their rank-one changes at the end of
+    the chunk (:meth:`.chunk.ChunkCache.flush`); this returns what the cache logs for that: each
     event's slot, its applied coefficient (0 if not applied), its vector and the restarted slots.
     """
     rows, cap = empty.shape
@@ -498,16 +505,12 @@ def _write_back(
     if bool(restart.any()):
         state.stats[restart] = prior
         state.precision[restart] = p0
-    width = state.stats.shape[-1]
-    delta = moves.delta * apply.unsqueeze(-1).to(moves.delta.dtype)
-    state.stats.scatter_add_(1, slot.unsqueeze(-1).expand(-1, -1, width), delta)
     coef = moves.coef * apply.to(moves.coef.dtype)
     row, event = torch.nonzero(apply, as_tuple=True)
     if row.numel():
-        vec = moves.vec[row, event]
-        update = -coef[row, event, None, None] * vec.unsqueeze(-1) * vec.unsqueeze(-2)
-        flat, slots = state.flat_precision()
-        flat.index_add_(0, row * slots + slot[row, event], update)
+        target = slot[row, event]
+        width = state.stats.shape[-1]
+        state.stats.view(-1, width).index_add_(0, row * cap + target, moves.delta[row, event])
     return slot, coef, moves.vec, restart
 
 
@@ -543,7 +546,8 @@ def sweep(
         chunk = range(start, min(start + CHUNK_STEPS, steps))
         pos = torch.cat([t * row_b.unsqueeze(1) + col for t in chunk], 1)  # (R, T b)
         idx_all = perm.gather(1, pos.clamp_max(n_max - 1))
-        x_all = y.gather(1, idx_all.unsqueeze(-1).expand(-1, -1, d))
+        flat = (idx_all + n_max * torch.arange(rows, device=y.device).unsqueeze(1)).flatten()
+        x_all = y.view(-1, d).index_select(0, flat).view(rows, -1, d)
         cache = ChunkCache(
             x_all, state.precision, _last_occupied(state), inv_psi0, b, data.workspace
         )
@@ -563,6 +567,7 @@ def sweep(
             )
             if bool((state.counts > 0).all(1).any()):
                 state = grow(state, data)
+        cache.flush(*state.flat_precision())
     return state
 
 
