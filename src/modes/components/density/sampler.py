@@ -126,6 +126,7 @@ def prior_slot(data: SamplerData) -> tuple[torch.Tensor, torch.Tensor]:
     return precision, stats
 
 
+@torch.inference_mode()
 def init_state(data: SamplerData, generator: torch.Generator) -> ChainState:
     """Random assignment of each point to one of ``init_components`` slots; alpha = 1."""
     rows, n_max, _ = data.y.shape
@@ -136,6 +137,7 @@ def init_state(data: SamplerData, generator: torch.Generator) -> ChainState:
     return refresh(data, z, alpha, headroom=1)
 
 
+@torch.inference_mode()
 def refresh(
     data: SamplerData,
     z: torch.Tensor,
@@ -224,6 +226,7 @@ class _Moves:
     delta: torch.Tensor  # (R, 2b, 2d + 2)
     vec: torch.Tensor  # (R, 2b, d)
     coef: torch.Tensor  # (R, 2b)
+    ones: torch.Tensor  # (R, 1)
 
     @classmethod
     def empty(cls, like: torch.Tensor, slots: torch.Tensor) -> _Moves:
@@ -233,6 +236,7 @@ class _Moves:
             delta=like.new_zeros(rows, 2 * b, 2 * d + 2),
             vec=like.new_zeros(rows, 2 * b, d),
             coef=like.new_zeros(rows, 2 * b),
+            ones=like.new_ones(rows, 1),
         )
 
     def run(
@@ -258,36 +262,40 @@ class _Moves:
         cur, px = base.clone(), base_px.clone()
         if first:  # earlier phases: one batched correction
             earlier = (seg.unsqueeze(2) == self.seg[:, :first].unsqueeze(1)).to(x.dtype)
-            cur += torch.bmm(earlier, self.delta[:, :first])
+            for f in range(first):  # a loop of small ops beats a tiny batched GEMM here
+                cur.addcmul_(earlier[:, :, f : f + 1], self.delta[:, f].unsqueeze(1))
             vx = torch.bmm(x, self.vec[:, :first].transpose(1, 2))  # (R, b, first)
             px -= torch.bmm(earlier * self.coef[:, None, :first] * vx, self.vec[:, :first])
-        later = (seg.unsqueeze(2) == seg.unsqueeze(1)).to(x.dtype)  # (R, later j', event j)
+        same = seg.unsqueeze(2) == seg.unsqueeze(1)  # (R, later j', event j)
+        later = (same & torch.ones_like(same[0]).tril(-1)).to(x.dtype)
+        # counts before each event: the base count plus the earlier same-segment weights
+        cnt = cur[..., -1] + (later * weight.unsqueeze(1)).sum(-1)
+        kappa = KAPPA0 + cnt
+        step = weight / (kappa + weight)
+        s = step * kappa  # Sherman-Morrison scale: Psi' = Psi + s u u^T
+        self.delta[:, first : first + b, -1] = weight
         quads = x.new_empty(x.shape[0], b)
         for j in range(b):
             e = first + j
-            w, state = weight[:, j : j + 1], cur[:, j]
-            mean, pmean, cnt = state[:, :d], state[:, d : 2 * d], state[:, -1:]
-            pu = px[:, j] - pmean
+            state = cur[:, j]
+            mean, pmean = state[:, :d], state[:, d : 2 * d]
+            delta = self.delta[:, e]
+            pu = torch.sub(px[:, j], pmean, out=self.vec[:, e])
             u = x[:, j] - mean
-            quad = (u * pu).sum(-1, keepdim=True)
-            kappa = KAPPA0 + cnt
-            new_kappa = kappa + w
-            step = w / new_kappa
-            denom = 1 + step * kappa * quad
-            coef = step * kappa / denom
-            d_mean = step * u
-            # P' mu' = P mu + step P u - c P u (P u . mu')
-            d_pmean = (step - coef * (pu * (mean + d_mean)).sum(-1, keepdim=True)) * pu
-            delta = torch.cat([d_mean, d_pmean, torch.log(denom), w], 1)
-            self.delta[:, e] = delta
-            self.vec[:, e] = pu
-            self.coef[:, e] = coef.squeeze(1)
+            quad = torch.linalg.vecdot(u, pu).unsqueeze(1)
             quads[:, j : j + 1] = quad
+            denom = torch.addcmul(self.ones, s[:, j : j + 1], quad)
+            coef = torch.div(s[:, j : j + 1], denom, out=self.coef[:, e : e + 1])
+            d_mean = torch.mul(u, step[:, j : j + 1], out=delta[:, :d])
+            # P' mu' = P mu + step P u - c P u (P u . mu')
+            proj = step[:, j : j + 1] - coef * torch.linalg.vecdot(pu, mean + d_mean).unsqueeze(1)
+            torch.mul(pu, proj, out=delta[:, d : 2 * d])
+            torch.log(denom, out=delta[:, 2 * d : 2 * d + 1])
             if j + 1 < b:  # later events of the same segment see this one
                 mask = later[:, j + 1 :, j : j + 1]  # (R, b - j - 1, 1)
-                cur[:, j + 1 :] += mask * delta.unsqueeze(1)
-                vxj = (x[:, j + 1 :] * pu.unsqueeze(1)).sum(-1, keepdim=True)
-                px[:, j + 1 :] -= (mask * coef.unsqueeze(1) * vxj) * pu.unsqueeze(1)
+                cur[:, j + 1 :].addcmul_(mask, delta.unsqueeze(1))
+                vxj = torch.linalg.vecdot(x[:, j + 1 :], pu.unsqueeze(1)).unsqueeze(-1)
+                px[:, j + 1 :].addcmul_(mask * coef.unsqueeze(1) * vxj, pu.unsqueeze(1), value=-1)
         return quads, cur  # cur[:, j] is final once event j has run
 
 
@@ -514,6 +522,7 @@ def _write_back(
     return slot, coef, moves.vec, restart
 
 
+@torch.inference_mode()
 def sweep(
     state: ChainState,
     data: SamplerData,
@@ -628,6 +637,7 @@ class SweepRecord:
     alpha: torch.Tensor
 
 
+@torch.inference_mode()
 def end_of_sweep(
     state: ChainState, data: SamplerData, generator: torch.Generator, do_refresh: bool
 ) -> tuple[ChainState, SweepRecord]:
