@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from modes import registry
 from modes.scale import TrainScale
-from modes.training.ensemble import member_batches, train_ensemble
+from modes.training.augment import random_crop_flip
+from modes.training.ensemble import member_batches, member_inputs, train_ensemble
 
 torch.set_num_threads(1)
 
@@ -55,6 +57,73 @@ def test_members_trained_together_equal_members_trained_alone():
         alone = train_ensemble(resnet64, x, y, masks[k:k + 1], train, seeds[k:k + 1],
                                noise_std=0.1)
         torch.testing.assert_close(alone.logits(x)[0], logits[k], rtol=1e-9, atol=1e-9)
+
+
+def test_stacked_network_trains_as_the_vmapped_module():
+    """The channel-stacked ResNet (grouped convolutions, batch norm over stacked channels) gives
+    the members that vmap over the unmodified module gives, up to float64 rounding."""
+    x, y = prototype_images(12, 1.0, seed=6)
+    x = x.double()
+    masks = equal_size_masks(2, len(y), 30, seed=7)
+    train = TrainScale(epochs=2, batch_size=8, max_lr=0.05, width=0.125, crop_padding=1)
+    stacked = train_ensemble(resnet64, x, y, masks, train, [5, 6], noise_std=0.1,
+                             method="stacked")
+    vmapped = train_ensemble(resnet64, x, y, masks, train, [5, 6], noise_std=0.1, method="vmap")
+    assert stacked.stacked is not None and vmapped.stacked is None
+    for name, value in {**vmapped.params, **vmapped.buffers}.items():
+        other = {**stacked.params, **stacked.buffers}[name]
+        torch.testing.assert_close(other, value, rtol=1e-9, atol=1e-9, msg=name)
+    torch.testing.assert_close(stacked.logits(x), vmapped.logits(x), rtol=1e-9, atol=1e-9)
+
+
+def test_member_inputs_are_the_inputs_each_member_draws_alone():
+    images = torch.randn(30, 3, 8, 8)
+    index = torch.as_tensor(np.random.default_rng(0).integers(0, 30, size=(3, 5)))
+    noise = torch.tensor([0.1, 0.2, 0.3]).reshape(-1, 1, 1)
+    for padding, hflip in [(2, True), (0, True), (2, False), (0, False)]:
+        x = member_inputs(images, index, padding, hflip,
+                          [torch.Generator().manual_seed(s) for s in range(3)], noise)
+        assert x.shape == (5, 3, 3, 8, 8)
+        for k in range(3):
+            g = torch.Generator().manual_seed(k)
+            alone = random_crop_flip(images[index[k]], padding, hflip, g)
+            alone = alone + torch.randn(alone.shape, generator=g) * noise
+            assert torch.equal(x[:, k], alone)
+
+
+class _ChannelConcat(nn.Module):
+    """Concatenates two branches along channels: breaks the stacked layout without raising."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 2, 3, padding=1)
+        self.b = nn.Conv2d(3, 2, 3, padding=1)
+        self.head = nn.Linear(4, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([self.a(x), self.b(x)], dim=1).mean(dim=(2, 3)))
+
+
+class _WithLayerNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(3 * SIZE * SIZE)
+        self.head = nn.Linear(3 * SIZE * SIZE, CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.norm(x.flatten(1)))
+
+
+@pytest.mark.parametrize("factory", [_ChannelConcat, _WithLayerNorm])
+def test_networks_without_a_stacked_form_fall_back_to_vmap(factory):
+    x, y = prototype_images(4, 1.0, seed=8)
+    train = TrainScale(epochs=1, batch_size=4, max_lr=0.05, width=0.125, crop_padding=0)
+    masks = np.ones((2, len(y)), bool)
+    ensemble = train_ensemble(factory, x, y, masks, train, [0, 1])
+    assert ensemble.stacked is None
+    assert ensemble.logits(x).shape == (2, len(y), CLASSES)
+    with pytest.raises(ValueError, match="stacked"):
+        train_ensemble(factory, x, y, masks, train, [0, 1], method="stacked")
 
 
 def test_eval_mode_uses_each_members_own_batchnorm_statistics():
@@ -104,6 +173,8 @@ def test_bad_arguments_are_rejected():
     masks[1] = False
     with pytest.raises(ValueError, match="non-empty training subset"):
         train_ensemble(resnet, x, y, masks, train, [0, 1])
+    with pytest.raises(ValueError, match="unknown method"):
+        train_ensemble(resnet, x, y, np.ones((2, len(y)), bool), train, [0, 1], method="loop")
     ensemble = train_ensemble(resnet, x, y, np.ones((1, len(y)), bool), train, [0])
     with pytest.raises(ValueError, match="member index 1"):
         ensemble.member(1)

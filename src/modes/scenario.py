@@ -136,6 +136,7 @@ class Scenario:
                 **{name: getattr(self.scale, name) for name in scales},
                 "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
                                                           "mem_scores")},
+                "versions": _component_versions(),
                 **extra}
 
     def representations(self, name: str) -> dict[str, np.ndarray]:
@@ -340,3 +341,15 @@ class Scenario:
 
         request = self._request("gen-clf", name, "density", "memorization", "fitting")
         return self.store.get_or_compute("generative-classifier", request, compute)
+
+
+def _component_versions() -> dict[str, str]:
+    """Versions of the components whose results the scenario caches, so that a new sampler or
+    trainer recomputes the stages built on it."""
+    from modes.components.density.model import CHECKPOINT_VERSION
+    from modes.components.memorization.subsampled import VERSION as MEMORIZATION_VERSION
+    from modes.experiments.density_bins import VERSION as DENSITY_BINS_VERSION
+    from modes.training.fit import VERSION as TRAINING_VERSION
+
+    return {"density": CHECKPOINT_VERSION, "memorization": MEMORIZATION_VERSION,
+            "density_bins": DENSITY_BINS_VERSION, "training": TRAINING_VERSION}

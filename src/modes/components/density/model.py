@@ -35,7 +35,7 @@ from .niw import prior_nu0
 from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
 
 CHECKPOINT_KIND = "dpgmm-chain"
-CHECKPOINT_VERSION = "1"
+CHECKPOINT_VERSION = "2"  # bump when the sampler's random stream or algorithm changes
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK_UPDATES = ("metropolis", "independent")
 

@@ -36,7 +36,7 @@ from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
 from modes.training.ensemble import seeded_module, train_ensemble
 
-VERSION = "1"
+VERSION = "2"  # 2: stacked-network ensemble training (float32 rounding differs)
 CHUNK_KIND = "memorization-trials"
 PIXELS_PER_STEP = {"cpu": 2**19, "cuda": 2**25}  # images x height x width per training step
 BackboneFactory = Callable[[], Any]  # returns a Backbone (has .module())
