@@ -163,15 +163,26 @@ def refresh(
     kappa = KAPPA0 + counts
     mean = torch.bmm(onehot.transpose(1, 2), y) / kappa.unsqueeze(-1)
     eye = torch.eye(d, dtype=y.dtype, device=y.device)
-    psi = torch.empty(rows, capacity, d, d, dtype=y.dtype, device=y.device)
-    for k in range(capacity):
-        weighted = y * onehot[:, :, k : k + 1]
-        psi[:, k] = torch.bmm(weighted.transpose(1, 2), y)
-    psi += data.psi0 * eye
-    psi -= kappa[..., None, None] * mean.unsqueeze(-1) * mean.unsqueeze(-2)
-    chol = torch.linalg.cholesky(psi)
-    precision = torch.cholesky_inverse(chol).contiguous()
-    logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+    # empty slots hold the prior exactly; only occupied ones are summed and factorised
+    in_use = occupied.sum(1)  # slots below a row's count are its occupied ones
+    used = torch.arange(capacity, device=y.device) < in_use.unsqueeze(1)  # (R, K)
+    psi = y.new_empty(rows, capacity, d, d)
+    for k in range(int(in_use.max().item())):
+        have = torch.nonzero(in_use > k).squeeze(1)
+        ys = y if have.numel() == rows else y[have]
+        weighted = ys * onehot[have, :, k : k + 1]
+        psi[have, k] = torch.bmm(weighted.transpose(1, 2), ys)
+    row, slot = torch.nonzero(used, as_tuple=True)
+    m = mean[row, slot]
+    scatter = psi[row, slot] + data.psi0 * eye - kappa[row, slot, None, None] * torch.einsum(
+        "na,nb->nab", m, m
+    )
+    chol = torch.linalg.cholesky(scatter)
+    p0, _ = prior_slot(data)
+    precision = p0.expand(rows, capacity, d, d).contiguous()
+    precision[row, slot] = torch.cholesky_inverse(chol)
+    logdet = y.new_full((rows, capacity), d * math.log(data.psi0))
+    logdet[row, slot] = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
     pmean = torch.matmul(precision, mean.unsqueeze(-1)).squeeze(-1)
     return ChainState(
         z=z, precision=precision, stats=pack_stats(mean, pmean, logdet, counts), alpha=alpha
