@@ -23,7 +23,12 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None
+SMOKE_XFAIL = (
+    "measured at smoke (seed 0): over the 8 density bins the held-out F-score falls as bin "
+    "memorization rises (Spearman rho -0.64, CI [-0.94, 0.20]) but 8 bins give p 0.043 > alpha "
+    "0.01; the smoke verdict sits at the threshold (a trainer with different float32 rounding "
+    "gave a significant rho)"
+)
 
 
 def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:

@@ -29,12 +29,7 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = (
-    "measured at smoke (seed 0): the generative classifier recovers held-out classes "
-    "(random-subset accuracy 0.83 vs chance 0.05, p 3e-90), but unmemorized examples are not "
-    "classified significantly better than 'memorized' ones (0.89 vs 0.80, Fisher p 0.06) with "
-    "the weak smoke memorization scores"
-)
+SMOKE_XFAIL = None  # replicates at smoke (seed 0)
 SUBSETS = ("memorized", "unmemorized", "random")
 
 
