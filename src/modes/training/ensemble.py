@@ -36,7 +36,7 @@ from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from modes.scale import TrainScale
-from modes.training.augment import crop_padding_for
+from modes.training.augment import crop_flip_draws, crop_padding_for
 from modes.training.schedule import one_cycle_lr
 from modes.training.stacked import matches_members, stack_network
 
@@ -192,8 +192,8 @@ def member_inputs(images: torch.Tensor, index: torch.Tensor, padding: int, hflip
                   noise_std: torch.Tensor | None = None) -> torch.Tensor:
     """Augmented inputs ``(B, K, C, H, W)``: column k is member k's batch ``images[index[k]]``.
 
-    Member k's random crop and flip are drawn from ``generators[k]`` exactly as
-    :func:`modes.training.augment.random_crop_flip` draws them (same calls, same order), then its
+    Member k's random crop and flip are drawn from ``generators[k]`` by
+    :func:`modes.training.augment.crop_flip_draws`, as ``random_crop_flip`` draws them, then its
     Gaussian noise of std ``noise_std`` (per channel), so a member gets the inputs it would get
     trained alone; the crops of all members are then cut in one gather.
     """
@@ -206,11 +206,11 @@ def member_inputs(images: torch.Tensor, index: torch.Tensor, padding: int, hflip
         dx = torch.zeros_like(dy)
         flip = torch.zeros(members, batch, dtype=torch.bool, device=device)
         for k, g in enumerate(generators):
-            if padding > 0:
-                dy[k] = torch.randint(0, 2 * padding + 1, (batch,), generator=g, device=device)
-                dx[k] = torch.randint(0, 2 * padding + 1, (batch,), generator=g, device=device)
-            if hflip:
-                flip[k] = torch.rand(batch, generator=g, device=device) < 0.5
+            draw_dy, draw_dx, draw_flip = crop_flip_draws(batch, padding, hflip, g, device)
+            if draw_dy is not None and draw_dx is not None:
+                dy[k], dx[k] = draw_dy, draw_dx
+            if draw_flip is not None:
+                flip[k] = draw_flip
         rows = torch.arange(h, device=device) + dy.T[..., None]  # (B, K, H)
         cols = torch.arange(w, device=device)
         cols = torch.where(flip.T[..., None], cols.flip(0), cols) + dx.T[..., None]  # (B, K, W)
