@@ -46,7 +46,16 @@ class ChunkCache:
         self.prod = products(x, precision, last, space)
         self.top = self.prod.top
         self.qx = self.prod.qx
-        self.reset = torch.zeros(rows, self.top, dtype=torch.bool, device=x.device)
+        slot_no = torch.arange(self.top, device=x.device)
+        # slots that read the prior: past the row's cover, or restarted in this chunk
+        self.prior = slot_no >= self.prod.cover.unsqueeze(1)  # (R, top)
+        point = torch.arange(points, device=x.device)
+        row = torch.arange(rows, device=x.device).unsqueeze(1)
+        self.main_index = (row * points + point) * self.prod.split  # (R, Tb) rows of ``main``
+        pos = self.prod.many_pos.unsqueeze(1)  # the row's index in ``extra`` (-1: none)
+        self.extra_row = pos >= 0
+        width = max(self.top - self.prod.split, 1)
+        self.extra_index = (pos.clamp_min(0) * points + point) * width
         events = (points // block) * 2 * block  # entries past ``used`` are never read
         self.vec = x.new_empty(rows, events, d)
         self.coef = x.new_empty(rows, events)
@@ -54,10 +63,9 @@ class ChunkCache:
         self.used = 0
 
     def _prior_mask(self, slots: torch.Tensor) -> torch.Tensor:
-        """Whether each slot in ``slots`` (R, ...) reads the prior instead of the chunk's GEMM."""
-        beyond = slots >= self.prod.cover.view(-1, *([1] * (slots.dim() - 1)))
-        inside = self.reset.gather(1, slots.clamp_max(self.top - 1).flatten(1))
-        return beyond | inside.view_as(slots)
+        """Whether each slot in ``slots`` (R, b) reads the prior instead of the chunk's GEMM."""
+        inside = self.prior.gather(1, slots.clamp_max(self.top - 1))
+        return inside | (slots >= self.top)
 
     def step_inputs(
         self, step: int, xb: torch.Tensor, capacity: int
@@ -70,8 +78,7 @@ class ChunkCache:
         base = xb.square().sum(-1, keepdim=True) * self.inv_psi0  # (R, b, 1) prior's quad
         quad = base.expand(rows, b, capacity).clone()
         top = min(self.top, capacity)
-        slots = torch.arange(top, device=xb.device).expand(rows, top)
-        prior = self._prior_mask(slots).unsqueeze(1)
+        prior = self.prior[:, :top].unsqueeze(1)
         quad[:, :, :top] = torch.where(prior, base, self.qx[:, step * b : (step + 1) * b, :top])
         vx = torch.bmm(self.vec[:, : self.used], xb.transpose(1, 2))  # (R, E, b)
         if self.used:
@@ -86,19 +93,14 @@ class ChunkCache:
         """``P_{slot_j} x_j`` (R, b, d) under the current precisions, ``slots`` (R, b)."""
         rows, b, d = xb.shape
         prod = self.prod
-        point = torch.arange(b, device=xb.device) + step * b  # (b,)
-        row = torch.arange(rows, device=xb.device).unsqueeze(1)
-        flat = (
-            (row * self.points + point) * prod.split + slots.clamp_max(prod.split - 1)
-        ).flatten()
-        base = prod.main.view(-1, d).index_select(0, flat).view(rows, b, d)
+        cols = slice(step * b, (step + 1) * b)
+        flat = self.main_index[:, cols] + slots.clamp_max(prod.split - 1)
+        base = prod.main.view(-1, d).index_select(0, flat.view(-1)).view(rows, b, d)
         if prod.extra.shape[0]:
-            width = prod.top - prod.split
-            pos = prod.many_pos.unsqueeze(1)
-            extra_slot = (slots - prod.split).clamp(0, width - 1)
-            flat = ((pos.clamp_min(0) * self.points + point) * width + extra_slot).flatten()
+            extra_slot = (slots - prod.split).clamp(0, prod.top - prod.split - 1)
+            flat = (self.extra_index[:, cols] + extra_slot).view(-1)
             other = prod.extra.view(-1, d).index_select(0, flat).view(rows, b, d)
-            base = torch.where(((slots >= prod.split) & (pos >= 0)).unsqueeze(-1), other, base)
+            base = torch.where(((slots >= prod.split) & self.extra_row).unsqueeze(-1), other, base)
         base = torch.where(self._prior_mask(slots).unsqueeze(-1), xb * self.inv_psi0, base)
         if not self.used:
             return base
@@ -119,7 +121,7 @@ class ChunkCache:
         """
         if bool(restart.any()):
             top = min(self.top, restart.shape[1])
-            self.reset[:, :top] |= restart[:, :top]
+            self.prior[:, :top] |= restart[:, :top]
             if self.used:
                 gone = restart.gather(1, self.slot[:, : self.used])
                 self.coef[:, : self.used].masked_fill_(gone, 0.0)
