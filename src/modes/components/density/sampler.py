@@ -11,6 +11,11 @@ each block position, processes the block of *every* row at once: remove the bloc
 their components (rank-one downdates), draw each block point's assignment independently from
 Eq. A.6 given all other assignments, add them back (rank-one updates). Python loops run only over
 the ``ceil(n_max / b)`` block positions and the ``b`` points of a block.
+
+Block positions are grouped in chunks of ``CHUNK_STEPS``: one GEMM gives every slot's precision
+times the points of the whole chunk, later steps correct it by the chunk's logged rank-one changes,
+and the precisions themselves take those changes once at the end of the chunk (:mod:`.chunk`);
+the statistics (means, ``Psi^-1 mu``, log-determinants, counts) are updated at every step.
 """
 
 from __future__ import annotations
@@ -229,8 +234,8 @@ class _Moves:
     restarts from the exact prior). ``delta[:, e]`` is the change of the segment's packed stats
     (mean, ``Psi^-1 mu``, log det, count) and ``-coef_e vec_e vec_e^T`` the change of its
     precision, so that the precision after the event is the precision at the start of the block
-    step minus the segment's earlier ``coef vec vec^T``: no (d, d) matrix is formed until the step
-    is written back.
+    step minus the segment's earlier ``coef vec vec^T``: no (d, d) matrix is formed until the
+    chunk's changes are flushed. ``ones`` is a constant column reused by every event.
     """
 
     seg: torch.Tensor  # (R, 2b) long
