@@ -26,8 +26,9 @@ class ChunkCache:
     """Precision-times-point products for the ``T * b`` points of one chunk of block steps.
 
     ``x`` (R, T b, d) are the chunk's points in step order, ``precision`` (R, K, d, d) the
-    precisions at the chunk's start, ``covered`` the number of leading slots to multiply (slots
-    from ``covered`` on must hold the prior), ``inv_psi0`` the prior precision's diagonal.
+    precisions at the chunk's start, ``last`` (R,) one past each row's last occupied slot (later
+    slots hold the prior), ``inv_psi0`` the prior precision's diagonal, ``block`` the block size
+    and ``space`` the reused buffers.
     """
 
     def __init__(
