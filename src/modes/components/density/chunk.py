@@ -41,7 +41,6 @@ class ChunkCache:
         space: Workspace,
     ):
         rows, points, d = x.shape
-        self.block = block
         self.inv_psi0 = inv_psi0
         self.points = points
         self.prod = products(x, precision, last, space)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import torch
 
@@ -62,6 +63,12 @@ class SamplerData:
     def psi0(self) -> float:
         """``Psi0 = psi0 * I`` in whitened coordinates."""
         return prior_scale(self.d, self.init_components)
+
+    @cached_property
+    def prior(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """An empty slot's precision and packed stats, built once (every block step reads them)."""
+        with torch.inference_mode(False), torch.no_grad():
+            return _prior_slot(self.y, self.psi0)
 
 
 @dataclass
@@ -124,10 +131,14 @@ def pack_stats(
 
 def prior_slot(data: SamplerData) -> tuple[torch.Tensor, torch.Tensor]:
     """Precision (d, d) and packed stats (2d + 2,) of an empty slot (exactly the prior)."""
-    d, y = data.d, data.y
-    precision = torch.eye(d, dtype=y.dtype, device=y.device) / data.psi0
+    return data.prior
+
+
+def _prior_slot(y: torch.Tensor, psi0: float) -> tuple[torch.Tensor, torch.Tensor]:
+    d = int(y.shape[-1])
+    precision = torch.eye(d, dtype=y.dtype, device=y.device) / psi0
     stats = torch.zeros(2 * d + 2, dtype=y.dtype, device=y.device)
-    stats[2 * d] = d * math.log(data.psi0)
+    stats[2 * d] = d * math.log(psi0)
     return precision, stats
 
 
