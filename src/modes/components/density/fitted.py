@@ -20,9 +20,20 @@ import torch
 
 from .alpha import sample_gamma
 from .diagnostics import Convergence
-from .niw import KAPPA0, niw_log_predictive
+from .niw import AUTHORS, NIWPrior, niw_log_predictive
 
 CHUNK = 256
+
+PREDICTIVES = ("paper", "occupied", "authors")
+"""Variants of Eq. 3's per-state predictive and of its average over kept states.
+
+``"paper"``: Eq. 3 as written, the exact DP predictive given ``c_t``: occupied components weighted
+``n_k / (n + alpha)`` plus the new-component (prior predictive) term ``alpha / (n + alpha)``, and
+densities averaged over states. ``"occupied"``: occupied components only, weights ``n_k / n``,
+densities averaged. ``"authors"``: as the authors' code (``latent_space_sampler.py``,
+``calculate_predictive_log_densities.py``): occupied components weighted ``alpha + n_k`` and
+**log**-densities averaged over states.
+"""
 
 
 @attrs.frozen
@@ -58,6 +69,17 @@ class FittedDPGMM:
     convergence: Convergence
     nu0: float
     seed: int
+    prior: NIWPrior = AUTHORS
+    chol: torch.Tensor | None = None  # (G, d, d) group covariance factors (full whitening)
+    predictive: str = attrs.field(default="paper", validator=attrs.validators.in_(PREDICTIVES))
+
+    def with_predictive(self, predictive: str) -> FittedDPGMM:
+        """The same chains read through another predictive variant (:data:`PREDICTIVES`)."""
+        return attrs.evolve(self, predictive=predictive)
+
+    @property
+    def kappa0(self) -> float:
+        return self.prior.kappa0
 
     @property
     def dim(self) -> int:
@@ -91,15 +113,35 @@ class FittedDPGMM:
 
     def _whiten(self, x: torch.Tensor, gidx: torch.Tensor) -> torch.Tensor:
         """(m, d) data points -> (B, m, d) whitened in the coordinates of each group in gidx."""
-        return (x.unsqueeze(0) - self.loc[gidx].unsqueeze(1)) / self.scale[gidx].unsqueeze(1)
+        return self._whiten_batch(x.unsqueeze(0).expand(gidx.numel(), -1, -1), gidx)
+
+    def _whiten_batch(self, x: torch.Tensor, gidx: torch.Tensor) -> torch.Tensor:
+        """(B, m, d) points, row b in the coordinates of group gidx[b]."""
+        centred = x - self.loc[gidx].unsqueeze(1)
+        if self.chol is None:
+            return centred / self.scale[gidx].unsqueeze(1)
+        return torch.linalg.solve_triangular(
+            self.chol[gidx], centred.transpose(1, 2), upper=False
+        ).transpose(1, 2)
+
+    def _unwhiten(self, y: torch.Tensor, g: int) -> torch.Tensor:
+        """(m, d) whitened points of group g -> data coordinates."""
+        if self.chol is None:
+            return self.loc[g] + self.scale[g] * y
+        return self.loc[g] + y @ self.chol[g].T
 
     # ------------------------------------------------------------------ Eq. 3
     def _log_weights(self, gidx: torch.Tensor) -> torch.Tensor:
-        """log CRP predictive weights (T, B, K): n_k/(n+a), a/(n+a) for the first empty."""
+        """log predictive weights (T, B, K) of the :attr:`predictive` variant; for ``"paper"``
+        the CRP's n_k/(n+a), and a/(n+a) for the first empty slot."""
         counts = self.states.counts[:, gidx]
         alpha = self.states.alpha[:, gidx].unsqueeze(-1)
         n = counts.sum(-1, keepdim=True)
         empty = counts == 0
+        if self.predictive != "paper":
+            extra = alpha if self.predictive == "authors" else torch.zeros_like(alpha)
+            w = torch.where(empty, -math.inf, torch.log(counts + extra))
+            return w - torch.logsumexp(w, -1, keepdim=True)
         first_empty = empty & (torch.cumsum(empty.to(torch.int32), -1) == 1)
         w = torch.where(
             empty, torch.where(first_empty, torch.log(alpha), -math.inf), torch.log(counts)
@@ -116,7 +158,7 @@ class FittedDPGMM:
             mean = st.mean[t, gidx]  # (B, K, d)
             precision = st.precision[t, gidx].to(self.dtype)  # (B, K, d, d)
             counts, logdet = st.counts[t, gidx], st.logdet[t, gidx]
-            kappa = (KAPPA0 + counts).unsqueeze(-1)
+            kappa = (self.kappa0 + counts).unsqueeze(-1)
             nu = (self.nu0 + counts).unsqueeze(-1)
             parts = []
             for start in range(0, y.shape[1], CHUNK):
@@ -127,12 +169,20 @@ class FittedDPGMM:
             out.append(torch.cat(parts, dim=1))
         return torch.stack(out)
 
-    def _log_prob_whitened(self, y: torch.Tensor, gidx: torch.Tensor) -> torch.Tensor:
-        lp = self._log_prob_states(y, gidx)
+    def _average_states(self, lp: torch.Tensor) -> torch.Tensor:
+        """Eq. 3's Monte Carlo average over kept states (dim 0): of densities, or of
+        log-densities for the ``"authors"`` variant."""
+        if self.predictive == "authors":
+            return lp.mean(0)
         return torch.logsumexp(lp, 0) - math.log(lp.shape[0])
 
+    def _log_prob_whitened(self, y: torch.Tensor, gidx: torch.Tensor) -> torch.Tensor:
+        return self._average_states(self._log_prob_states(y, gidx))
+
     def _log_jacobian(self, gidx: torch.Tensor) -> torch.Tensor:
-        return torch.log(self.scale[gidx]).sum(-1)
+        if self.chol is None:
+            return torch.log(self.scale[gidx]).sum(-1)
+        return torch.log(torch.diagonal(self.chol[gidx], dim1=-2, dim2=-1)).sum(-1)
 
     def log_prob(self, x: Any, group: Any = None) -> torch.Tensor:
         """Eq. 3: log posterior predictive density of the points ``x`` (m, d) under ``group``, (m,).
@@ -156,6 +206,14 @@ class FittedDPGMM:
 
     def log_prob_own(self, x: Any, groups: Any) -> torch.Tensor:
         """Eq. 3 for each point under its own group's model, (m,), in one batched pass."""
+        return self._average_states(self.log_prob_own_states(x, groups))
+
+    def log_prob_own_states(self, x: Any, groups: Any) -> torch.Tensor:
+        """``log p(x_i | D_g, c_t)`` of each point under its own group, per kept state: (T, m).
+
+        The per-state terms of Eq. 3; their per-state class means and sds are the traces that
+        :mod:`.class_diagnostics` checks for agreement between chains.
+        """
         xt = self._as_points(x)
         ga = np.asarray(groups.detach().cpu() if isinstance(groups, torch.Tensor) else groups)
         if ga.shape != (xt.shape[0],):
@@ -179,11 +237,26 @@ class FittedDPGMM:
         row = torch.repeat_interleave(torch.arange(present.numel(), device=self.device), sizes)
         padded = torch.zeros(present.numel(), width, self.dim, dtype=self.dtype, device=self.device)
         padded[row, slot] = xt[order]
-        y = (padded - self.loc[present].unsqueeze(1)) / self.scale[present].unsqueeze(1)
-        lp = self._log_prob_whitened(y, present) - self._log_jacobian(present).unsqueeze(-1)
-        out = torch.empty(xt.shape[0], dtype=self.dtype, device=self.device)
-        out[order] = lp[row, slot]
+        y = self._whiten_batch(padded, present)
+        lp = self._log_prob_states(y, present) - self._log_jacobian(present)[None, :, None]
+        out = torch.empty(lp.shape[0], xt.shape[0], dtype=self.dtype, device=self.device)
+        out[:, order] = lp[:, row, slot]
         return out
+
+    # ------------------------------------------------------------------ chains
+    @property
+    def chains(self) -> int:
+        """Number of chains pooled in :attr:`states` (kept state ``t`` is chain ``t % chains``)."""
+        return int(self.traces.log_joint.shape[1])
+
+    def chain(self, c: int) -> FittedDPGMM:
+        """The predictive of chain ``c`` alone (its kept states only)."""
+        if not 0 <= c < self.chains:
+            raise ValueError(f"chain must lie in [0, {self.chains}), got {c}")
+        keep = torch.arange(c, self.states.counts.shape[0], self.chains, device=self.device)
+        states = KeptStates(**{f.name: getattr(self.states, f.name)[keep]
+                               for f in attrs.fields(KeptStates)})
+        return attrs.evolve(self, states=states)
 
     # ------------------------------------------------------------------ Eq. A.7
     def classify(
@@ -231,7 +304,7 @@ class FittedDPGMM:
         probs = torch.softmax(log_w[t], dim=-1)
         k = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
         counts = st.counts[t, g, k]
-        kappa, df = KAPPA0 + counts, self.nu0 + counts - d + 1
+        kappa, df = self.kappa0 + counts, self.nu0 + counts - d + 1
         chol_psi = torch.linalg.cholesky(
             torch.cholesky_inverse(torch.linalg.cholesky(st.precision[:, g].to(self.dtype)))
         )  # (T, K, d, d)
@@ -247,7 +320,7 @@ class FittedDPGMM:
             raise ValueError(f"m must be >= 1, got {m}")
         g = self._default_group(group)
         y, _ = self._sample_whitened(m, g, self._generator(seed))
-        return self.loc[g] + self.scale[g] * y
+        return self._unwhiten(y, g)
 
     # ------------------------------------------------------------------ Eq. 4
     def _kl_terms(
@@ -281,7 +354,12 @@ class FittedDPGMM:
         """
         g = self._default_group(group)
         y, log_p = self._kl_terms(g, num_samples, seed, per_state)
-        log_q = -0.5 * (y.square().sum(-1) + self.dim * math.log(2 * math.pi))
+        gidx = torch.tensor([g], device=self.device)
+        # both densities in the group's standardised coordinates z = (x - mean) / sd, where q is
+        # N(0, I); log p_z = log p_y - log|dy/dz|, and y = z when whitening is diagonal
+        z = (self._unwhiten(y, g) - self.loc[g]) / self.scale[g]
+        log_p = log_p - self._log_jacobian(gidx)[0] + torch.log(self.scale[g]).sum()
+        log_q = -0.5 * (z.square().sum(-1) + self.dim * math.log(2 * math.pi))
         return float((log_p - log_q).mean())
 
     def kl(
@@ -295,7 +373,7 @@ class FittedDPGMM:
         """Eq. 4: Monte Carlo KL(p(x | D_p) || p(x | D_q)) between two groups' predictives."""
         ip, iq = self.group_index(g_p), self.group_index(g_q)
         y, log_p = self._kl_terms(ip, num_samples, seed, per_state)
-        x = self.loc[ip] + self.scale[ip] * y
+        x = self._unwhiten(y, ip)
         log_q = self._log_prob_whitened(
             self._whiten(x, torch.tensor([iq], device=self.device)),
             torch.tensor([iq], device=self.device),
@@ -317,7 +395,7 @@ class FittedDPGMM:
         """
         ip = self.group_index(g_p)
         y, log_p = self._kl_terms(ip, num_samples, seed, per_state)
-        x = self.loc[ip] + self.scale[ip] * y
+        x = self._unwhiten(y, ip)
         log_p = log_p - self._log_jacobian(torch.tensor([ip], device=self.device))[0]
         kl = (log_p.unsqueeze(-1) - self.log_prob_all(x)).mean(0).cpu().numpy()
         kl[ip] = 0.0

@@ -31,13 +31,15 @@ from modes.store import ArtifactStore, request_key
 
 from .diagnostics import assess
 from .fitted import FittedDPGMM, KeptStates, Traces
-from .niw import prior_nu0
+from .niw import AUTHORS, NIWPrior, get_prior
 from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
 
 CHECKPOINT_KIND = "dpgmm-chain"
-CHECKPOINT_VERSION = "2"  # bump when the sampler's random stream or algorithm changes
+CHECKPOINT_VERSION = "3"  # bump when the sampler's random stream or algorithm changes
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK_UPDATES = ("metropolis", "independent")
+STARTS = ("random", "one", "kmeans")
+WHITENINGS = ("diagonal", "full")
 
 
 def _positive(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -45,9 +47,21 @@ def _positive(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
         raise ValueError(f"{attribute.name} must be >= 1, got {value}")
 
 
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class DPGMMConfig:
-    """Sampler settings; defaults are the paper's (400 sweeps, burn-in 320, thin 4, b=4, K0=6)."""
+    """Sampler settings; defaults are the paper's (400 sweeps, burn-in 320, thin 4, b=4, K0=6).
+
+    ``prior`` is the NIW base measure (:class:`.niw.NIWPrior` or a name in ``niw.PRIORS``; the
+    default is the authors'). ``starts`` names each chain's start, chain ``c`` taking
+    ``starts[c % len(starts)]``: ``"random"`` (every point in one of ``init_components`` components
+    at random, the paper's), ``"one"`` (all points in one component) or ``"kmeans"`` (k-means with
+    ``init_components`` clusters on the whitened group). Dispersed starts let split R-hat see
+    chains that settle in different states (Gelman et al., BDA3, Sec. 11.4).
+    """
 
     sweeps: int = attrs.field(default=400, validator=_positive)
     burn_in: int = 320
@@ -59,8 +73,14 @@ class DPGMMConfig:
     dtype: str = "float64"
     refresh_every: int = attrs.field(default=10, validator=_positive)
     block_update: str = "metropolis"
+    prior: NIWPrior = attrs.field(default=AUTHORS, converter=get_prior)
+    starts: tuple[str, ...] = attrs.field(default=("random",), converter=_as_tuple)
+    whiten: str = "diagonal"
 
     def __attrs_post_init__(self) -> None:
+        bad = [s for s in self.starts if s not in STARTS]
+        if bad or not self.starts:
+            raise ValueError(f"starts must be a non-empty sequence of {STARTS}, got {self.starts}")
         if self.burn_in < 0:
             raise ValueError(f"burn_in must be >= 0, got {self.burn_in}")
         if self.sweeps <= self.burn_in:
@@ -70,6 +90,8 @@ class DPGMMConfig:
                 f"sweeps - burn_in ({self.sweeps - self.burn_in}) must be >= thin "
                 f"({self.thin}) to keep at least one state"
             )
+        if self.whiten not in WHITENINGS:
+            raise ValueError(f"whiten must be one of {WHITENINGS}, got {self.whiten!r}")
         if self.block_update not in BLOCK_UPDATES:
             raise ValueError(
                 f"block_update must be one of {BLOCK_UPDATES}, got {self.block_update!r}"
@@ -97,10 +119,20 @@ class PreparedData:
     scale: np.ndarray
     padded: np.ndarray
     valid: np.ndarray
+    chol: np.ndarray | None = None  # (G, d, d) lower Cholesky factors under full whitening
 
 
-def prepare(x: Any, groups: Any) -> PreparedData:
-    """Validate ``x`` (n, d) and ``groups`` (n,) and whiten each group (ValueError names faults)."""
+def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
+    """Validate ``x`` (n, d) and ``groups`` (n,) and whiten each group (ValueError names faults).
+
+    ``"diagonal"`` (the authors') centres each group and divides by its standard deviations, so
+    that the prior's ``Psi0 = psi0 I`` is the group's variances; ``"full"`` multiplies by the
+    inverse Cholesky factor of the group's covariance (1/N), so that ``Psi0`` has the group's
+    covariance shape, correlations included: the data-derived prior of Fraley & Raftery (2007),
+    which the authors' diagonal one simplifies. The model is equivariant under either affine map.
+    """
+    if whiten not in WHITENINGS:
+        raise ValueError(f"whiten must be one of {WHITENINGS}, got {whiten!r}")
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     xa = np.asarray(x, dtype=np.float64)
@@ -154,12 +186,38 @@ def prepare(x: Any, groups: Any) -> PreparedData:
         )
     scale = np.sqrt(var)
     padded = np.zeros((ids.size, int(sizes.max()), d))
-    padded[row, slot] = (xa[order] - loc[row]) / scale[row]
+    centred = xa[order] - loc[row]
+    chol = None
+    if whiten == "full":
+        chol = _group_cholesky(centred, row, sizes, ids)
+        padded[row, slot] = np.einsum("nij,nj->ni", np.linalg.inv(chol)[row], centred)
+    else:
+        padded[row, slot] = centred / scale[row]
     valid = np.zeros((ids.size, int(sizes.max())), dtype=bool)
     valid[row, slot] = True
     return PreparedData(
-        x=xa, groups=ga, ids=ids, sizes=sizes, loc=loc, scale=scale, padded=padded, valid=valid
+        x=xa, groups=ga, ids=ids, sizes=sizes, loc=loc, scale=scale, padded=padded, valid=valid,
+        chol=chol,
     )
+
+
+def _group_cholesky(
+    centred: np.ndarray, row: np.ndarray, sizes: np.ndarray, ids: np.ndarray
+) -> np.ndarray:
+    """Lower Cholesky factor of each group's covariance (1/N); a singular one is an error."""
+    d = centred.shape[1]
+    cov = np.zeros((ids.size, d, d))
+    np.add.at(cov, row, np.einsum("ni,nj->nij", centred, centred))
+    cov /= sizes[:, None, None]
+    try:
+        return np.asarray(np.linalg.cholesky(cov))
+    except np.linalg.LinAlgError:
+        bad = [int(g) for g, c in zip(ids, cov, strict=True) if np.linalg.eigvalsh(c)[0] <= 0]
+        raise ValueError(
+            f"full whitening needs a non-singular covariance per group; group(s) {bad[:10]} "
+            f"are singular (sizes {sizes[np.isin(ids, bad)].tolist()[:10]}, dims {d}); use "
+            "whiten='diagonal' or more points"
+        ) from None
 
 
 @attrs.define
@@ -205,6 +263,9 @@ class DPGMM:
         block_update: str = "metropolis",
         progress: bool = True,
         config: DPGMMConfig | None = None,
+        prior: str | NIWPrior = "authors",
+        starts: tuple[str, ...] = ("random",),
+        whiten: str = "diagonal",
     ) -> None:
         if config is None:
             config = DPGMMConfig(
@@ -218,6 +279,9 @@ class DPGMM:
                 dtype=dtype,
                 refresh_every=refresh_every,
                 block_update=block_update,
+                prior=get_prior(prior),
+                starts=starts,
+                whiten=whiten,
             )
         self.__attrs_init__(config=config, device=str(device), progress=progress)  # type: ignore[attr-defined]
 
@@ -241,15 +305,16 @@ class DPGMM:
         cfg = self.config
         if checkpoint_every is not None and checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        prep = prepare(x, groups)
+        prep = prepare(x, groups, cfg.whiten)
         dtype, device = DTYPES[cfg.dtype], torch.device(self.device)
         data = _sampler_data(prep, cfg, dtype, device)
         key = request_key({"config": cfg, "x": prep.x, "groups": prep.groups}, CHECKPOINT_VERSION)
         run = _load_checkpoint(store, key, data) if store is not None else None
         if run is None:
             generator = torch.Generator(device=device).manual_seed(cfg.seed)
+            z0 = initial_assignments(prep, cfg, generator, device)
             run = _Run(
-                state=init_state(data, generator),
+                state=init_state(data, generator, z0),
                 generator=generator,
                 done=0,
                 trace_lj=[],
@@ -296,12 +361,43 @@ class DPGMM:
             sizes=prep.sizes,
             loc=torch.as_tensor(prep.loc, dtype=dtype, device=device),
             scale=torch.as_tensor(prep.scale, dtype=dtype, device=device),
+            chol=None if prep.chol is None else torch.as_tensor(prep.chol, dtype=dtype,
+                                                                  device=device),
             states=_stack_kept(run.kept, data, cfg.chains),
             traces=traces,
             convergence=convergence,
-            nu0=prior_nu0(prep.padded.shape[2]),
+            nu0=cfg.prior.nu0(prep.padded.shape[2]),
             seed=cfg.seed,
+            prior=cfg.prior,
         )
+
+
+def initial_assignments(
+    prep: PreparedData, cfg: DPGMMConfig, generator: torch.Generator, device: torch.device
+) -> torch.Tensor | None:
+    """Each chain's starting assignments (chains x groups, N), or None when every chain starts
+    at random (the sampler then draws them, as it always has)."""
+    if all(s == "random" for s in cfg.starts):
+        return None
+    from sklearn.cluster import KMeans  # imported only for k-means starts
+
+    groups, n_max, _ = prep.padded.shape
+    blocks = []
+    for c in range(cfg.chains):
+        start = cfg.starts[c % len(cfg.starts)]
+        if start == "random":
+            z = torch.randint(0, cfg.init_components, (groups, n_max), generator=generator,
+                              device=device)
+        else:
+            z = torch.zeros((groups, n_max), dtype=torch.long, device=device)
+        if start == "kmeans":
+            for g, size in enumerate(prep.sizes.tolist()):
+                k = min(cfg.init_components, size)
+                labels = KMeans(n_clusters=k, n_init=1, random_state=cfg.seed + c).fit_predict(
+                    prep.padded[g, :size])
+                z[g, :size] = torch.as_tensor(labels, device=device)
+        blocks.append(z)
+    return torch.cat(blocks)
 
 
 def snapshot(state: ChainState) -> dict[str, torch.Tensor]:
@@ -338,7 +434,9 @@ def _sampler_data(
     y = torch.as_tensor(np.tile(prep.padded, reps), dtype=dtype, device=device)
     valid = torch.as_tensor(np.tile(prep.valid, reps[:2]), device=device)
     n = torch.as_tensor(np.tile(prep.sizes, cfg.chains), device=device)
-    return SamplerData(y=y, valid=valid, n=n, init_components=cfg.init_components)
+    return SamplerData(
+        y=y, valid=valid, n=n, init_components=cfg.init_components, niw=cfg.prior
+    )
 
 
 def _traces(run: _Run, chains: int, groups: int) -> Traces:

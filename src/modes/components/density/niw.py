@@ -15,20 +15,72 @@ posterior mean ``mu_n`` and its posterior scale matrix ``Psi_n``, kept as a prec
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import attrs
 import torch
 
-KAPPA0 = 0.01
+KAPPA0 = 0.01  # the authors' kappa0 (Jamroz, Kurdziel & Opala 2020)
 
 
 def prior_nu0(d: int) -> float:
-    """Degrees of freedom of the NIW prior, ``nu0 = d + 2`` (Jamroz et al. 2020)."""
+    """Degrees of freedom of the authors' NIW prior, ``nu0 = d + 2`` (Jamroz et al. 2020)."""
     return float(d + 2)
 
 
 def prior_scale(d: int, init_components: int) -> float:
-    """Diagonal of ``Psi0`` in whitened coordinates: ``1 / K0^(2/d)``."""
+    """Diagonal of the authors' ``Psi0`` in whitened coordinates: ``1 / K0^(2/d)``."""
     return float(init_components) ** (-2.0 / d)
+
+
+def _positive_float(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen
+class NIWPrior:
+    """The NIW base measure ``theta0`` of Eq. 2 in whitened group coordinates.
+
+    ``mu0 = 0``, ``kappa0``, ``nu0 = dof_per_dim * d + dof_offset`` and ``Psi0 = psi0 I`` with
+    ``psi0 = (nu0 - d - 1) / K^(2/d)``. The prior mean covariance
+    ``E[Sigma] = Psi0 / (nu0 - d - 1) = I / K^(2/d)`` (the group's own covariance shrunk as if
+    split into ``K = scale_components`` equal parts) is the same for every ``nu0``: priors of
+    different strength differ only in how firmly they hold a component's covariance near it.
+    ``AUTHORS`` is Jamroz et al. (2020)'s weak prior (``nu0 = d + 2``, ``kappa0 = 0.01``,
+    ``K = 6``): a component of ``m < d`` points has posterior mean covariance
+    ``(Psi0 + S) / (m + 1)``, collapsed by ``1 / (m + 1)`` off its points' span, which lets
+    near-isotropic classes fall into many tiny components (:mod:`modes.experiments.null_artifact`).
+    """
+
+    name: str
+    kappa0: float = attrs.field(validator=_positive_float)
+    dof_per_dim: float = attrs.field(validator=_positive_float)
+    dof_offset: float
+    scale_components: int = 6
+
+    def nu0(self, d: int) -> float:
+        nu0 = self.dof_per_dim * d + self.dof_offset
+        if nu0 <= d + 1:
+            raise ValueError(f"prior {self.name!r}: nu0 = {nu0} must exceed d + 1 = {d + 1}")
+        return float(nu0)
+
+    def psi0(self, d: int) -> float:
+        return (self.nu0(d) - d - 1) * prior_scale(d, self.scale_components)
+
+
+AUTHORS = NIWPrior("authors", kappa0=KAPPA0, dof_per_dim=1.0, dof_offset=2.0)
+PRIORS: dict[str, NIWPrior] = {AUTHORS.name: AUTHORS}
+
+
+def get_prior(prior: str | NIWPrior) -> NIWPrior:
+    """A prior by name (``PRIORS``) or as given; unknown names list the known ones."""
+    if isinstance(prior, NIWPrior):
+        return prior
+    try:
+        return PRIORS[prior]
+    except KeyError:
+        raise ValueError(f"unknown NIW prior {prior!r}; known priors: {sorted(PRIORS)}") from None
 
 
 def student_t_log_prob(
@@ -74,13 +126,18 @@ def niw_log_predictive(
 
 
 def niw_log_marginal(
-    counts: torch.Tensor, logdet_psi: torch.Tensor, logdet_psi0: float, nu0: float, d: int
+    counts: torch.Tensor,
+    logdet_psi: torch.Tensor,
+    logdet_psi0: float,
+    nu0: float,
+    d: int,
+    kappa0: float = KAPPA0,
 ) -> torch.Tensor:
     """Log marginal likelihood ``log p(X_k)`` of the points of each component under the NIW prior.
 
-    ``counts`` and ``logdet_psi`` (...,); an empty component contributes 0.
+    ``counts`` and ``logdet_psi`` (...,); an empty component contributes 0 (Murphy 2007, Eq. 234).
     """
-    kappa = KAPPA0 + counts
+    kappa = kappa0 + counts
     nu = nu0 + counts
     return (
         -0.5 * counts * d * math.log(math.pi)
@@ -88,7 +145,7 @@ def niw_log_marginal(
         - _log_multigamma(nu0 / 2, d)
         + 0.5 * nu0 * logdet_psi0
         - 0.5 * nu * logdet_psi
-        + 0.5 * d * (math.log(KAPPA0) - torch.log(kappa))
+        + 0.5 * d * (math.log(kappa0) - torch.log(kappa))
     )
 
 

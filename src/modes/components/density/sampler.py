@@ -29,13 +29,7 @@ import torch
 
 from .alpha import resample_alpha
 from .chunk import ChunkCache, Workspace
-from .niw import (
-    KAPPA0,
-    niw_log_marginal,
-    niw_log_predictive,
-    prior_nu0,
-    prior_scale,
-)
+from .niw import AUTHORS, NIWPrior, niw_log_marginal, niw_log_predictive
 
 GROW_BY = 4
 CHUNK_STEPS = 8  # block steps per precision GEMM (see .chunk)
@@ -49,6 +43,7 @@ class SamplerData:
     valid: torch.Tensor
     n: torch.Tensor
     init_components: int
+    niw: NIWPrior = AUTHORS
     workspace: Workspace = field(default_factory=Workspace, repr=False, compare=False)
 
     @property
@@ -56,13 +51,17 @@ class SamplerData:
         return int(self.y.shape[-1])
 
     @property
+    def kappa0(self) -> float:
+        return self.niw.kappa0
+
+    @property
     def nu0(self) -> float:
-        return prior_nu0(self.d)
+        return self.niw.nu0(self.d)
 
     @property
     def psi0(self) -> float:
         """``Psi0 = psi0 * I`` in whitened coordinates."""
-        return prior_scale(self.d, self.init_components)
+        return self.niw.psi0(self.d)
 
     @cached_property
     def prior(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,12 +142,20 @@ def _prior_slot(y: torch.Tensor, psi0: float) -> tuple[torch.Tensor, torch.Tenso
 
 
 @torch.inference_mode()
-def init_state(data: SamplerData, generator: torch.Generator) -> ChainState:
-    """Random assignment of each point to one of ``init_components`` slots; alpha = 1."""
+def init_state(
+    data: SamplerData, generator: torch.Generator, z: torch.Tensor | None = None
+) -> ChainState:
+    """The chain's start: the assignments ``z`` (R, N) when given, else each point in one of
+    ``init_components`` slots at random; alpha = 1."""
     rows, n_max, _ = data.y.shape
-    z = torch.randint(
-        0, data.init_components, (rows, n_max), generator=generator, device=data.y.device
-    )
+    if z is None:
+        z = torch.randint(
+            0, data.init_components, (rows, n_max), generator=generator, device=data.y.device
+        )
+    elif tuple(z.shape) != (rows, n_max):
+        raise ValueError(
+            f"initial assignments must have shape {(rows, n_max)}, got {tuple(z.shape)}"
+        )
     alpha = torch.ones(rows, dtype=data.y.dtype, device=data.y.device)
     return refresh(data, z, alpha, headroom=1)
 
@@ -176,7 +183,7 @@ def refresh(
     capacity = int(occupied.sum(1).max().item()) + headroom
     onehot = torch.nn.functional.one_hot(z, capacity).to(y.dtype) * valid.unsqueeze(-1)
     counts = onehot.sum(1)
-    kappa = KAPPA0 + counts
+    kappa = data.kappa0 + counts
     mean = torch.bmm(onehot.transpose(1, 2), y) / kappa.unsqueeze(-1)
     eye = torch.eye(d, dtype=y.dtype, device=y.device)
     # empty slots hold the prior exactly; only occupied ones are summed and factorised
@@ -254,9 +261,10 @@ class _Moves:
     vec: torch.Tensor  # (R, 2b, d)
     coef: torch.Tensor  # (R, 2b)
     ones: torch.Tensor  # (R, 1)
+    kappa0: float
 
     @classmethod
-    def empty(cls, like: torch.Tensor, slots: torch.Tensor) -> _Moves:
+    def empty(cls, like: torch.Tensor, slots: torch.Tensor, kappa0: float) -> _Moves:
         rows, b, d = like.shape
         return cls(
             seg=slots.new_empty(rows, 2 * b),
@@ -264,6 +272,7 @@ class _Moves:
             vec=like.new_zeros(rows, 2 * b, d),
             coef=like.new_zeros(rows, 2 * b),
             ones=like.new_ones(rows, 1),
+            kappa0=kappa0,
         )
 
     def run(
@@ -297,7 +306,7 @@ class _Moves:
         later = (same & torch.ones_like(same[0]).tril(-1)).to(x.dtype)
         # counts before each event: the base count plus the earlier same-segment weights
         cnt = cur[..., -1] + (later * weight.unsqueeze(1)).sum(-1)
-        kappa = KAPPA0 + cnt
+        kappa = self.kappa0 + cnt
         step = weight / (kappa + weight)
         s = step * kappa  # Sherman-Morrison scale: Psi' = Psi + s u u^T
         self.delta[:, first : first + b, -1] = weight
@@ -360,7 +369,7 @@ def _block_step(
     def take_stats(slots: torch.Tensor) -> torch.Tensor:
         return state.stats.gather(1, slots.unsqueeze(-1).expand(-1, -1, width))
 
-    moves = _Moves.empty(xb, zb)
+    moves = _Moves.empty(xb, zb, data.kappa0)
     moves.seg[:, :b] = zb
     quad_rm, before_rm = moves.run(0, xb, -w, take_stats(zb), take_px(zb))
     removed = _without_block(state, moves.delta[:, :b], before_rm, zb, data)
@@ -378,7 +387,7 @@ def _block_step(
     loglik = niw_log_predictive(
         maha.clamp_min(0),
         logdet.unsqueeze(1),
-        (KAPPA0 + counts).unsqueeze(1),
+        (data.kappa0 + counts).unsqueeze(1),
         (data.nu0 + counts).unsqueeze(1),
         d,
     )
@@ -497,7 +506,7 @@ def _log_factors(
     b = x.shape[1]
     cnt = torch.cat([before_rm[..., -1] - w, before_add[..., -1]], 1)
     logdet = torch.cat([before_rm[..., 2 * d] + removal_log_denom, before_add[..., 2 * d]], 1)
-    kappa = KAPPA0 + cnt
+    kappa = data.kappa0 + cnt
     # a removal's quad after the event; (kappa + w) / kappa is kappa_before / kappa_after
     shrink = ((kappa[:, :b] + w) / kappa[:, :b]) ** 2 / torch.exp(removal_log_denom)
     quad = torch.cat([quad[:, :b] * shrink, quad[:, b:]], 1)
@@ -651,7 +660,9 @@ def log_joint(state: ChainState, data: SamplerData) -> torch.Tensor:
         - torch.lgamma(alpha + n)
     )
     d = data.d
-    marg = niw_log_marginal(counts, state.logdet, d * math.log(data.psi0), data.nu0, d)
+    marg = niw_log_marginal(
+        counts, state.logdet, d * math.log(data.psi0), data.nu0, d, data.kappa0
+    )
     return log_crp + torch.where(occupied, marg, 0).sum(1)
 
 
