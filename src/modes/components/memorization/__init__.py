@@ -1,5 +1,13 @@
 """Memorization estimators (Feldman & Zhang 2020): trained here or read from published files."""
 
+from modes.components.memorization.authors_files import AuthorsFiles, load_authors_files
+from modes.components.memorization.fig4_subsets import (
+    SplitAudit,
+    SubsetClasses,
+    audit_fig4,
+    authors_rule,
+    paper_rule,
+)
 from modes.components.memorization.published import PublishedMemorization, load_published
 from modes.components.memorization.scores import MemorizationScores
 from modes.components.memorization.subsampled import (
@@ -13,10 +21,17 @@ register("memorization", "subsampled")(SubsampledMemorization)
 register("memorization", "published")(PublishedMemorization)
 
 __all__ = [
+    "AuthorsFiles",
     "MemorizationScores",
     "PublishedMemorization",
+    "SplitAudit",
     "SubsampledMemorization",
+    "SubsetClasses",
+    "audit_fig4",
+    "authors_rule",
     "coverage_failure_probability",
+    "load_authors_files",
     "load_published",
+    "paper_rule",
     "required_trials",
 ]
