@@ -1,4 +1,5 @@
-"""SVD reducer: the variance curve against numpy and scikit-learn, projections, dimension choice."""
+"""SVD reducer: the variance curve against numpy and scikit-learn, projections, dimension choice,
+uncentred (the paper's default) and centred (PCA)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _data(n: int, d: int, seed: int) -> np.ndarray:
 @given(st.integers(3, 40), st.integers(2, 12), st.integers(0, 10_000))
 def test_variance_curve_matches_covariance_eigenvalues(n: int, d: int, seed: int) -> None:
     x = _data(n, d, seed)
-    fitted = SVDReducer().fit(x)
+    fitted = SVDReducer(centre=True).fit(x)
     eig = np.sort(np.linalg.eigvalsh(np.cov(x, rowvar=False)))[::-1][: min(n, d)]
     np.testing.assert_allclose(fitted.explained_variance_ratio, eig / eig.sum(), atol=1e-9)
     curve = fitted.retained_variance
@@ -31,7 +32,7 @@ def test_variance_curve_matches_covariance_eigenvalues(n: int, d: int, seed: int
 
 def test_matches_sklearn_pca_up_to_sign() -> None:
     x = _data(200, 10, 1)
-    fitted = SVDReducer(dims=4).fit(x)
+    fitted = SVDReducer(dims=4, centre=True).fit(x)
     pca = PCA(n_components=4, svd_solver="full").fit(x)
     np.testing.assert_allclose(fitted.explained_variance_ratio[:4], pca.explained_variance_ratio_)
     ours, theirs = fitted.transform(x), pca.transform(x)
@@ -40,9 +41,10 @@ def test_matches_sklearn_pca_up_to_sign() -> None:
     np.testing.assert_allclose(fitted.mean, x.mean(axis=0))  # centred before the SVD
 
 
-def test_full_rank_projection_reconstructs() -> None:
+@pytest.mark.parametrize("centre", [False, True])
+def test_full_rank_projection_reconstructs(centre: bool) -> None:
     x = _data(30, 6, 2)
-    fitted = SVDReducer(dims=6).fit(x)
+    fitted = SVDReducer(dims=6, centre=centre).fit(x)
     np.testing.assert_allclose(fitted.transform(x) @ fitted.components + fitted.mean, x)
     np.testing.assert_allclose(fitted.components @ fitted.components.T, np.eye(6), atol=1e-10)
     assert isinstance(fitted, FittedReducer)
@@ -56,9 +58,11 @@ def test_variance_target_keeps_fewest_dimensions() -> None:
     assert fitted.transform(x).shape == (100, k)
 
 
-def test_deterministic_signs() -> None:
+@pytest.mark.parametrize("centre", [False, True])
+def test_deterministic_signs(centre: bool) -> None:
     x = _data(50, 5, 4)
-    a, b = SVDReducer(dims=3).fit(x), SVDReducer(dims=3).fit(x[::-1].copy())
+    a, b = (SVDReducer(dims=3, centre=centre).fit(x),
+            SVDReducer(dims=3, centre=centre).fit(x[::-1].copy()))
     np.testing.assert_allclose(a.components, b.components, atol=1e-10)
 
 
@@ -74,3 +78,54 @@ def test_registered_and_validated() -> None:
         SVDReducer().fit(np.full((3, 2), np.nan))
     with pytest.raises(ValueError, match=r"\(n, 8\)"):
         SVDReducer(dims=2).fit(_data(20, 8, 0)).transform(np.zeros((2, 3)))
+
+
+def _numpy_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    return s, vt
+
+
+@pytest.mark.parametrize(("centre", "shape"), [(False, (40, 7)), (True, (40, 7)),
+                                               (False, (5, 9)), (True, (5, 9))])
+def test_matches_numpy_svd_up_to_sign(centre: bool, shape: tuple[int, int]) -> None:
+    x = _data(shape[0], shape[1], 5)
+    s, vt = _numpy_svd(x - x.mean(axis=0) if centre else x)
+    fitted = SVDReducer(centre=centre).fit(x)
+    k = min(shape) - 1 if centre else min(shape)  # the centred matrix loses a rank when n <= d
+    np.testing.assert_allclose(fitted.singular_values, s, atol=1e-9)
+    np.testing.assert_allclose(fitted.explained_variance_ratio, s**2 / (s**2).sum(), atol=1e-12)
+    signs = np.sign((fitted.components[:k] * vt[:k]).sum(axis=1))
+    np.testing.assert_allclose(fitted.components[:k], vt[:k] * signs[:, None], atol=1e-9)
+    assert fitted.centre is centre
+    np.testing.assert_allclose(fitted.mean, x.mean(axis=0) if centre else np.zeros(shape[1]))
+
+
+def test_default_is_uncentred_as_in_the_paper() -> None:
+    x = np.random.default_rng(6).standard_normal((60, 4)) + 10.0
+    assert SVDReducer().centre is False and "centre=False" in repr(SVDReducer())
+    fitted = SVDReducer(dims=2).fit(x)
+    assert fitted.centre is False
+    np.testing.assert_allclose(fitted.transform(x), x @ fitted.components.T)
+    # the mean (10 per column) dominates the raw second moment: the first direction carries it
+    assert fitted.explained_variance_ratio[0] > SVDReducer(centre=True).fit(
+        x).explained_variance_ratio[0]
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_retained_variance_monotone_and_degenerate_data(centre: bool) -> None:
+    curve = SVDReducer(centre=centre).fit(_data(25, 6, 7)).retained_variance
+    assert np.all(np.diff(curve) >= -1e-12) and np.isclose(curve[-1], 1.0)
+    flat = SVDReducer(centre=centre).fit(np.zeros((4, 3)))  # no variance: a zero curve, no NaN
+    np.testing.assert_array_equal(flat.explained_variance_ratio, np.zeros(3))
+
+
+@pytest.mark.parametrize("centre", [False, True])
+def test_bad_inputs_raise(centre: bool) -> None:
+    reducer = SVDReducer(dims=2, centre=centre)
+    for bad in (np.zeros(5), np.zeros((0, 3)), np.zeros((3, 0)), np.zeros((2, 2, 2))):
+        with pytest.raises(ValueError, match="non-empty"):
+            reducer.fit(bad)
+    with pytest.raises(ValueError, match="infinite"):
+        reducer.fit(np.array([[1.0, np.inf], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="dims must be"):
+        SVDReducer(dims=0, centre=centre)

@@ -1,17 +1,26 @@
 """SVD dimensionality reduction of representations (Appendix "ResNet representations", Fig. A.6).
 
-The ``n x d`` matrix of representations (rows = inputs) is **centred** (its column mean removed)
-and decomposed, ``X - mean = U S V^T``; the data are projected onto the right-singular vectors of
-the largest singular values. The paper keeps ``d' = 16`` vectors for ResNet stages 1-2 and
-``d' = 64`` for stages 3-4 (the caller passes ``dims`` from ``DensityScale``); alternatively a
-``variance`` target keeps the fewest vectors whose retained variance reaches it. The full
-explained-variance curve is kept for Fig. A.6.
+The paper: "we use SVD to decompose the n x d matrix that contains neural representations
+arranged in rows, and then project the data onto a subset of right-singular vectors". By default
+the matrix is decomposed **as is** (``centre=False``, as the paper and the authors' code do),
+``X = U S V^T``; with ``centre=True`` its column mean is removed first (PCA). The paper keeps
+``d' = 16`` vectors for ResNet stages 1-2 and ``d' = 64`` for stages 3-4 (the caller passes
+``dims`` from ``DensityScale``); alternatively a ``variance`` target keeps the fewest vectors whose
+retained variance reaches it. The full explained-variance curve is kept for Fig. A.6.
+
+Explained variance ratio, both settings: ``S_i^2 / sum_j S_j^2`` over all ``min(n, d)`` singular
+values of the decomposed matrix. Centred, this is PCA's ratio of covariance eigenvalues; uncentred,
+it is each direction's share of the raw second moment ``||X||_F^2`` (the first direction then
+mostly carries the mean).
 """
 
 from __future__ import annotations
 
 import attrs
 import numpy as np
+import scipy.linalg
+from sklearn.decomposition import PCA
+from sklearn.utils.extmath import svd_flip
 
 from modes.registry import register
 
@@ -23,7 +32,8 @@ class FittedSVD:
     components: np.ndarray  # (k, d) retained right-singular vectors, rows
     singular_values: np.ndarray  # all min(n, d) singular values, descending
     explained_variance_ratio: np.ndarray  # S_i^2 / sum_j S_j^2, all min(n, d) of them
-    mean: np.ndarray  # (d,) column mean removed before the SVD
+    mean: np.ndarray  # (d,) column mean removed before the SVD; zeros when not centred
+    centre: bool  # whether the column mean was removed before the SVD
 
     @property
     def n_components(self) -> int:
@@ -41,16 +51,42 @@ class FittedSVD:
         return (x - self.mean) @ self.components.T
 
 
+def _centred_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, singular values and right-singular vectors of the centred ``x`` (scikit-learn PCA).
+
+    PCA's own ratio divides by ``n - 1`` and by the total variance, which is NaN for one row or
+    constant data; the caller derives the ratio from the singular values instead.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pca = PCA(svd_solver="full").fit(x)
+    return pca.mean_, pca.singular_values_, pca.components_
+
+
+def _uncentred_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean (zeros), singular values and right-singular vectors of ``x`` itself.
+
+    Exact LAPACK SVD (``scipy.linalg.svd``) rather than ``TruncatedSVD``: its ``arpack`` solver
+    cannot return all ``min(n, d)`` vectors and its ``randomized`` one is approximate, while the
+    variance curve needs the whole spectrum anyway. Signs follow PCA's rule (``svd_flip`` on
+    ``V^T``: the largest-magnitude entry of each vector is positive).
+    """
+    u, s, vt = scipy.linalg.svd(x, full_matrices=False)
+    _, vt = svd_flip(u, vt, u_based_decision=False)
+    return np.zeros(x.shape[1]), s, vt
+
+
 @register("reducer", "svd")
 @attrs.frozen
 class SVDReducer:
     """Keep ``dims`` right-singular vectors, or enough to retain a ``variance`` fraction.
 
-    With neither set, all ``min(n, d)`` vectors are kept.
+    With neither set, all ``min(n, d)`` vectors are kept. ``centre`` removes the column mean
+    before the SVD (PCA); the default, ``False``, decomposes the matrix as the paper does.
     """
 
     dims: int | None = None
     variance: float | None = None
+    centre: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.dims is not None and self.variance is not None:
@@ -67,17 +103,13 @@ class SVDReducer:
             raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("x contains NaN or infinite values")
-        mean = x.mean(axis=0)
-        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
-        # Deterministic signs: the largest-magnitude entry of each vector is positive.
-        signs = np.sign(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)])
-        vt = vt * np.where(signs == 0, 1.0, signs)[:, None]
+        mean, s, vt = (_centred_svd if self.centre else _uncentred_svd)(x)
         power = s**2
         total = power.sum()
         ratio = power / total if total > 0 else np.zeros_like(power)
         k = self._n_keep(ratio)
         return FittedSVD(components=vt[:k].copy(), singular_values=s,
-                         explained_variance_ratio=ratio, mean=mean)
+                         explained_variance_ratio=ratio, mean=mean, centre=self.centre)
 
     def _n_keep(self, ratio: np.ndarray) -> int:
         available = len(ratio)
