@@ -29,3 +29,16 @@ def test_abstentions_count_as_errors() -> None:
 def test_shape_mismatch() -> None:
     with pytest.raises(ValueError, match="one length"):
         macro_f_score(np.array([0, 1]), np.array([0]))
+
+
+def test_unpredicted_and_unseen_classes() -> None:
+    # class 2 is never predicted (F1 0); class 3 is predicted but absent from truth (no term)
+    truth, pred = np.array([0, 0, 1, 2]), np.array([0, 3, 1, 1])
+    assert macro_f_score(truth, pred, 4) == pytest.approx((2 / 3 + 2 / 3 + 0.0) / 3)
+
+
+def test_labels_out_of_range() -> None:
+    with pytest.raises(ValueError, match="must lie in"):
+        macro_f_score(np.array([0, 2]), np.array([0, 1]), 2)
+    with pytest.raises(ValueError, match="must lie in"):
+        macro_f_score(np.array([0, 1]), np.array([0, -2]))
