@@ -17,7 +17,7 @@ from modes.scale import SMOKE, DataScale, TrainScale
 from modes.store import ArtifactStore
 from modes.training import accuracy, evaluate, train_classifier, train_key
 from modes.training.augment import crop_padding_for, gaussian_noise, random_crop_flip
-from modes.training.lightning_module import ClassifierModule
+from modes.training.lightning_module import ClassifierModule, one_cycle_scheduler
 from modes.training.schedule import one_cycle_lr
 
 torch.set_num_threads(1)
@@ -65,6 +65,39 @@ def test_optimizer_is_nesterov_sgd_with_one_cycle() -> None:
         opt.step()
         sched.step()
     np.testing.assert_allclose(lrs, one_cycle_lr(np.arange(100), 100, SMOKE.train))
+
+
+@pytest.mark.parametrize(("total", "warmup"), [(1, 0.15), (7, 0.15), (100, 0.15), (333, 0.3),
+                                              (10, 0.05), (50, 1.0)])
+def test_one_cycle_scheduler_matches_the_schedule(total: int, warmup: float) -> None:
+    t = TrainScale(epochs=1, batch_size=1, max_lr=0.4, width=1.0, min_lr=1e-4,
+                   warmup_fraction=warmup)
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=t.max_lr, momentum=0.9)
+    sched = one_cycle_scheduler(opt, total, t)
+    # steps 0..total-1 train; step total (one past the last batch) is min_lr in the old schedule
+    # except when warmup_fraction = 1, where it is the (ambiguous) peak and end at once
+    steps = total + 1 if warmup < 1.0 else total
+    lrs, momenta = [], []
+    for step in range(steps):
+        lrs.append(opt.param_groups[0]["lr"])
+        momenta.append(opt.param_groups[0]["momentum"])
+        opt.step()
+        if step < total:
+            sched.step()
+    np.testing.assert_allclose(lrs, one_cycle_lr(np.arange(steps), total, t), rtol=1e-9, atol=0)
+    assert momenta == [0.9] * steps
+
+
+def test_one_cycle_scheduler_rejects_bad_settings() -> None:
+    opt = torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="total_steps"):
+        one_cycle_scheduler(opt, 0, SMOKE.train)
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        one_cycle_scheduler(opt, 10, TrainScale(epochs=1, batch_size=1, max_lr=0.1, width=1.0,
+                                                warmup_fraction=0.0))
+    with pytest.raises(ValueError, match="min_lr"):
+        one_cycle_scheduler(opt, 10, TrainScale(epochs=1, batch_size=1, max_lr=0.1, width=1.0,
+                                                min_lr=0.2))
 
 
 def test_random_crop_is_a_window_of_the_padded_image() -> None:

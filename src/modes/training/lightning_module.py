@@ -13,7 +13,30 @@ from torch import nn
 
 from modes.scale import TrainScale
 from modes.training.augment import gaussian_noise, random_crop_flip
-from modes.training.schedule import one_cycle_lr
+
+
+def one_cycle_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
+                        train: TrainScale) -> torch.optim.lr_scheduler.OneCycleLR:
+    """``OneCycleLR`` reproducing :func:`modes.training.schedule.one_cycle_lr` step for step.
+
+    That schedule (kept for the hand-stepped ensembles) is linear ``min_lr -> max_lr`` on
+    ``[0, warmup_fraction * T]`` and ``max_lr -> min_lr`` on ``[peak, T]``. ``OneCycleLR`` with
+    ``total_steps = N`` peaks at step ``pct_start * N - 1`` and ends at ``N - 1``; so ``N = T + 1``
+    and ``pct_start = (warmup_fraction * T + 1) / (T + 1)`` put its peak and end where the old
+    ones were (the end, step ``T``, follows the last batch). ``div_factor = max_lr / min_lr``
+    starts at ``min_lr``; ``final_div_factor = 1`` ends there. Momentum stays fixed.
+    """
+    if total_steps < 1:
+        raise ValueError(f"total_steps must be >= 1, got {total_steps}")
+    if not 0.0 < train.warmup_fraction <= 1.0:
+        raise ValueError(f"warmup_fraction must be in (0, 1], got {train.warmup_fraction}")
+    if not 0.0 < train.min_lr <= train.max_lr:
+        raise ValueError(f"need 0 < min_lr <= max_lr, got {train.min_lr}, {train.max_lr}")
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=train.max_lr, total_steps=total_steps + 1,
+        pct_start=(train.warmup_fraction * total_steps + 1) / (total_steps + 1),
+        anneal_strategy="linear", cycle_momentum=False,
+        div_factor=train.max_lr / train.min_lr, final_div_factor=1.0)
 
 
 class ClassifierModule(pl.LightningModule):
@@ -58,9 +81,6 @@ class ClassifierModule(pl.LightningModule):
         t = self.train_scale
         optimizer = torch.optim.SGD(self.net.parameters(), lr=t.max_lr, momentum=t.momentum,
                                     nesterov=t.nesterov, weight_decay=t.weight_decay)
-        total = self.total_steps
-        scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda step: float(one_cycle_lr(step, total, t)) / t.max_lr
-        )
+        scheduler = one_cycle_scheduler(optimizer, self.total_steps, t)
         return {"optimizer": optimizer,
                 "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
