@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from modes.stats import modality, planted
 
@@ -73,3 +74,17 @@ def test_bad_inputs_raise() -> None:
         modality.mixture_bic(np.ones(10))
     with pytest.raises(ValueError, match="alpha"):
         modality.TwoModeRule(alpha=2.0)
+
+
+def test_mixture_bic_is_in_the_sample_units_with_the_sd_floor() -> None:
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.normal(0, 1, 40), np.full(10, 6.0)])  # a point mass at 6
+    fit = modality.mixture_bic(x, sd_floor_fraction=0.05)
+    floor = 0.05 * x.std()
+    sd_one = np.sqrt(x.var() + floor**2)  # reg_covar adds the floor to the variance
+    loglik_one = stats.norm.logpdf(x, x.mean(), sd_one).sum()
+    assert fit.bic_one == pytest.approx(-2 * loglik_one + 2 * np.log(x.size), rel=1e-9)
+    assert fit.sds[1] == pytest.approx(floor, rel=1e-3)  # the point mass sits on the floor
+    assert fit.means[1] == pytest.approx(6.0, abs=1e-6) and fit.weights[1] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="sd_floor_fraction"):
+        modality.mixture_bic(x, sd_floor_fraction=0.0)
