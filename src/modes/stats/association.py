@@ -16,6 +16,7 @@ aggregates pair values to classes so that rank tests run over (nearly) independe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import attrs
@@ -86,6 +87,21 @@ def _percentile_ci(boot: np.ndarray, confidence: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _bootstrap_ci(samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray],
+                  n_boot: int, confidence: float, seed: int) -> tuple[float, float]:
+    """Percentile bootstrap CI (``scipy.stats.bootstrap``), each sample resampled on its own."""
+    res = stats.bootstrap(samples, statistic, n_resamples=n_boot, confidence_level=confidence,
+                          method="percentile", rng=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def _rank_biserial(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``2 U_a / (n_a n_b) - 1`` along ``axis`` (vectorised for the bootstrap)."""
+    u = stats.mannwhitneyu(a, b, axis=axis, method="asymptotic").statistic
+    r: np.ndarray = 2.0 * u / (a.shape[axis] * b.shape[axis]) - 1.0
+    return r
+
+
 @attrs.frozen
 class PairedComparison:
     """Wilcoxon signed-rank test of ``a - b``; effects: median difference and rank-biserial r."""
@@ -119,9 +135,7 @@ def paired_comparison(a: object, b: object, alternative: Alternative = "two-side
     nz = d[d != 0]
     ranks = stats.rankdata(np.abs(nz))
     w_plus, w_minus = ranks[nz > 0].sum(), ranks[nz < 0].sum()
-    rng = np.random.default_rng(seed)
-    boot = np.median(d[rng.integers(0, d.size, (n_boot, d.size))], axis=1)
-    lo, hi = _percentile_ci(boot, confidence)
+    lo, hi = _bootstrap_ci((d,), np.median, n_boot, confidence, seed)
     return PairedComparison(statistic=float(res.statistic), p_value=float(res.pvalue),
                             median_difference=float(np.median(d)), ci_low=lo, ci_high=hi,
                             rank_biserial=float((w_plus - w_minus) / (w_plus + w_minus)),
@@ -145,24 +159,16 @@ class RankComparison:
 def two_sample_ranks(a: object, b: object, alternative: Alternative = "two-sided",
                      n_boot: int = 2000, confidence: float = 0.95,
                      seed: int = 0) -> RankComparison:
-    """Mann-Whitney U test; r = 2 U_a / (n_a n_b) - 1 with a percentile bootstrap CI.
-
-    The bootstrap reuses the pairwise comparison matrix: a resample's U is
-    ``count_a^T M count_b`` for multiplicity vectors ``count_a``, ``count_b``.
-    """
+    """Mann-Whitney U test; r = 2 U_a / (n_a n_b) - 1 with a percentile bootstrap CI (``a`` and
+    ``b`` resampled independently)."""
     _check_alternative(alternative)
     _check_confidence(confidence)
     xa, xb = _pair(a, b, ("a", "b"), 2, False)
     res = stats.mannwhitneyu(xa, xb, alternative=alternative)
-    m = (xa[:, None] > xb[None, :]) + 0.5 * (xa[:, None] == xb[None, :])
-    scale = xa.size * xb.size
-    rng = np.random.default_rng(seed)
-    ca = _resample_counts(rng, xa.size, n_boot)
-    cb = _resample_counts(rng, xb.size, n_boot)
-    boot = 2.0 * ((ca @ m) * cb).sum(axis=1) / scale - 1.0
-    lo, hi = _percentile_ci(boot, confidence)
+    lo, hi = _bootstrap_ci((xa, xb), _rank_biserial, n_boot, confidence, seed)
     return RankComparison(statistic=float(res.statistic), p_value=float(res.pvalue),
-                          rank_biserial=float(2.0 * m.sum() / scale - 1.0), ci_low=lo, ci_high=hi,
+                          rank_biserial=float(2.0 * res.statistic / (xa.size * xb.size) - 1.0),
+                          ci_low=lo, ci_high=hi,
                           n_a=int(xa.size), n_b=int(xb.size), alternative=alternative)
 
 
@@ -288,6 +294,10 @@ def stage_growth(kl: object, pairs: object, target: int = 1, n_boot: int = 2000,
         return inc, inc[..., target] - others.max(axis=-1)
 
     inc, margin = margins(values.mean(axis=1))
+    # Own resampling, not scipy.stats.bootstrap: the statistic lives on pairs weighted by resampled
+    # classes, a resample with fewer than two distinct classes holds no pair and is dropped (scipy
+    # cannot drop one; its NaN would void the CI), and p_value and prob_largest need the whole
+    # bootstrap distribution of the increases.
     rng = np.random.default_rng(seed)
     w = class_bootstrap_weights(prs, rng, n_boot)
     keep = w.sum(axis=1) > 0
