@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from modes import registry
-from modes.scenario import Scenario, ScenarioConfig, layer_dims, mean_pairwise_distance
+from modes.measures import mean_pairwise_distance
+from modes.scenario import Scenario, ScenarioConfig, layer_dims
 from modes.store import ArtifactStore
 from scenario_tiny import TINY
 

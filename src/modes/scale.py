@@ -37,6 +37,10 @@ class TrainScale:
 
 @attrs.frozen
 class DensityScale:
+    """Sampler and measurement knobs. ``chains`` start dispersed (K0 random, one component,
+    k-means, K0 random again); ``folds`` cross-fit the held-out densities of the checked measure;
+    ``null_replicates`` matched-null classes per real class (:mod:`modes.measures`)."""
+
     sweeps: int
     burn_in: int
     thin: int
@@ -47,6 +51,8 @@ class DensityScale:
     chains: int
     kl_samples: int
     dtype: str = "float64"
+    folds: int = 5
+    null_replicates: int = 4
 
 
 @attrs.frozen
@@ -104,7 +110,8 @@ SMOKE = Scale(
     data=DataScale(num_classes=20, train_per_class=100, test_per_class=25),
     train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
     density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
-                         dims_shallow=8, dims_deep=16, chains=2, kl_samples=256),
+                         dims_shallow=8, dims_deep=16, chains=4, kl_samples=256, folds=5,
+                         null_replicates=4),
     memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=8,
                                    width=0.125, stem="mini-imagenet"),
     robustness=RobustnessScale(bins=8, bin_epochs=6, sigma=0.5, n0=32, n=500, alpha=0.001,
@@ -121,7 +128,8 @@ FULL = Scale(
     data=DataScale(num_classes=100, train_per_class=500, test_per_class=100),
     train=TrainScale(epochs=100, batch_size=512, max_lr=0.4, width=1.0),
     density=DensityScale(sweeps=400, burn_in=320, thin=4, block_size=4, init_components=6,
-                         dims_shallow=16, dims_deep=64, chains=2, kl_samples=10_000),
+                         dims_shallow=16, dims_deep=64, chains=4, kl_samples=10_000, folds=5,
+                         null_replicates=20),
     memorization=MemorizationScale(trials=2000, subset_ratio=0.7, min_per_side=100, epochs=100,
                                    width=1.0),
     robustness=RobustnessScale(bins=50, bin_epochs=160, sigma=0.5, n0=100, n=100_000,

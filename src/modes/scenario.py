@@ -14,10 +14,11 @@ from typing import Any
 
 import attrs
 import numpy as np
-import torch
 from torch import nn
 
 from modes import registry
+from modes.components.density.class_diagnostics import ClassDiagnostics
+from modes.measures import MEASURES, LayerMeasurement, SamplerSettings, measure_layer
 from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
@@ -56,31 +57,33 @@ class ScenarioConfig:
                 "certifier": self.certifier}
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class LayerDensities:
-    """Per-layer outputs of the class-conditional density models of one backbone."""
+    """One layer's class-conditional densities under one measurement (:mod:`modes.measures`),
+    with the same numbers for its matched-null replicates and the per-class diagnostics."""
 
     layer: str
     dims: int
+    measure: str
     log_density: np.ndarray  # (N,) Eq. 3 log p(x | own class) for every training example
     relative_entropy: np.ndarray  # (C,) Eq. 4 against the max-entropy diagonal Gaussian
     mean_intra_distance: np.ndarray  # (C,) mean pairwise distance after SVD
     variance_curve: np.ndarray  # cumulative explained-variance ratio of the SVD (Fig. A.6)
-    max_rhat: float  # worst split R-hat of the chains' log-likelihood traces
+    null_log_density: np.ndarray  # (R, N) the same for the matched nulls
+    null_relative_entropy: np.ndarray  # (R, C)
+    null_mean_intra_distance: np.ndarray  # (R, C)
+    diagnostics: ClassDiagnostics
+
+    @property
+    def max_rhat(self) -> float:
+        """Worst split R-hat of the class mean log-density over classes."""
+        return float(np.nanmax(self.diagnostics.rhat_mean))
 
 
 def layer_dims(index: int, num_layers: int, scale: Scale) -> int:
     """SVD dims per tapped layer: shallow dims for the first half of the layers, deep for the rest
     (ResNets: 16 for stages 1-2 and 64 for stages 3-4 at paper scale)."""
     return scale.density.dims_shallow if index < num_layers / 2 else scale.density.dims_deep
-
-
-def mean_pairwise_distance(x: np.ndarray) -> float:
-    """Mean Euclidean distance over distinct pairs of rows (compactness in Fig. 2)."""
-    t = torch.as_tensor(x, dtype=torch.float64)
-    d = torch.cdist(t, t)
-    n = t.shape[0]
-    return float(d.sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
 class Scenario:
@@ -160,41 +163,52 @@ class Scenario:
             progress=False,
         )
 
-    def layer_densities(self, name: str) -> list[LayerDensities]:
-        """Class-conditional density summaries for every tapped layer of backbone ``name``."""
+    def sampler_settings(self) -> SamplerSettings:
+        d = self.scale.density
+        return SamplerSettings(sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin,
+                               block_size=d.block_size, init_components=d.init_components,
+                               chains=d.chains, dtype=d.dtype, folds=d.folds,
+                               kl_samples=d.kl_samples, null_replicates=d.null_replicates)
+
+    def layer_densities(self, name: str, measure: str = "checked") -> list[LayerDensities]:
+        """Class-conditional density summaries for every tapped layer of backbone ``name``,
+        measured as ``measure`` says (:data:`modes.measures.MEASURES`)."""
+        if measure not in MEASURES:
+            raise ValueError(f"unknown measure {measure!r}; known: {sorted(MEASURES)}")
         reps = self.representations(name)
         layers = list(reps)
-        return [self._layer_density(name, layer, i, len(layers), reps[layer])
+        return [self._layer_density(name, layer, i, len(layers), reps[layer], measure)
                 for i, layer in enumerate(layers)]
 
     def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
-                       x_full: np.ndarray) -> LayerDensities:
+                       x_full: np.ndarray, measure: str) -> LayerDensities:
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
         labels = self.dataset.train_labels.numpy()
 
         def compute() -> dict[str, np.ndarray]:
             reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
-            x = reducer.transform(x_full)
-            fitted = self.density_model(seed_offset=index).fit(x, labels)
-            classes = np.unique(labels)
-            log_density = fitted.log_prob_own(x, labels).cpu().numpy()
-            rel = np.array([fitted.relative_entropy(group=int(c),
-                                                    num_samples=self.scale.density.kl_samples)
-                            for c in classes])
-            dist = np.array([mean_pairwise_distance(x[labels == c]) for c in classes])
-            return {"log_density": log_density, "relative_entropy": rel,
-                    "mean_intra_distance": dist,
-                    "variance_curve": np.cumsum(reducer.explained_variance_ratio),
-                    "dims": np.array(dims),
-                    "max_rhat": np.array(np.nanmax(fitted.convergence.rhat))}
+            m = measure_layer(reducer.transform(x_full), labels, MEASURES[measure],
+                              self.sampler_settings(), seed=self.config.seed + index,
+                              device=self.config.device)
+            return {**m.to_arrays(), "dims": np.array(dims),
+                    "variance_curve": np.cumsum(reducer.explained_variance_ratio)}
 
-        out = self.store.get_or_compute("layer-density",
-                                        self._request("layer-density", name, "density",
-                                                      layer=layer), compute)
-        return LayerDensities(layer=layer, dims=int(out["dims"]), log_density=out["log_density"],
-                              relative_entropy=out["relative_entropy"],
-                              mean_intra_distance=out["mean_intra_distance"],
-                              variance_curve=out["variance_curve"], max_rhat=float(out["max_rhat"]))
+        request = self._request("layer-density", name, "density", layer=layer,
+                                measure=MEASURES[measure])
+        out = self.store.get_or_compute("layer-density", request, compute)
+        m = LayerMeasurement.from_arrays(out)
+        diagnostics = m.diagnostics
+        if not MEASURES[measure].held_out:  # in-sample: is it far above the held-out density?
+            held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
+            classes = diagnostics.classes
+            held_mean = np.array([held.log_density[labels == c].mean() for c in classes])
+            diagnostics = attrs.evolve(diagnostics, optimism=m.class_mean_in_sample - held_mean)
+        return LayerDensities(
+            layer=layer, dims=int(out["dims"]), measure=measure, log_density=m.log_density[0],
+            relative_entropy=m.relative_entropy[0], mean_intra_distance=m.mean_intra_distance[0],
+            variance_curve=out["variance_curve"], null_log_density=m.log_density[1:],
+            null_relative_entropy=m.relative_entropy[1:],
+            null_mean_intra_distance=m.mean_intra_distance[1:], diagnostics=diagnostics)
 
     # -- memorization ----------------------------------------------------------------------------
     def memorization(self) -> np.ndarray:

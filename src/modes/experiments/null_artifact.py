@@ -97,13 +97,16 @@ class ArtifactSetting:
     init_components: int = 6
     seed: int = 0
     kl_samples: int = 2000
-    whiten: str = "diagonal"
 
     def model(self) -> DPGMM:
         return DPGMM(config=DPGMMConfig(
             sweeps=self.sweeps, burn_in=self.burn_in, thin=self.thin, block_size=self.block_size,
             init_components=self.init_components, chains=self.chains, seed=self.seed,
-            prior=self.prior, starts=self.starts, whiten=self.whiten), progress=False)
+            prior=self.prior, starts=self.starts), progress=False)
+
+
+_PER_CHAIN = ("start", "components", "log_joint", "log_joint_one", "in_sample", "held_out",
+              "relative_entropy", "relative_entropy_occupied")
 
 
 @attrs.frozen(eq=False)
@@ -118,6 +121,7 @@ class ArtifactOutcome:
     in_sample: np.ndarray  # (chains, C) mean in-sample Eq. 3 log-density of the chain
     held_out: np.ndarray  # (chains, C) mean held-out Eq. 3 log-density
     relative_entropy: np.ndarray  # (chains, C) Eq. 4 against the max-entropy Gaussian
+    relative_entropy_occupied: np.ndarray  # (chains, C) the same, "occupied" predictive
     true_held_out: np.ndarray  # (C,)
     true_relative_entropy: np.ndarray  # (C,)
     gammas: np.ndarray  # (C,)
@@ -131,22 +135,30 @@ class ArtifactOutcome:
         """log joint of the state reached minus that of one component (> 0: preferred)."""
         return np.asarray(self.log_joint - self.log_joint_one)
 
-    def summary(self) -> dict[str, float]:
-        """One row of the measurement table."""
-        many = self.many
-        pref = self.preference
+    def select(self, chains: np.ndarray) -> ArtifactOutcome:
+        """The outcome of the chains selected by the boolean mask ``chains``."""
+        if not np.any(chains):
+            raise ValueError("select needs at least one chain")
+        return attrs.evolve(self, **{f: getattr(self, f)[chains] for f in _PER_CHAIN})
+
+    def summary(self, chains: np.ndarray | None = None) -> dict[str, float]:
+        """One row of the measurement table, over the chains selected by the mask ``chains``."""
+        o = self if chains is None else self.select(chains)
+        many, pref = o.many, o.preference
+        held, rel = o.held_out - o.true_held_out, o.relative_entropy - o.true_relative_entropy
+        rel_occ = o.relative_entropy_occupied - o.true_relative_entropy
         return {
             "frac_many": float(many.mean()),
-            "components_median": float(np.median(self.components)),
+            "components_median": float(np.median(o.components)),
             "pref_many_median": float(np.median(pref[many])) if many.any() else math.nan,
             "pref_few_median": float(np.median(pref[~many])) if (~many).any() else math.nan,
-            "in_sample_minus_truth": float(np.median(self.in_sample - self.true_held_out)),
-            "held_out_minus_truth": float(np.median(self.held_out - self.true_held_out)),
-            "held_out_worst": float(np.min(self.held_out - self.true_held_out)),
-            "rel_entropy_error": float(np.median(self.relative_entropy
-                                                 - self.true_relative_entropy)),
-            "rel_entropy_worst": float(np.max(np.abs(self.relative_entropy
-                                                     - self.true_relative_entropy))),
+            "in_sample_minus_truth": float(np.median(o.in_sample - o.true_held_out)),
+            "held_out_minus_truth": float(np.median(held)),
+            "held_out_worst": float(np.min(held)),
+            "rel_entropy_error": float(np.median(rel)),
+            "rel_entropy_worst": float(np.max(np.abs(rel))),
+            "rel_entropy_occupied_error": float(np.median(rel_occ)),
+            "rel_entropy_occupied_worst": float(np.max(np.abs(rel_occ))),
         }
 
 
@@ -155,7 +167,7 @@ def one_component_log_joint(setting: ArtifactSetting, x: np.ndarray, groups: np.
     """Exact log p(X, c | alpha) of the one-component partition of every group, (rows,), at the
     given per-row alphas (rows ordered chain-major, as the sampler's)."""
     cfg = setting.model().config
-    prep = prepare(x, groups, cfg.whiten)
+    prep = prepare(x, groups, cfg.prior.whiten)
     data = sampler_data(prep, cfg, DTYPES[cfg.dtype], torch.device("cpu"))
     z = torch.zeros(data.valid.shape, dtype=torch.long)
     state = refresh(data, z, torch.as_tensor(alpha, dtype=data.y.dtype))
@@ -174,7 +186,7 @@ def run_setting(setting: ArtifactSetting, classes: GaussianClasses) -> ArtifactO
     alpha_last = tr.alpha[-1].reshape(-1)
     one = one_component_log_joint(setting, x, groups, alpha_last).reshape(setting.chains, num)
     shape = (setting.chains, num)
-    in_sample, held, rel = np.empty(shape), np.empty(shape), np.empty(shape)
+    in_sample, held, rel, occ = (np.empty(shape) for _ in range(4))
     for c in range(setting.chains):
         chain = fitted.chain(c)
         own = chain.log_prob_own(x, groups).numpy().reshape(num, n)
@@ -183,11 +195,14 @@ def run_setting(setting: ArtifactSetting, classes: GaussianClasses) -> ArtifactO
             held[c, g] = float(chain.log_prob(classes.test[g], group=g).mean())
             rel[c, g] = chain.relative_entropy(group=g, num_samples=setting.kl_samples,
                                                seed=setting.seed + g)
+            occ[c, g] = chain.with_predictive("occupied").relative_entropy(
+                group=g, num_samples=setting.kl_samples, seed=setting.seed + g)
     truth = np.array([classes.true_log_density(classes.test[g], g).mean() for g in range(num)])
     return ArtifactOutcome(
         setting=setting,
         start=np.array([setting.starts[c % len(setting.starts)] for c in range(setting.chains)]),
         components=tr.num_components[-1], log_joint=tr.log_joint[-1], log_joint_one=one,
-        in_sample=in_sample, held_out=held, relative_entropy=rel, true_held_out=truth,
+        in_sample=in_sample, held_out=held, relative_entropy=rel, relative_entropy_occupied=occ,
+        true_held_out=truth,
         true_relative_entropy=np.array([classes.true_relative_entropy(g) for g in range(num)]),
         gammas=classes.gammas)

@@ -71,18 +71,23 @@ class ClassProfile:
     means: np.ndarray = attrs.field(converter=_means)
     sds: np.ndarray = attrs.field(converter=_sds)
     threshold: float | None = None
+    flagged: np.ndarray | None = None  # classes the fit's diagnostics flag (drawn hollow, x)
 
     def __attrs_post_init__(self) -> None:
         if self.sds.shape != self.means.shape:
             raise ValueError(f"sds must match means' shape {self.means.shape}, got "
                              f"{self.sds.shape}")
+        if self.flagged is not None and np.shape(self.flagged) != self.means.shape:
+            raise ValueError(f"flagged must match means' shape {self.means.shape}, got "
+                             f"{np.shape(self.flagged)}")
 
 
 def class_density_profiles(panels: Mapping[str, ClassProfile], path: Path | str,
                            title: str = "") -> Path:
     """Fig. 1 / A.7 / A.8 / A.9 / A.10: mean +- sd of class-conditional log-densities per class,
     classes on the vertical axis sorted by their mean, one panel per stage or layer; with a
-    threshold, classes above it are drawn in red and the threshold as a dashed line."""
+    threshold, classes above it are drawn in red and the threshold as a dashed line; classes whose
+    density fit is flagged (:mod:`modes.components.density.class_diagnostics`) get a black x."""
     if not panels:
         raise ValueError("panels must name at least one stage or layer")
     rows, cols = _grid(len(panels))
@@ -96,8 +101,12 @@ def class_density_profiles(panels: Mapping[str, ClassProfile], path: Path | str,
             if mask.any():
                 ax.errorbar(m[mask], rank[mask], xerr=s[mask], fmt="o", ms=2.5, lw=0.8,
                             color=color, ecolor=color, alpha=0.8)
+        if prof.flagged is not None and np.any(prof.flagged):
+            bad = np.asarray(prof.flagged, bool)[order]
+            ax.plot(m[bad], rank[bad], "x", color="k", ms=6, label="flagged fit")
         if prof.threshold is not None:
             ax.axvline(prof.threshold, color="k", ls="--", lw=1, label="split")
+        if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower right", fontsize=7)
         ax.set_title(name, fontsize=10)
         ax.set_xlabel("log-density")

@@ -28,7 +28,7 @@ def _series(value: Any) -> figures.Series:
 
 def _profiles(path: Path, panels: Mapping[str, Mapping[str, Any]], title: str = "") -> Path:
     return figures.class_density_profiles(
-        {name: figures.ClassProfile(p["means"], p["sds"], p.get("threshold"))
+        {name: figures.ClassProfile(p["means"], p["sds"], p.get("threshold"), p.get("flagged"))
          for name, p in panels.items()}, path, title)
 
 

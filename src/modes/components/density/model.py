@@ -31,7 +31,7 @@ from modes.store import ArtifactStore, request_key
 
 from .diagnostics import assess
 from .fitted import FittedDPGMM, KeptStates, Traces
-from .niw import AUTHORS, NIWPrior, get_prior
+from .niw import AUTHORS, WHITENINGS, NIWPrior, get_prior
 from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
 
 CHECKPOINT_KIND = "dpgmm-chain"
@@ -39,7 +39,6 @@ CHECKPOINT_VERSION = "3"  # bump when the sampler's random stream or algorithm c
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK_UPDATES = ("metropolis", "independent")
 STARTS = ("random", "one", "kmeans")
-WHITENINGS = ("diagonal", "full")
 
 
 def _positive(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -75,7 +74,6 @@ class DPGMMConfig:
     block_update: str = "metropolis"
     prior: NIWPrior = attrs.field(default=AUTHORS, converter=get_prior)
     starts: tuple[str, ...] = attrs.field(default=("random",), converter=_as_tuple)
-    whiten: str = "diagonal"
 
     def __attrs_post_init__(self) -> None:
         bad = [s for s in self.starts if s not in STARTS]
@@ -90,8 +88,6 @@ class DPGMMConfig:
                 f"sweeps - burn_in ({self.sweeps - self.burn_in}) must be >= thin "
                 f"({self.thin}) to keep at least one state"
             )
-        if self.whiten not in WHITENINGS:
-            raise ValueError(f"whiten must be one of {WHITENINGS}, got {self.whiten!r}")
         if self.block_update not in BLOCK_UPDATES:
             raise ValueError(
                 f"block_update must be one of {BLOCK_UPDATES}, got {self.block_update!r}"
@@ -265,7 +261,6 @@ class DPGMM:
         config: DPGMMConfig | None = None,
         prior: str | NIWPrior = "authors",
         starts: tuple[str, ...] = ("random",),
-        whiten: str = "diagonal",
     ) -> None:
         if config is None:
             config = DPGMMConfig(
@@ -281,7 +276,6 @@ class DPGMM:
                 block_update=block_update,
                 prior=get_prior(prior),
                 starts=starts,
-                whiten=whiten,
             )
         self.__attrs_init__(config=config, device=str(device), progress=progress)  # type: ignore[attr-defined]
 
@@ -305,7 +299,7 @@ class DPGMM:
         cfg = self.config
         if checkpoint_every is not None and checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        prep = prepare(x, groups, cfg.whiten)
+        prep = prepare(x, groups, cfg.prior.whiten)
         dtype, device = DTYPES[cfg.dtype], torch.device(self.device)
         data = _sampler_data(prep, cfg, dtype, device)
         key = request_key({"config": cfg, "x": prep.x, "groups": prep.groups}, CHECKPOINT_VERSION)

@@ -1,0 +1,102 @@
+"""A claim's verdict under one density measurement, gated by that measurement's checks.
+
+Sampler-artifact issue: a density-based presence claim is ``replicated`` only if its pattern holds
+on converged, non-degenerate densities **and** the same decision, run on the matched nulls
+(:mod:`modes.measures`), shows the pattern at a rate no greater than the claim's alpha; otherwise
+the verdict names the check that failed: ``inconclusive`` when classes are flagged (their
+densities cannot be read), ``not replicated`` when the matched nulls show the pattern (the
+measurement produces it). An absence claim cannot be ``replicated`` on flagged classes either.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from modes.components.density.class_diagnostics import ClassDiagnostics
+from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED, ClaimResult
+from modes.stats.power import clopper_pearson
+
+
+@attrs.frozen
+class MeasuredVerdict:
+    """The decision on the real classes and on each matched-null replicate, plus the flags."""
+
+    measure: str
+    result: ClaimResult
+    null_verdicts: tuple[str, ...]
+    flagged: tuple[str, ...]
+
+    @property
+    def null_hits(self) -> int:
+        return sum(v == REPLICATED for v in self.null_verdicts)
+
+    @property
+    def null_rate(self) -> float:
+        return self.null_hits / len(self.null_verdicts) if self.null_verdicts else math.nan
+
+    @property
+    def null_ci(self) -> tuple[float, float]:
+        if not self.null_verdicts:
+            return (math.nan, math.nan)
+        return clopper_pearson(self.null_hits, len(self.null_verdicts))
+
+    def summary(self) -> dict[str, Any]:
+        r = self.result
+        return {"verdict": r.verdict, "p_value": r.p_value, "effect_size": r.effect_size,
+                "note": r.note, "null_rate": self.null_rate, "null_hits": self.null_hits,
+                "null_replicates": len(self.null_verdicts), "null_rate_ci": list(self.null_ci),
+                "flagged": list(self.flagged), "details": r.details}
+
+
+def flag_reasons(diagnostics: Sequence[tuple[str, ClassDiagnostics]],
+                 kinds: tuple[str, ...] = ("chains_disagree", "degenerate", "overfit")
+                 ) -> tuple[str, ...]:
+    """``"layer, class c: reason"`` for every flagged class of the given layers."""
+    out = []
+    for layer, diag in diagnostics:
+        hit = np.zeros(diag.classes.size, bool)
+        for kind in kinds:
+            hit |= getattr(diag, kind)
+        for i in np.flatnonzero(hit):
+            reasons = [r for r in diag.reasons(int(i))
+                       if any(r.startswith(_PREFIX[k]) for k in kinds)]
+            out.append(f"{layer}, class {diag.classes[i]}: {'; '.join(reasons)}")
+    return tuple(out)
+
+
+_PREFIX = {"chains_disagree": "chains disagree", "degenerate": "degenerate",
+           "overfit": "held-out"}
+
+
+def measured(measure: str, decide: Callable[[Any], ClaimResult], real: Any,
+             nulls: Sequence[Any], flagged: tuple[str, ...]) -> MeasuredVerdict:
+    """Run ``decide`` on the real inputs and on every matched-null input."""
+    return MeasuredVerdict(measure=measure, result=decide(real),
+                           null_verdicts=tuple(decide(n).verdict for n in nulls), flagged=flagged)
+
+
+def gated(m: MeasuredVerdict) -> ClaimResult:
+    """The verdict of a measurement after its checks (module docstring)."""
+    r = m.result
+    details = {**r.details, "measure": m.measure, "null_rate": m.null_rate,
+               "null_hits": m.null_hits, "null_replicates": len(m.null_verdicts),
+               "null_rate_ci": list(m.null_ci), "flagged_classes": list(m.flagged)}
+    shown = "; ".join(m.flagged[:5]) + (f" (+{len(m.flagged) - 5} more)"
+                                        if len(m.flagged) > 5 else "")
+    verdict, reason = r.verdict, ""
+    if r.verdict == REPLICATED and m.flagged:
+        verdict = INCONCLUSIVE
+        reason = f"{len(m.flagged)} class densities cannot be read ({shown})"
+    elif (r.prereg.kind == "presence" and r.verdict == REPLICATED
+          and m.null_rate > r.prereg.alpha):
+        verdict = NOT_REPLICATED
+        reason = (f"the matched nulls (single Gaussians with the classes' means and "
+                  f"covariances) show the pattern in {m.null_hits} of {len(m.null_verdicts)} "
+                  f"replicates: produced by the measurement")
+    note = "; ".join(x for x in (r.note, reason) if x)
+    return attrs.evolve(r, verdict=verdict, note=note, details=details)
