@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 import numpy as np
 
@@ -24,12 +26,20 @@ PREREG = Preregistration(
 )
 
 
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _arrays(value: Iterable[np.ndarray]) -> tuple[np.ndarray, ...]:
+    return tuple(np.asarray(v, dtype=np.float64) for v in value)
+
+
 @attrs.frozen(eq=False)
 class LayerValues:
     """Per-example class-conditional log-densities at some layers; ``labels`` (N,) the classes."""
 
-    layers: tuple[str, ...] = attrs.field(converter=tuple)
-    log_density: tuple[np.ndarray, ...] = attrs.field(converter=tuple)
+    layers: tuple[str, ...] = attrs.field(converter=_names)
+    log_density: tuple[np.ndarray, ...] = attrs.field(converter=_arrays)
     labels: np.ndarray
 
     def __attrs_post_init__(self) -> None:
