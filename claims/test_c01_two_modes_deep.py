@@ -13,9 +13,7 @@ beside it.
 
 from __future__ import annotations
 
-import attrs
-
-from modes.decisions.checks import flag_reasons, gated, measured
+from modes.decisions.checks import both_measures, final
 from modes.decisions.two_modes import LayerValues, decide_two_modes
 from modes.evidence import assert_replicated, profile_panel
 from modes.measures import MEASURES
@@ -27,29 +25,27 @@ SMOKE_XFAIL = None
 def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
     name = modes_scenario.config.backbone
     labels = modes_scenario.dataset.train_labels.numpy()
-    verdicts, panels = {}, {}
-    for measure in MEASURES:
+
+    def deep(measure: str):
         layers = modes_scenario.layer_densities(name, measure)
-        deep = layers[len(layers) // 2:]
-        names = [ld.layer for ld in deep]
-        real = LayerValues(names, [ld.log_density for ld in deep], labels)
-        nulls = [LayerValues(names, [ld.null_log_density[r] for ld in deep], labels)
-                 for r in range(deep[0].null_log_density.shape[0])]
-        flags = flag_reasons([(ld.layer, ld.diagnostics) for ld in deep])
-        verdicts[measure] = measured(measure, decide_two_modes, real, nulls, flags)
-        panels[measure] = {ld.layer: {**profile_panel(ld.log_density, labels),
-                                      "flagged": ld.diagnostics.flagged} for ld in layers}
-    result = gated(verdicts["checked"])
-    result = attrs.evolve(result, details={
-        **result.details, "measures": {m: v.summary() for m, v in verdicts.items()}})
-    profiles = [FigureSpec("class_density_profiles", f"fig1_class_log_density_{measure}",
-                           {"panels": panel, "title": f"Class-conditional log-densities, {name}, "
-                                                      f"{measure} measure (Fig. 1, A.7)"})
-                for measure, panel in panels.items()]
-    svd = FigureSpec("svd_variance", "figA6_svd_variance",
-                     {"curves": {ld.layer: ld.variance_curve for ld in layers},
-                      "retained": {ld.layer: ld.dims for ld in layers},
-                      "title": f"SVD retained variance, {name} (Fig. A.6)"})
-    figures = (*profiles, svd)
-    result = record_claim(result, figures, smoke_xfail=SMOKE_XFAIL)
+        return layers[len(layers) // 2:]
+
+    def values(measure, layers, r):
+        return LayerValues([ld.layer for ld in layers], [ld.log_density_of(r) for ld in layers],
+                           labels)
+
+    result = final(both_measures(deep, values, decide_two_modes))
+    figures = [FigureSpec("class_density_profiles", f"fig1_class_log_density_{measure}",
+                          {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),
+                                                 "flagged": ld.diagnostics.flagged}
+                                      for ld in modes_scenario.layer_densities(name, measure)},
+                           "title": f"Class-conditional log-densities, {name}, {measure} "
+                                    f"measure (Fig. 1, A.7)"})
+               for measure in MEASURES]
+    layers = modes_scenario.layer_densities(name)
+    figures.append(FigureSpec("svd_variance", "figA6_svd_variance",
+                              {"curves": {ld.layer: ld.variance_curve for ld in layers},
+                               "retained": {ld.layer: ld.dims for ld in layers},
+                               "title": f"SVD retained variance, {name} (Fig. A.6)"}))
+    result = record_claim(result, tuple(figures), smoke_xfail=SMOKE_XFAIL)
     assert_replicated(result)

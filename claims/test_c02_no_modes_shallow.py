@@ -2,35 +2,39 @@
 
 "In the initial two stages of a ResNet model classes are mostly indistinguishable with respect to
 the class-conditional log-densities of neural representations."
+
+Decided by :func:`modes.decisions.no_modes.decide_no_modes` under both density measurements and on
+their matched nulls (:func:`modes.decisions.checks.both_measures`).
 """
 
 from __future__ import annotations
 
-from modes.evidence import absence_numbers, assert_replicated, reference_effect
-from modes.stats.claim import Preregistration, evaluate
+from functools import partial
 
-PREREG = Preregistration(
-    claim_id="C2",
-    hypothesis="In ResNet stages 1 and 2 the class-mean log-densities do not form two modes",
-    paper_ref="Fig. A.7",
-    test="Hartigan's dip test per shallow stage (Bonferroni over stages); absence accepted by an "
-         "equivalence bound on the spread ratio or by power >= 0.8 against C1's observed effect",
-    effect_name="max spread ratio over shallow stages",
-    effect_threshold=3.0,
-    effect_direction="greater",
-    kind="absence",
-)
+from modes.decisions.checks import both_measures, final
+from modes.decisions.no_modes import C2, AbsenceInput, decide_no_modes
+from modes.decisions.two_modes import LayerValues
+from modes.evidence import assert_replicated, reference_effect
 
 SMOKE_XFAIL = None
 
 
 def test_no_modes_in_shallow_stages(modes_scenario, record_claim) -> None:
-    layers = modes_scenario.layer_densities(modes_scenario.config.backbone)
+    name = modes_scenario.config.backbone
     labels = modes_scenario.dataset.train_labels.numpy()
-    shallow = layers[: len(layers) // 2]
-    reference = reference_effect(layers[-1].log_density, labels)
-    numbers = absence_numbers([ld.log_density for ld in shallow], labels, reference,
-                              PREREG.alpha, seed=modes_scenario.config.seed)
-    numbers["details"]["stages"] = [ld.layer for ld in shallow]
-    result = record_claim(evaluate(PREREG, **numbers), smoke_xfail=SMOKE_XFAIL)
+    seed = modes_scenario.config.seed
+    references = {m: reference_effect(modes_scenario.layer_densities(name, m)[-1].log_density,
+                                      labels) for m in ("paper", "checked")}
+
+    def shallow(measure: str):
+        layers = modes_scenario.layer_densities(name, measure)
+        return layers[: len(layers) // 2]
+
+    def inputs(measure, layers, r):
+        return AbsenceInput(LayerValues([ld.layer for ld in layers],
+                                        [ld.log_density_of(r) for ld in layers], labels),
+                            references[measure], seed)
+
+    result = final(both_measures(shallow, inputs, partial(decide_no_modes, prereg=C2)))
+    result = record_claim(result, smoke_xfail=SMOKE_XFAIL)
     assert_replicated(result)

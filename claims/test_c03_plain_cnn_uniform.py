@@ -2,42 +2,44 @@
 
 "We replicated our experiments using a plain (i.e. non-residual) 8-layer convolutional network.
 This model fits classes in an uniform way across all hidden layers."
+
+Decided by :func:`modes.decisions.no_modes.decide_no_modes` under both density measurements and on
+their matched nulls (:func:`modes.decisions.checks.both_measures`).
 """
 
 from __future__ import annotations
 
-from modes.evidence import absence_numbers, assert_replicated, profile_panel, reference_effect
-from modes.report.specs import FigureSpec
-from modes.stats.claim import Preregistration, evaluate
+from functools import partial
 
-PREREG = Preregistration(
-    claim_id="C3",
-    hypothesis="In no layer of the plain 8-layer CNN do the class-mean log-densities form two "
-               "modes",
-    paper_ref="Fig. A.8",
-    test="Hartigan's dip test per layer (Bonferroni over layers); absence accepted by an "
-         "equivalence bound on the spread ratio or by power >= 0.8 against C1's observed effect",
-    effect_name="max spread ratio over layers",
-    effect_threshold=3.0,
-    effect_direction="greater",
-    kind="absence",
-)
+from modes.decisions.checks import both_measures, final
+from modes.decisions.no_modes import C3, AbsenceInput, decide_no_modes
+from modes.decisions.two_modes import LayerValues
+from modes.evidence import assert_replicated, profile_panel, reference_effect
+from modes.report.specs import FigureSpec
 
 SMOKE_XFAIL = None
 
 
 def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
-    resnet = modes_scenario.layer_densities(modes_scenario.config.backbone)
+    seed = modes_scenario.config.seed
+    resnet = modes_scenario.config.backbone
     control = modes_scenario.config.control_backbone
+    references = {m: reference_effect(modes_scenario.layer_densities(resnet, m)[-1].log_density,
+                                      labels) for m in ("paper", "checked")}
+
+    def inputs(measure, layers, r):
+        return AbsenceInput(LayerValues([ld.layer for ld in layers],
+                                        [ld.log_density_of(r) for ld in layers], labels),
+                            references[measure], seed)
+
+    result = final(both_measures(partial(modes_scenario.layer_densities, control), inputs,
+                                 partial(decide_no_modes, prereg=C3)))
     layers = modes_scenario.layer_densities(control)
-    reference = reference_effect(resnet[-1].log_density, labels)
-    numbers = absence_numbers([ld.log_density for ld in layers], labels, reference,
-                              PREREG.alpha, seed=modes_scenario.config.seed)
-    numbers["details"]["layers"] = [ld.layer for ld in layers]
     figure = FigureSpec("class_density_profiles", "figA8_plain_cnn",
-                        {"panels": {ld.layer: profile_panel(ld.log_density, labels)
+                        {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),
+                                               "flagged": ld.diagnostics.flagged}
                                     for ld in layers},
                          "title": f"Class-conditional log-densities, {control} (Fig. A.8)"})
-    result = record_claim(evaluate(PREREG, **numbers), (figure,), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL)
     assert_replicated(result)

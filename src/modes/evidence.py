@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -117,7 +118,7 @@ def reference_effect(values: np.ndarray, labels: np.ndarray) -> TwoModeEffect:
 
 
 def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference: TwoModeEffect,
-                    alpha: float, power_reps: int = 400, seed: int = 0) -> dict[str, object]:
+                    alpha: float, power_reps: int = 400, seed: int = 0) -> dict[str, Any]:
     """Numbers for "no two modes at any of these layers" (C2, C3, C10's initial blocks).
 
     Any layer with two modes refutes the claim, so the dip p-values are Bonferroni-combined
@@ -134,7 +135,7 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
     lowest = min(range(len(dips)), key=lambda i: dips[i].p_value)
     rule = TwoModeRule(alpha=alpha / len(values))
     n_classes = len(np.unique(labels))
-    power = two_mode_power(reference, n_classes, rule=rule, reps=power_reps, seed=seed)
+    power = _cached_power(reference, n_classes, rule, power_reps, seed)
     nan = float("nan")
     effect, (lo, hi) = (layers[worst].ratio, layers[worst].ratio_ci) if worst is not None \
         else (nan, (nan, nan))
@@ -150,6 +151,13 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
                     "reference_frac_high": reference.frac_high,
                     "power_ci": [power.ci_low, power.ci_high]},
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_power(reference: TwoModeEffect, n_classes: int, rule: TwoModeRule, reps: int,
+                  seed: int) -> Any:
+    """:func:`two_mode_power` once per design: the matched nulls share the real data's design."""
+    return two_mode_power(reference, n_classes, rule=rule, reps=reps, seed=seed)
 
 
 def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:

@@ -75,6 +75,22 @@ class LayerDensities:
     diagnostics: ClassDiagnostics
 
     @property
+    def null_replicates(self) -> int:
+        return int(self.null_log_density.shape[0])
+
+    def log_density_of(self, replicate: int | None) -> np.ndarray:
+        """The real classes' log-densities (``None``) or those of matched-null ``replicate``."""
+        return self.log_density if replicate is None else self.null_log_density[replicate]
+
+    def relative_entropy_of(self, replicate: int | None) -> np.ndarray:
+        return (self.relative_entropy if replicate is None
+                else self.null_relative_entropy[replicate])
+
+    def mean_intra_distance_of(self, replicate: int | None) -> np.ndarray:
+        return (self.mean_intra_distance if replicate is None
+                else self.null_mean_intra_distance[replicate])
+
+    @property
     def max_rhat(self) -> float:
         """Worst split R-hat of the class mean log-density over classes."""
         return float(np.nanmax(self.diagnostics.rhat_mean))

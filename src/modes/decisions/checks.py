@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import numpy as np
@@ -30,6 +30,7 @@ class MeasuredVerdict:
     result: ClaimResult
     null_verdicts: tuple[str, ...]
     flagged: tuple[str, ...]
+    diagnostics: dict[str, dict[str, object]] = attrs.field(factory=dict)
 
     @property
     def null_hits(self) -> int:
@@ -50,7 +51,8 @@ class MeasuredVerdict:
         return {"verdict": r.verdict, "p_value": r.p_value, "effect_size": r.effect_size,
                 "note": r.note, "null_rate": self.null_rate, "null_hits": self.null_hits,
                 "null_replicates": len(self.null_verdicts), "null_rate_ci": list(self.null_ci),
-                "flagged": list(self.flagged), "details": r.details}
+                "flagged": list(self.flagged), "details": r.details,
+                "class_diagnostics": self.diagnostics}
 
 
 def flag_reasons(diagnostics: Sequence[tuple[str, ClassDiagnostics]],
@@ -74,10 +76,12 @@ _PREFIX = {"chains_disagree": "chains disagree", "degenerate": "degenerate",
 
 
 def measured(measure: str, decide: Callable[[Any], ClaimResult], real: Any,
-             nulls: Sequence[Any], flagged: tuple[str, ...]) -> MeasuredVerdict:
+             nulls: Sequence[Any], flagged: tuple[str, ...],
+             diagnostics: dict[str, dict[str, object]] | None = None) -> MeasuredVerdict:
     """Run ``decide`` on the real inputs and on every matched-null input."""
     return MeasuredVerdict(measure=measure, result=decide(real),
-                           null_verdicts=tuple(decide(n).verdict for n in nulls), flagged=flagged)
+                           null_verdicts=tuple(decide(n).verdict for n in nulls), flagged=flagged,
+                           diagnostics=diagnostics or {})
 
 
 def gated(m: MeasuredVerdict) -> ClaimResult:
@@ -100,3 +104,41 @@ def gated(m: MeasuredVerdict) -> ClaimResult:
                   f"replicates: produced by the measurement")
     note = "; ".join(x for x in (r.note, reason) if x)
     return attrs.evolve(r, verdict=verdict, note=note, details=details)
+
+
+class MeasuredLayer(Protocol):
+    """What the claims read of one layer's measurement (``modes.scenario.LayerDensities``)."""
+
+    @property
+    def layer(self) -> str: ...
+
+    @property
+    def diagnostics(self) -> ClassDiagnostics: ...
+
+    @property
+    def null_replicates(self) -> int: ...
+
+
+def both_measures(layers_of: Callable[[str], Sequence[MeasuredLayer]],
+                  build: Callable[[str, Sequence[MeasuredLayer], int | None], Any],
+                  decide: Callable[[Any], ClaimResult],
+                  measures: Sequence[str] = ("paper", "checked")) -> dict[str, MeasuredVerdict]:
+    """Each measurement's verdict: ``layers_of(measure)`` are the layers the claim reads,
+    ``build(measure, layers, r)`` the decision's input from the real classes (``r=None``) or from
+    matched null ``r``, ``decide`` the claim's pure decision."""
+    out = {}
+    for measure in measures:
+        layers = layers_of(measure)
+        reps = min(ld.null_replicates for ld in layers)
+        flags = flag_reasons([(ld.layer, ld.diagnostics) for ld in layers])
+        out[measure] = measured(measure, decide, build(measure, layers, None),
+                                [build(measure, layers, r) for r in range(reps)], flags,
+                                {ld.layer: ld.diagnostics.summary() for ld in layers})
+    return out
+
+
+def final(verdicts: dict[str, MeasuredVerdict], primary: str = "checked") -> ClaimResult:
+    """The primary measurement's gated verdict, every measurement's numbers in its details."""
+    result = gated(verdicts[primary])
+    return attrs.evolve(result, details={
+        **result.details, "measures": {m: v.summary() for m, v in verdicts.items()}})

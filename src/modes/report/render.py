@@ -111,6 +111,41 @@ def _passed(c: ControlResult) -> str:
     return {True: "yes", False: "NO", None: "—"}[c.passed]
 
 
+MEASURE_HEADER = ["claim", "verdict (checked)", "checked: raw decision",
+                  "checked: matched-null rate", "checked: flagged classes", "paper: verdict",
+                  "paper: p", "paper: effect", "paper: matched-null rate",
+                  "paper: flagged classes"]
+MEASURES_NOTE = (
+    "Each density-based claim decided under two measurements of class log-densities: the "
+    "paper's (authors' NIW prior, in-sample Eq. 3, one chain from K0 = 6 random components) and "
+    "the checked one (firm prior, cross-fitted held-out Eq. 3, four dispersed chains). Both are "
+    "run on matched nulls (each class redrawn from one Gaussian with its mean and covariance); "
+    "the rate is how often the nulls show the claimed pattern. Flagged classes: chains disagree, "
+    "collapsed components, or in-sample far above held-out.")
+
+
+def _rate(m: dict[str, object]) -> str:
+    reps = m.get("null_replicates") or 0
+    if not reps:
+        return "—"
+    return f"{m.get('null_hits')}/{reps}"
+
+
+def measure_rows(rows: Sequence[Row]) -> list[list[str]]:
+    """One line per claim that records both measurements (``details["measures"]``)."""
+    out = []
+    for row in rows:
+        measures = row.result.details.get("measures")
+        if not isinstance(measures, dict) or not {"paper", "checked"} <= set(measures):
+            continue
+        c, p = measures["checked"], measures["paper"]
+        out.append([row.result.claim_id, row.verdict, str(c.get("verdict")), _rate(c),
+                    str(len(c.get("flagged") or [])), str(p.get("verdict")),
+                    fmt(p.get("p_value")), fmt(p.get("effect_size")), _rate(p),
+                    str(len(p.get("flagged") or []))])
+    return out
+
+
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -124,6 +159,10 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
              + ", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())), "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(_md_cell(c) for c in _columns(row)) + " |" for row in rows]
+    if table := measure_rows(rows):
+        lines += ["", "## Density measurements side by side", "", MEASURES_NOTE, "",
+                  "| " + " | ".join(MEASURE_HEADER) + " |", "|" + "---|" * len(MEASURE_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in table]
     for row in rows:
         r = row.result
         lines += ["", f"## {r.claim_id}: {row.verdict}", "", f"> {r.prereg.hypothesis} "
@@ -140,8 +179,13 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         elif r.note:
             lines.append(f"- Note: {r.note}")
         for key, value in sorted(r.details.items()):
-            if key != "measured_verdict":
+            if key not in ("measured_verdict", "measures"):
                 lines.append(f"- {key}: {value}")
+        for name, m in sorted(r.details.get("measures", {}).items()):
+            lines.append(f"- {name} measurement: {m.get('verdict')} (p {fmt(m.get('p_value'))}, "
+                         f"effect {fmt(m.get('effect_size'))}; matched nulls {_rate(m)}; "
+                         f"flagged: {'; '.join(m.get('flagged') or []) or 'none'})"
+                         + (f"; {m['note']}" if m.get("note") else ""))
         if row.figures:
             lines.append("")
         lines += [f"![{r.claim_id} {p.stem}]({_rel(p, out_dir)})" for p in row.figures]
@@ -228,6 +272,14 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                            f"<td>{esc(cell)}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</tbody></table>")
+    if table := measure_rows(rows):
+        out += ["<h2>Density measurements side by side</h2>", f"<p>{esc(MEASURES_NOTE)}</p>",
+                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in MEASURE_HEADER)
+                + "</tr></thead><tbody>"]
+        out += ["<tr>" + "".join(f"<td>{_verdict_badge(c)}</td>" if i in (1, 2, 5)
+                                 else f"<td>{esc(c)}</td>" for i, c in enumerate(cells))
+                + "</tr>" for cells in table]
+        out.append("</tbody></table>")
     for row in rows:
         r = row.result
         power_need = (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
@@ -250,7 +302,15 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                        f"{esc(str(r.details.get('measured_verdict', '—')))})</p>")
         elif r.note:
             out.append(f"<p class='note'>{esc(r.note)}</p>")
-        extra = {k: v for k, v in sorted(r.details.items()) if k != "measured_verdict"}
+        extra = {k: v for k, v in sorted(r.details.items())
+                 if k not in ("measured_verdict", "measures")}
+        for name, m in sorted(r.details.get("measures", {}).items()):
+            flagged = "; ".join(m.get("flagged") or []) or "none"
+            out.append(f"<p><strong>{esc(name)} measurement:</strong> "
+                       f"{_verdict_badge(str(m.get('verdict')))} p {esc(fmt(m.get('p_value')))}"
+                       f", effect {esc(fmt(m.get('effect_size')))}; matched nulls "
+                       f"{esc(_rate(m))}; flagged: {esc(flagged)}"
+                       + (f"; {esc(m['note'])}" if m.get("note") else "") + "</p>")
         if extra:
             out.append("<details><summary>details</summary><table>"
                        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>"

@@ -7,12 +7,12 @@ via ``arviz``) per class. Three flags per class, each a reason a class's densiti
 as the paper reads them:
 
 * ``chains_disagree``: R-hat of the class mean (or sd) log-density above ``rhat_max`` **and** the
-  chains' means of it further apart than ``spread_fraction`` of the sd of the class means across
-  classes. R-hat alone flags differences of hundredths of a nat when within-chain variation is
-  tiny (chains started in one component and in six random ones settle about 1 nat apart on a
-  Gaussian class under the firm prior, bench_null_artifact.py); the claims read class means
-  against each other, so a disagreement matters in units of their spread: a tenth of it moves a
-  class by less than the gaps Fig. 1 reads, more than that can move it across one;
+  chains' means of it further apart than ``gap_fraction`` of the largest gap between the sorted
+  class means. R-hat alone flags differences of hundredths of a nat when within-chain variation
+  is tiny (chains started in one component and in six random ones settle about 1 nat apart on a
+  Gaussian class, bench_null_artifact.py); the claims read class means against each other, and
+  the largest gap is where Fig. 1 splits them: a class whose chains disagree by less than a
+  quarter of it cannot be carried across the split's midpoint by the disagreement;
 * ``degenerate``: on average over kept states, more than ``small_max`` of the class's points sit
   in *collapsed* components: fewer points ``m`` than dimensions, so that off their points' span
   the posterior mean covariance is the prior's times ``(nu0 - d - 1) / (nu0 - d - 1 + m)``, and
@@ -37,7 +37,7 @@ with warnings.catch_warnings():  # arviz announces its refactor on import
     import arviz
 
 RHAT_MAX = 1.1
-SPREAD_FRACTION = 0.1
+GAP_FRACTION = 0.25
 SMALL_MAX = 0.5
 OVERFIT_MIN = 3.0
 
@@ -47,7 +47,7 @@ class Thresholds:
     """When a class is flagged (see the module docstring for why these values)."""
 
     rhat_max: float = RHAT_MAX
-    spread_fraction: float = SPREAD_FRACTION
+    gap_fraction: float = GAP_FRACTION
     small_max: float = SMALL_MAX
     overfit_min: float = OVERFIT_MIN
 
@@ -61,7 +61,7 @@ class ClassDiagnostics:
     rhat_sd: np.ndarray  # ... of the per-state class sd of log-densities
     ess_mean: np.ndarray  # bulk ESS of the class mean
     chain_spread: np.ndarray  # max - min over chains of the chain's mean class mean (nats)
-    spread_max: np.ndarray  # the tolerated chain spread (nats): a fraction of the class-mean sd
+    spread_max: np.ndarray  # the tolerated chain spread (nats): a fraction of the largest gap
     small_fraction: np.ndarray  # mean fraction of points in components with < d points
     optimism: np.ndarray  # in-sample minus held-out class mean (NaN when no held-out given)
     optimism_bound: np.ndarray  # the overfit threshold per class
@@ -167,7 +167,8 @@ def diagnose_classes(lp_states: np.ndarray, labels: np.ndarray, chains: int,
     n_fit = np.asarray(n_fit, dtype=np.float64)
     bound = np.maximum(thresholds.overfit_min, dim * (dim + 3) / n_fit)
     chain_means = means.mean(2)
-    tolerance = thresholds.spread_fraction * (float(held.std(ddof=1)) if held.size > 1 else 0.0)
+    gap = float(np.diff(np.sort(held)).max()) if held.size > 1 else 0.0
+    tolerance = thresholds.gap_fraction * gap
     return ClassDiagnostics(
         classes=classes,
         rhat_mean=np.array([_rhat(m) for m in means]),

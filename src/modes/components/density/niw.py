@@ -78,7 +78,7 @@ class NIWPrior:
 
 
 AUTHORS = NIWPrior("authors", kappa0=KAPPA0, dof_per_dim=1.0, dof_offset=2.0)
-FIRM = NIWPrior("firm", kappa0=KAPPA0, dof_per_dim=2.0, dof_offset=0.0, whiten="full")
+FIRM = NIWPrior("firm", kappa0=1.0, dof_per_dim=2.0, dof_offset=0.0, whiten="full")
 """The checked measure's prior: the authors' kappa0 and prior mean covariance, with ``nu0 = 2d``
 (so no component of fewer than d points can collapse: the prior keeps at least half of the
 covariance off its points' span) and ``Psi0`` shaped by the group's full covariance. Measured
