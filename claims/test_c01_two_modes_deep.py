@@ -26,8 +26,8 @@ def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
     name = modes_scenario.config.backbone
     labels = modes_scenario.dataset.train_labels.numpy()
 
-    def deep(measure: str):
-        layers = modes_scenario.layer_densities(name, measure)
+    def deep(measure: str, nulls: bool):
+        layers = modes_scenario.layer_densities(name, measure, nulls)
         return layers[len(layers) // 2:]
 
     def values(measure, layers, r):

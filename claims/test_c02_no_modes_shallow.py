@@ -26,8 +26,8 @@ def test_no_modes_in_shallow_stages(modes_scenario, record_claim) -> None:
     references = {m: reference_effect(modes_scenario.layer_densities(name, m)[-1].log_density,
                                       labels) for m in ("paper", "checked")}
 
-    def shallow(measure: str):
-        layers = modes_scenario.layer_densities(name, measure)
+    def shallow(measure: str, nulls: bool):
+        layers = modes_scenario.layer_densities(name, measure, nulls)
         return layers[: len(layers) // 2]
 
     def inputs(measure, layers, r):

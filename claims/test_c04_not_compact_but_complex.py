@@ -24,8 +24,8 @@ def test_high_density_classes_not_compact_but_complex(modes_scenario, record_cla
     labels = modes_scenario.dataset.train_labels.numpy()
     seed = modes_scenario.config.seed
 
-    def last(measure: str):
-        return modes_scenario.layer_densities(name, measure)[-1:]
+    def last(measure: str, nulls: bool = False):
+        return modes_scenario.layer_densities(name, measure, nulls)[-1:]
 
     def inputs(measure, layers, r):
         ld = layers[0]

@@ -25,8 +25,9 @@ def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) 
     labels = modes_scenario.dataset.train_labels.numpy()
     names = list(modes_scenario.config.transformers)
 
-    def all_layers(measure: str):
-        return [ld for name in names for ld in modes_scenario.layer_densities(name, measure)]
+    def all_layers(measure: str, nulls: bool):
+        return [ld for name in names
+                for ld in modes_scenario.layer_densities(name, measure, nulls)]
 
     counts = [len(modes_scenario.layer_densities(name)) for name in names]
 

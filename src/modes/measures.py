@@ -71,11 +71,11 @@ class SamplerSettings:
 
 @attrs.frozen(eq=False)
 class LayerMeasurement:
-    """Row 0 of every (1 + R, ...) array is the real classes, rows 1..R the matched nulls."""
+    """The real classes of one layer: (1, ...) arrays, and their diagnostics."""
 
-    log_density: np.ndarray  # (1 + R, N)
-    relative_entropy: np.ndarray  # (1 + R, C)
-    mean_intra_distance: np.ndarray  # (1 + R, C)
+    log_density: np.ndarray  # (1, N)
+    relative_entropy: np.ndarray  # (1, C)
+    mean_intra_distance: np.ndarray  # (1, C)
     class_mean_in_sample: np.ndarray  # (C,) in-sample class means (paper) or NaN (checked)
     diagnostics: ClassDiagnostics  # of the real classes
 
@@ -123,51 +123,101 @@ def mean_pairwise_distance(x: np.ndarray) -> float:
     return float(torch.cdist(t, t).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def measure_layer(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                  settings: SamplerSettings, seed: int, device: str = "cpu") -> LayerMeasurement:
-    """Fit the real classes of one layer and their matched nulls; read them with ``measure``."""
-    x = np.asarray(x, dtype=np.float64)
-    labels = np.asarray(labels)
-    classes = np.unique(labels)
-    streams = np.random.SeedSequence([seed, 0x6E756C6C]).spawn(2)  # nulls, folds
-    reps = settings.null_replicates
-    worlds = np.concatenate([x[None], matched_null(x, labels, reps, np.random.default_rng(
-        streams[0]))])
-    code = np.searchsorted(classes, labels)
-    groups = (np.arange(1 + reps)[:, None] * classes.size + code[None]).reshape(-1)
-    points = worlds.reshape(-1, x.shape[1])
-    model = DPGMM(config=DPGMMConfig(
+def _model(measure: DensityMeasure, settings: SamplerSettings, seed: int, device: str) -> DPGMM:
+    starts = DISPERSED_STARTS[:settings.chains] if settings.chains > 1 else (PAPER_START,)
+    return DPGMM(config=DPGMMConfig(
         sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
         block_size=settings.block_size, init_components=settings.init_components,
         chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-        starts=DISPERSED_STARTS[:max(settings.chains, 1)] if settings.chains > 1
-        else (PAPER_START,)), device=device, progress=False)
-    n_real = labels.size
+        starts=starts), device=device, progress=False)
+
+
+@attrs.frozen(eq=False)
+class _Fit:
+    log_density: np.ndarray  # (W, N)
+    relative_entropy: np.ndarray  # (W, C)
+    states: np.ndarray  # (T, N) per-state log-densities of world 0
+    small: np.ndarray  # (C,) collapsed-component fraction of world 0's classes
+    n_fit: np.ndarray  # (C,) points each class model was fitted on
+
+
+def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
+                settings: SamplerSettings, seed: int, device: str) -> _Fit:
+    """Fit every class of every world (W, N, d) in one sampler call; read with ``measure``."""
+    classes, code = np.unique(labels, return_inverse=True)
+    n_worlds, n = worlds.shape[:2]
+    groups = (np.arange(n_worlds)[:, None] * classes.size + code[None]).reshape(-1)
+    points = worlds.reshape(-1, worlds.shape[2])
+    model = _model(measure, settings, seed, device)
     if measure.held_out:
-        fold_seed = int(streams[1].generate_state(1)[0])
+        fold_seed = int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
         cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed)
-        states = cf.states[:, :n_real]
-        log_density = cf.fitted.with_predictive(measure.predictive)._average_states(
-            torch.as_tensor(cf.states)).numpy()
+        reader = cf.fitted.with_predictive(measure.predictive)
+        log_density = reader._average_states(torch.as_tensor(cf.states)).numpy()
         rel = np.array([cf.relative_entropy(int(g), settings.kl_samples, seed)
                         for g in np.unique(groups)])
-        small = cf.small_fraction()[: classes.size]
-        n_fit = np.bincount(code) * (settings.folds - 1) / settings.folds
-        in_sample = np.full(classes.size, np.nan)
-    else:
-        fitted = model.fit(points, groups, warn=False).with_predictive(measure.predictive)
-        states = fitted.log_prob_own_states(points[:n_real], groups[:n_real]).cpu().numpy()
-        reader = fitted.chain(0) if measure.first_chain_only else fitted
-        log_density = reader.log_prob_own(points, groups).cpu().numpy()
-        rel = np.array([reader.relative_entropy(group=int(g), num_samples=settings.kl_samples,
-                                                seed=seed + int(g)) for g in np.unique(groups)])
-        small = small_component_fraction(fitted.states.counts, fitted.dim,
-                                         fitted.nu0)[: classes.size]
-        n_fit = np.bincount(code).astype(np.float64)
-        in_sample = np.array([log_density[:n_real][labels == c].mean() for c in classes])
-    diagnostics = diagnose_classes(states, labels, settings.chains, small, x.shape[1], n_fit)
-    dist = np.array([[mean_pairwise_distance(w[labels == c]) for c in classes] for w in worlds])
-    return LayerMeasurement(
-        log_density=log_density.reshape(1 + reps, n_real),
-        relative_entropy=rel.reshape(1 + reps, classes.size), mean_intra_distance=dist,
-        class_mean_in_sample=in_sample, diagnostics=diagnostics)
+        return _Fit(log_density=log_density.reshape(n_worlds, n),
+                    relative_entropy=rel.reshape(n_worlds, classes.size),
+                    states=cf.states[:, :n], small=cf.small_fraction()[: classes.size],
+                    n_fit=np.bincount(code) * (settings.folds - 1) / settings.folds)
+    fitted = model.fit(points, groups, warn=False).with_predictive(measure.predictive)
+    reader = fitted.chain(0) if measure.first_chain_only else fitted
+    log_density = reader.log_prob_own(points, groups).cpu().numpy()
+    rel = np.array([reader.relative_entropy(group=int(g), num_samples=settings.kl_samples,
+                                            seed=seed + int(g)) for g in np.unique(groups)])
+    return _Fit(log_density=log_density.reshape(n_worlds, n),
+                relative_entropy=rel.reshape(n_worlds, classes.size),
+                states=fitted.log_prob_own_states(points[:n], groups[:n]).cpu().numpy(),
+                small=small_component_fraction(fitted.states.counts, fitted.dim,
+                                               fitted.nu0)[: classes.size],
+                n_fit=np.bincount(code).astype(np.float64))
+
+
+def _distances(worlds: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.array([[mean_pairwise_distance(w[labels == c]) for c in np.unique(labels)]
+                     for w in worlds])
+
+
+def measure_layer(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
+                  settings: SamplerSettings, seed: int, device: str = "cpu") -> LayerMeasurement:
+    """Fit the real classes of one layer and read them with ``measure``, with diagnostics."""
+    x = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(labels)
+    fit = _fit_worlds(x[None], labels, measure, settings, seed, device)
+    in_sample = (np.full(fit.small.size, np.nan) if measure.held_out else
+                 np.array([fit.log_density[0][labels == c].mean() for c in np.unique(labels)]))
+    diagnostics = diagnose_classes(fit.states, labels, settings.chains, fit.small, x.shape[1],
+                                   fit.n_fit)
+    return LayerMeasurement(log_density=fit.log_density,
+                            relative_entropy=fit.relative_entropy,
+                            mean_intra_distance=_distances(x[None], labels),
+                            class_mean_in_sample=in_sample, diagnostics=diagnostics)
+
+
+@attrs.frozen(eq=False)
+class NullMeasurement:
+    """The matched nulls of one layer, read like the real classes: (R, N) and (R, C) arrays."""
+
+    log_density: np.ndarray
+    relative_entropy: np.ndarray
+    mean_intra_distance: np.ndarray
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_arrays(cls, a: dict[str, np.ndarray]) -> NullMeasurement:
+        return cls(**{f.name: a[f.name] for f in attrs.fields(cls)})
+
+
+def measure_nulls(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
+                  settings: SamplerSettings, seed: int, device: str = "cpu") -> NullMeasurement:
+    """``settings.null_replicates`` matched nulls of the layer, fitted and read with ``measure``
+    exactly as the real classes (one sampler call for all replicates)."""
+    x = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E756C6C]))
+    worlds = matched_null(x, labels, settings.null_replicates, rng)
+    fit = _fit_worlds(worlds, labels, measure, settings, seed + 1, device)
+    return NullMeasurement(log_density=fit.log_density, relative_entropy=fit.relative_entropy,
+                           mean_intra_distance=_distances(worlds, labels))

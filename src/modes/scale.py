@@ -110,7 +110,7 @@ SMOKE = Scale(
     data=DataScale(num_classes=20, train_per_class=100, test_per_class=25),
     train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
     density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
-                         dims_shallow=8, dims_deep=16, chains=4, kl_samples=256, folds=5,
+                         dims_shallow=8, dims_deep=16, chains=4, kl_samples=256, folds=3,
                          null_replicates=4),
     memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=8,
                                    width=0.125, stem="mini-imagenet"),

@@ -18,7 +18,14 @@ from torch import nn
 
 from modes import registry
 from modes.components.density.class_diagnostics import ClassDiagnostics
-from modes.measures import MEASURES, LayerMeasurement, SamplerSettings, measure_layer
+from modes.measures import (
+    MEASURES,
+    LayerMeasurement,
+    NullMeasurement,
+    SamplerSettings,
+    measure_layer,
+    measure_nulls,
+)
 from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
@@ -69,10 +76,10 @@ class LayerDensities:
     relative_entropy: np.ndarray  # (C,) Eq. 4 against the max-entropy diagonal Gaussian
     mean_intra_distance: np.ndarray  # (C,) mean pairwise distance after SVD
     variance_curve: np.ndarray  # cumulative explained-variance ratio of the SVD (Fig. A.6)
-    null_log_density: np.ndarray  # (R, N) the same for the matched nulls
+    diagnostics: ClassDiagnostics
+    null_log_density: np.ndarray  # (R, N) the same for the matched nulls (R = 0: not fitted)
     null_relative_entropy: np.ndarray  # (R, C)
     null_mean_intra_distance: np.ndarray  # (R, C)
-    diagnostics: ClassDiagnostics
 
     @property
     def null_replicates(self) -> int:
@@ -186,33 +193,52 @@ class Scenario:
                                chains=d.chains, dtype=d.dtype, folds=d.folds,
                                kl_samples=d.kl_samples, null_replicates=d.null_replicates)
 
-    def layer_densities(self, name: str, measure: str = "checked") -> list[LayerDensities]:
+    def layer_densities(self, name: str, measure: str = "checked",
+                        nulls: bool = False) -> list[LayerDensities]:
         """Class-conditional density summaries for every tapped layer of backbone ``name``,
-        measured as ``measure`` says (:data:`modes.measures.MEASURES`)."""
+        measured as ``measure`` says (:data:`modes.measures.MEASURES`); with ``nulls``, also
+        its matched nulls (fitted on first request: they matter only to a decision that
+        replicates on the real classes)."""
         if measure not in MEASURES:
             raise ValueError(f"unknown measure {measure!r}; known: {sorted(MEASURES)}")
         reps = self.representations(name)
         layers = list(reps)
-        return [self._layer_density(name, layer, i, len(layers), reps[layer], measure)
+        return [self._layer_density(name, layer, i, len(layers), reps[layer], measure, nulls)
                 for i, layer in enumerate(layers)]
 
-    def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
-                       x_full: np.ndarray, measure: str) -> LayerDensities:
+    def _reduced(self, layer: str, index: int, num_layers: int,
+                 x_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
+        reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
+        return reducer.transform(x_full), np.cumsum(reducer.explained_variance_ratio), dims
+
+    def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
+                       x_full: np.ndarray, measure: str, nulls: bool = False) -> LayerDensities:
         labels = self.dataset.train_labels.numpy()
+        seed = self.config.seed + index
 
         def compute() -> dict[str, np.ndarray]:
-            reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
-            m = measure_layer(reducer.transform(x_full), labels, MEASURES[measure],
-                              self.sampler_settings(), seed=self.config.seed + index,
+            x, curve, dims = self._reduced(layer, index, num_layers, x_full)
+            m = measure_layer(x, labels, MEASURES[measure], self.sampler_settings(), seed=seed,
                               device=self.config.device)
-            return {**m.to_arrays(), "dims": np.array(dims),
-                    "variance_curve": np.cumsum(reducer.explained_variance_ratio)}
+            return {**m.to_arrays(), "dims": np.array(dims), "variance_curve": curve}
+
+        def compute_nulls() -> dict[str, np.ndarray]:
+            x, _, _ = self._reduced(layer, index, num_layers, x_full)
+            return measure_nulls(x, labels, MEASURES[measure], self.sampler_settings(),
+                                 seed=seed, device=self.config.device).to_arrays()
 
         request = self._request("layer-density", name, "density", layer=layer,
                                 measure=MEASURES[measure])
         out = self.store.get_or_compute("layer-density", request, compute)
         m = LayerMeasurement.from_arrays(out)
+        classes = np.unique(labels)
+        null = NullMeasurement(log_density=np.zeros((0, labels.size)),
+                               relative_entropy=np.zeros((0, classes.size)),
+                               mean_intra_distance=np.zeros((0, classes.size)))
+        if nulls:
+            null = NullMeasurement.from_arrays(self.store.get_or_compute(
+                "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls))
         diagnostics = m.diagnostics
         if not MEASURES[measure].held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
@@ -222,9 +248,9 @@ class Scenario:
         return LayerDensities(
             layer=layer, dims=int(out["dims"]), measure=measure, log_density=m.log_density[0],
             relative_entropy=m.relative_entropy[0], mean_intra_distance=m.mean_intra_distance[0],
-            variance_curve=out["variance_curve"], null_log_density=m.log_density[1:],
-            null_relative_entropy=m.relative_entropy[1:],
-            null_mean_intra_distance=m.mean_intra_distance[1:], diagnostics=diagnostics)
+            variance_curve=out["variance_curve"], diagnostics=diagnostics,
+            null_log_density=null.log_density, null_relative_entropy=null.relative_entropy,
+            null_mean_intra_distance=null.mean_intra_distance)
 
     # -- memorization ----------------------------------------------------------------------------
     def memorization(self) -> np.ndarray:

@@ -126,3 +126,8 @@ def test_gate_names_the_check_that_failed() -> None:
     assert out.details["null_rate_ci"][1] > 0.05
     absent = MeasuredVerdict("checked", _result(NOT_REPLICATED), (REPLICATED,) * 20, ())
     assert gated(absent).verdict == NOT_REPLICATED
+
+
+def test_a_replicated_pattern_without_matched_nulls_is_unchecked() -> None:
+    out = gated(MeasuredVerdict("checked", _result(REPLICATED), (), ()))
+    assert out.verdict == INCONCLUSIVE and "no matched nulls" in out.note

@@ -75,15 +75,6 @@ _PREFIX = {"chains_disagree": "chains disagree", "degenerate": "degenerate",
            "overfit": "held-out"}
 
 
-def measured(measure: str, decide: Callable[[Any], ClaimResult], real: Any,
-             nulls: Sequence[Any], flagged: tuple[str, ...],
-             diagnostics: dict[str, dict[str, object]] | None = None) -> MeasuredVerdict:
-    """Run ``decide`` on the real inputs and on every matched-null input."""
-    return MeasuredVerdict(measure=measure, result=decide(real),
-                           null_verdicts=tuple(decide(n).verdict for n in nulls), flagged=flagged,
-                           diagnostics=diagnostics or {})
-
-
 def gated(m: MeasuredVerdict) -> ClaimResult:
     """The verdict of a measurement after its checks (module docstring)."""
     r = m.result
@@ -96,6 +87,9 @@ def gated(m: MeasuredVerdict) -> ClaimResult:
     if r.verdict == REPLICATED and m.flagged:
         verdict = INCONCLUSIVE
         reason = f"{len(m.flagged)} class densities cannot be read ({shown})"
+    elif r.prereg.kind == "presence" and r.verdict == REPLICATED and not m.null_verdicts:
+        verdict = INCONCLUSIVE
+        reason = "no matched nulls were fitted (null_replicates = 0), so the pattern is unchecked"
     elif (r.prereg.kind == "presence" and r.verdict == REPLICATED
           and m.null_rate > r.prereg.alpha):
         verdict = NOT_REPLICATED
@@ -119,21 +113,29 @@ class MeasuredLayer(Protocol):
     def null_replicates(self) -> int: ...
 
 
-def both_measures(layers_of: Callable[[str], Sequence[MeasuredLayer]],
+def both_measures(layers_of: Callable[[str, bool], Sequence[MeasuredLayer]],
                   build: Callable[[str, Sequence[MeasuredLayer], int | None], Any],
                   decide: Callable[[Any], ClaimResult],
                   measures: Sequence[str] = ("paper", "checked")) -> dict[str, MeasuredVerdict]:
-    """Each measurement's verdict: ``layers_of(measure)`` are the layers the claim reads,
-    ``build(measure, layers, r)`` the decision's input from the real classes (``r=None``) or from
-    matched null ``r``, ``decide`` the claim's pure decision."""
+    """Each measurement's verdict. ``layers_of(measure, nulls)`` are the layers the claim reads
+    (with their matched nulls when ``nulls``), ``build(measure, layers, r)`` the decision's input
+    from the real classes (``r=None``) or from matched null ``r``, ``decide`` the claim's pure
+    decision. The nulls are fitted and decided only when the real classes' decision replicates:
+    only then can they change the verdict (:func:`gated`)."""
     out = {}
     for measure in measures:
-        layers = layers_of(measure)
-        reps = min(ld.null_replicates for ld in layers)
-        flags = flag_reasons([(ld.layer, ld.diagnostics) for ld in layers])
-        out[measure] = measured(measure, decide, build(measure, layers, None),
-                                [build(measure, layers, r) for r in range(reps)], flags,
-                                {ld.layer: ld.diagnostics.summary() for ld in layers})
+        layers = layers_of(measure, False)
+        result = decide(build(measure, layers, None))
+        null_verdicts: tuple[str, ...] = ()
+        if result.verdict == REPLICATED:
+            with_nulls = layers_of(measure, True)
+            reps = min(ld.null_replicates for ld in with_nulls)
+            null_verdicts = tuple(decide(build(measure, with_nulls, r)).verdict
+                                  for r in range(reps))
+        out[measure] = MeasuredVerdict(
+            measure=measure, result=result, null_verdicts=null_verdicts,
+            flagged=flag_reasons([(ld.layer, ld.diagnostics) for ld in layers]),
+            diagnostics={ld.layer: ld.diagnostics.summary() for ld in layers})
     return out
 
 

@@ -10,7 +10,7 @@ classes are; C1 must replicate.
 
 :func:`decide_world` fits a world with one measurement (:mod:`modes.measures`) and applies C1's
 decision exactly as the claim does; matched nulls are fitted only when the raw decision replicates
-(they cannot change any other verdict), which keeps the many-seed runs affordable.
+(they cannot change any other verdict), as in the claims.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from modes.decisions.checks import flag_reasons, gated, measured
+from modes.decisions.checks import MeasuredVerdict, flag_reasons, gated
 from modes.decisions.two_modes import LayerValues, decide_two_modes
 from modes.experiments.null_artifact import spectrum_covariance
-from modes.measures import DensityMeasure, SamplerSettings, measure_layer
+from modes.measures import DensityMeasure, SamplerSettings, measure_layer, measure_nulls
 from modes.stats.claim import REPLICATED, ClaimResult
 
 
@@ -74,20 +74,23 @@ def two_mode_world(classes: int, n: int, d: int, seed: int, planted_fraction: fl
 def decide_world(world: World, measure: DensityMeasure, settings: SamplerSettings,
                  seed: int) -> ClaimResult:
     """C1's verdict on ``world`` (one layer) under ``measure``, gated as the claim gates it."""
-    lazy = attrs.evolve(settings, null_replicates=0)
-    m = measure_layer(world.x, world.labels, measure, lazy, seed=seed)
-    raw = decide_two_modes(LayerValues(("layer",), (m.log_density[0],), world.labels))
-    if raw.verdict == REPLICATED and settings.null_replicates:  # the nulls can matter: refit
-        m = measure_layer(world.x, world.labels, measure, settings, seed=seed)
+    m = measure_layer(world.x, world.labels, measure, settings, seed=seed)
     real = LayerValues(("layer",), (m.log_density[0],), world.labels)
-    nulls = [LayerValues(("layer",), (m.log_density[r],), world.labels)
-             for r in range(1, m.log_density.shape[0])]
+    raw = decide_two_modes(real)
+    null_verdicts: tuple[str, ...] = ()
+    if raw.verdict == REPLICATED and settings.null_replicates:
+        nulls = measure_nulls(world.x, world.labels, measure, settings, seed=seed)
+        null_verdicts = tuple(decide_two_modes(LayerValues(("layer",), (v,), world.labels)).verdict
+                              for v in nulls.log_density)
     flags = flag_reasons([("layer", m.diagnostics)])
-    result = gated(measured(measure.name, decide_two_modes, real, nulls, flags))
+    result = gated(MeasuredVerdict(measure.name, raw, null_verdicts, flags))
     return attrs.evolve(result, details={
         **result.details, "flagged_mask": m.diagnostics.flagged.tolist(),
         "degenerate_mask": m.diagnostics.degenerate.tolist(),
         "chains_disagree_mask": m.diagnostics.chains_disagree.tolist(),
         "class_means": [float(m.log_density[0][world.labels == c].mean())
                         for c in np.unique(world.labels)],
+        "class_sds": [float(m.log_density[0][world.labels == c].std(ddof=1))
+                      for c in np.unique(world.labels)],
+        "relative_entropy": m.relative_entropy[0].tolist(),
         "raw_verdict": raw.verdict})
