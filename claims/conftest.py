@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from modes.evidence import assert_replicated, inconclusive
+from modes.expected import expected_verdict, reason, run_key
 from modes.report.records import write_record
 from modes.report.specs import FigureSpec
 from modes.scenario import MissingComponentError, Scenario
@@ -66,32 +67,35 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 @pytest.fixture
 def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
                  request: pytest.FixtureRequest) -> Record:
-    """``record_claim(result, figures=[FigureSpec...], smoke_xfail=reason)`` stamps the result with
-    scale, components, runtime and figure specs (drawn by the report), writes its JSON record
-    and returns it.
+    """``record_claim(result, figures=[FigureSpec...])`` stamps the result with scale, components,
+    runtime and figure specs (drawn by the report), writes its JSON record and returns it.
 
-    ``smoke_xfail`` (a measured reason) marks a claim not expected to hold on the embedded data at
-    smoke scale: the record says so and the test becomes ``xfail(strict=True)``, so an unexpected
-    pass is reported as a failure rather than hidden.
+    When :mod:`modes.expected` records an expected verdict for this run and claim, the measured
+    verdict must equal it: then the test is ``xfail(strict=True)`` with a reason generated from
+    the record; a different verdict fails the test.
     """
     started = time.perf_counter()
+    cfg = modes_scenario.config
+    key = run_key(modes_scenario.scale.name, cfg.dataset, cfg.backbone, cfg.seed)
 
-    def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = (),
-               smoke_xfail: str | None = None) -> ClaimResult:
+    def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
-            result, scale=modes_scenario.scale.name,
-            components=modes_scenario.config.components(),
+            result, scale=modes_scenario.scale.name, components=cfg.components(),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))
-        if smoke_xfail and modes_scenario.scale.name == "smoke":
-            request.applymarker(pytest.mark.xfail(strict=True, reason=smoke_xfail))
-            if result.verdict != REPLICATED:
-                result = expected_fail(result, smoke_xfail)
+        expected = expected_verdict(key, result.claim_id)
+        mismatch = expected is not None and result.verdict != expected
+        if expected is not None and not mismatch and expected != REPLICATED:
+            why = reason(result, expected, key)
+            request.applymarker(pytest.mark.xfail(strict=True, reason=why))
+            result = expected_fail(result, why)
         write_record(modes_reports_dir, result)
+        if mismatch:
+            pytest.fail(f"{result.claim_id}: measured '{result.verdict}' but run {key} expects "
+                        f"'{expected}' (modes/expected/smoke.json): {result.note}")
         return result
 
     return record
-
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ from modes.evidence import assert_replicated, profile_panel
 from modes.measures import MEASURES
 from modes.report.specs import FigureSpec
 
-SMOKE_XFAIL = None
-
 
 def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
     name = modes_scenario.config.backbone
@@ -47,5 +45,5 @@ def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
                               {"curves": {ld.layer: ld.variance_curve for ld in layers},
                                "retained": {ld.layer: ld.dims for ld in layers},
                                "title": f"SVD retained variance, {name} (Fig. A.6)"}))
-    result = record_claim(result, tuple(figures), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, tuple(figures))
     assert_replicated(result)

@@ -16,8 +16,6 @@ from modes.decisions.no_modes import C2, AbsenceInput, decide_no_modes
 from modes.decisions.two_modes import LayerValues
 from modes.evidence import assert_replicated, reference_effect
 
-SMOKE_XFAIL = None
-
 
 def test_no_modes_in_shallow_stages(modes_scenario, record_claim) -> None:
     name = modes_scenario.config.backbone
@@ -36,5 +34,5 @@ def test_no_modes_in_shallow_stages(modes_scenario, record_claim) -> None:
                             references[measure], seed)
 
     result = final(both_measures(shallow, inputs, partial(decide_no_modes, prereg=C2)))
-    result = record_claim(result, smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result)
     assert_replicated(result)

@@ -17,8 +17,6 @@ from modes.decisions.two_modes import LayerValues
 from modes.evidence import assert_replicated, profile_panel, reference_effect
 from modes.report.specs import FigureSpec
 
-SMOKE_XFAIL = None
-
 
 def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
@@ -41,5 +39,5 @@ def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim) -> None:
                                                "flagged": ld.diagnostics.flagged}
                                     for ld in layers},
                          "title": f"Class-conditional log-densities, {control} (Fig. A.8)"})
-    result = record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, (figure,))
     assert_replicated(result)

@@ -16,8 +16,6 @@ from modes.evidence import assert_replicated
 from modes.report.specs import FigureSpec
 from modes.stats.split import largest_gap_split
 
-SMOKE_XFAIL = None
-
 
 def test_high_density_classes_not_compact_but_complex(modes_scenario, record_claim) -> None:
     name = modes_scenario.config.backbone
@@ -44,5 +42,5 @@ def test_high_density_classes_not_compact_but_complex(modes_scenario, record_cla
              "threshold": largest_gap_split(means).threshold,
              "title": f"Relative entropy and intra-class distance, {name}, {measure} measure "
                       f"(Fig. 2)"}))
-    result = record_claim(result, tuple(figures), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, tuple(figures))
     assert_replicated(result)

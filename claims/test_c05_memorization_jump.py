@@ -31,12 +31,6 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = (
-    "measured at smoke (seed 0): 19 of 20 classes fall above the largest gap of stage-4 class "
-    "means, so every density bin is mostly from high-density classes (high fractions "
-    "0.79-1.0) and there is no transition to test"
-)
-
 
 def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires) -> None:
     with requires(PREREG):
@@ -45,14 +39,14 @@ def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires
     figure = figure3_spec(table, f"Density bins, {modes_scenario.config.backbone} (Fig. 3)")
     if transition is None:
         result = inconclusive(PREREG, table.bins, why)
-        assert_replicated(record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL))
+        assert_replicated(record_claim(result, (figure,)))
     try:
         fit = piecewise_step(table.log_density_mean, table.memorization_mean, transition,
                              jump_alternative="greater", slope_alternative="less",
                              separate_slopes=table.bins >= 20)
     except ValueError as err:
         result = inconclusive(PREREG, table.bins, f"step regression impossible: {err}")
-        assert_replicated(record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL))
+        assert_replicated(record_claim(result, (figure,)))
     result = evaluate(
         PREREG, statistic=fit.jump.t, p_value=fit.jump.p_value, effect_size=fit.jump.estimate,
         ci=(fit.jump.ci_low, fit.jump.ci_high), n=fit.n,
@@ -67,5 +61,5 @@ def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires
                          f"pre-transition slope not significantly negative "
                          f"(slope={fit.slope_before.estimate:.3g}, "
                          f"p={fit.slope_before.p_value:.3g})")
-    result = record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, (figure,))
     assert_replicated(result)

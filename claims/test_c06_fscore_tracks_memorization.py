@@ -23,13 +23,6 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = (
-    "measured at smoke (seed 0): over the 8 density bins the held-out F-score falls as bin "
-    "memorization rises (Spearman rho -0.64, CI [-0.94, 0.20]) but 8 bins give p 0.043 > alpha "
-    "0.01; the smoke verdict sits at the threshold (a trainer with different float32 rounding "
-    "gave a significant rho)"
-)
-
 
 def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:
     with requires(PREREG):
@@ -41,5 +34,5 @@ def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requir
         details={"heldout_fscore": table.heldout_fscore.tolist(),
                  "memorization_mean": table.memorization_mean.tolist()},
     )
-    result = record_claim(result, smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result)
     assert_replicated(result)

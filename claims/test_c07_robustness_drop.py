@@ -28,11 +28,6 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = (
-    "measured at smoke (seed 0): 19 of 20 classes fall above the largest gap, so no density "
-    "bin is mostly from low-density classes and there is no transition to test"
-)
-
 
 def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) -> None:
     with requires(PREREG):
@@ -40,7 +35,7 @@ def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) 
     transition, why = bin_transition(table)
     if transition is None:
         result = inconclusive(PREREG, table.bins, why)
-        assert_replicated(record_claim(result, smoke_xfail=SMOKE_XFAIL))
+        assert_replicated(record_claim(result))
     radius = np.nan_to_num(table.radius_mean)  # a bin where CERTIFY always abstained: radius 0
     x = table.log_density_mean
     try:
@@ -50,7 +45,7 @@ def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) 
                                 slope_alternative="two-sided", separate_slopes=table.bins >= 20)
     except ValueError as err:
         result = inconclusive(PREREG, table.bins, f"step regression impossible: {err}")
-        assert_replicated(record_claim(result, smoke_xfail=SMOKE_XFAIL))
+        assert_replicated(record_claim(result))
     after = x >= transition
     abstain_low = 1.0 - float(table.non_abstain_rate[~after].mean())
     abstain_high = 1.0 - float(table.non_abstain_rate[after].mean())
@@ -69,5 +64,5 @@ def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) 
         result = require(result, abstain_high > abstain_low,
                          f"abstention not higher in high-density bins "
                          f"({abstain_high:.3f} vs {abstain_low:.3f})")
-    result = record_claim(result, smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result)
     assert_replicated(result)

@@ -29,7 +29,6 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None  # replicates at smoke (seed 0)
 SUBSETS = ("memorized", "typical", "random")
 
 
@@ -45,7 +44,7 @@ def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, re
             note=f"only {len(classes)} classes have >= "
                  f"{modes_scenario.scale.fitting.min_class_representatives} examples in each of "
                  f"the memorized, typical and random subsets; the experiment needs 3")
-        result = record_claim(result, smoke_xfail=SMOKE_XFAIL)
+        result = record_claim(result)
         assert_replicated(result)
     a, b = np.nonzero(~np.eye(len(classes), dtype=bool))
     pairs = np.column_stack([a, b])
@@ -73,5 +72,5 @@ def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, re
         "subsets": {s: [per_pair[:, i].mean(axis=1), per_pair[:, i].std(axis=1)]
                     for i, s in enumerate(SUBSETS)},
         "title": f"Between-class KL divergence, {name} (Fig. 4)"})
-    result = record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, (figure,))
     assert_replicated(result)

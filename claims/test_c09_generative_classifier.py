@@ -29,7 +29,6 @@ PREREG = Preregistration(
     kind="presence",
 )
 
-SMOKE_XFAIL = None  # replicates at smoke (seed 0)
 SUBSETS = ("memorized", "unmemorized", "random")
 
 
@@ -67,5 +66,5 @@ def test_generative_classifier_recovers_classes(modes_scenario, record_claim, re
     figure = FigureSpec("generative_fscores", "figA11_generative_fscores",
                         {"stages": layers, "subsets": fscores,
                          "title": f"Generative classifier F-scores, {name} (Fig. A.11)"})
-    result = record_claim(result, (figure,), smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, (figure,))
     assert_replicated(result)

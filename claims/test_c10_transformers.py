@@ -18,8 +18,6 @@ from modes.decisions.two_modes import LayerValues
 from modes.evidence import assert_replicated, profile_panel
 from modes.report.specs import FigureSpec
 
-SMOKE_XFAIL = None
-
 
 def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
@@ -48,5 +46,5 @@ def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) 
                                for ld in modes_scenario.layer_densities(name)},
                     "title": f"Class-conditional log-densities, {name} (Figs. A.9, A.10)"})
         for name in names)
-    result = record_claim(result, figures, smoke_xfail=SMOKE_XFAIL)
+    result = record_claim(result, figures)
     assert_replicated(result)

@@ -40,6 +40,14 @@ def test_resnet_pipeline_is_cached(tmp_path: Path) -> None:
     reps = scenario.representations("resnet18")
     assert [v.shape[0] for v in reps.values()] == [96] * 4
     check_layers(scenario, "resnet18", 4)
+    paper = scenario.layer_densities("resnet18", "paper", nulls=True)
+    reps = TINY.density.null_replicates
+    for ld in paper:  # the paper's measurement, with its matched nulls fitted on request
+        assert ld.measure == "paper" and ld.null_log_density.shape == (reps, 96)
+        assert ld.null_relative_entropy.shape == (reps, 4)
+        assert ld.diagnostics.classes.tolist() == [0, 1, 2, 3]
+        assert np.isfinite(ld.diagnostics.optimism).all()  # in-sample vs checked held-out
+    assert scenario.layer_densities("resnet18")[0].null_log_density.shape == (0, 96)
     again = tiny_scenario(tmp_path, "resnet18")  # a new session over the same store
     first = scenario.layer_densities("resnet18")[-1].log_density
     np.testing.assert_array_equal(again.layer_densities("resnet18")[-1].log_density, first)

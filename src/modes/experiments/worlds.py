@@ -45,14 +45,17 @@ def null_world(classes: int, n: int, d: int, seed: int) -> World:
 
 def shell_class(n: int, d: int, components: int, radius: float, rng: np.random.Generator,
                 thickness: float = 0.02) -> np.ndarray:
-    """``components`` thin spherical shells (radius ``radius`` of the class scale) around centres
-    drawn so that the class has unit variance per dimension overall, like an isotropic Gaussian."""
+    """``components`` thin spherical shells (radius ``radius`` of the class scale) around random
+    centres, rescaled so that the class has total variance d, like a unit isotropic Gaussian (so
+    its mean intra-class distance is about the Gaussian classes')."""
     centres = rng.normal(size=(components, d)) * np.sqrt(1.0 - radius**2)
     comp = rng.integers(0, components, n)
     u = rng.normal(size=(n, d))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     r = radius * np.sqrt(d) * (1.0 + thickness * rng.normal(size=(n, 1)))
-    return np.asarray(centres[comp] + r * u)
+    x = centres[comp] + r * u
+    x -= x.mean(0)
+    return np.asarray(x * np.sqrt(d / x.var(0).sum()))
 
 
 def two_mode_world(classes: int, n: int, d: int, seed: int, planted_fraction: float = 0.3,

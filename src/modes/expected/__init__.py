@@ -1,0 +1,54 @@
+"""Expected verdicts of the smoke run, kept as data (``smoke.json`` beside this file).
+
+A claim that is measured not to hold on the small embedded data would fail the smoke run; its
+expected verdict is recorded here, keyed by ``scale/dataset/backbone/seed``, and compared with the
+measured one: the same verdict makes the test ``xfail(strict=True)`` with a reason generated from
+the record (its numbers, not hand-written text); a different verdict fails the test. Runs with no
+entry (another dataset, backbone, seed or scale) expect every claim to replicate.
+Update the file from a run's records with ``modes expected reports/records``.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from modes.stats.claim import VERDICTS, ClaimResult
+
+FILE = "smoke.json"
+
+
+def run_key(scale: str, dataset: str, backbone: str, seed: int) -> str:
+    return f"{scale}/{dataset}/{backbone}/{seed}"
+
+
+def load(path: Path | None = None) -> dict[str, dict[str, str]]:
+    """The expectations file (the shipped one unless ``path``); bad verdicts are named."""
+    text = (path.read_text() if path is not None
+            else resources.files(__package__).joinpath(FILE).read_text())
+    data: dict[str, Any] = json.loads(text)
+    runs = {k: v for k, v in data.items() if not k.startswith("_")}
+    for key, claims in runs.items():
+        bad = {c: v for c, v in claims.items() if v not in VERDICTS}
+        if bad:
+            raise ValueError(f"{FILE}: run {key!r} has unknown verdicts {bad}; known {VERDICTS}")
+    return runs
+
+
+def expected_verdict(key: str, claim_id: str, table: dict[str, dict[str, str]] | None = None
+                     ) -> str | None:
+    """The expected verdict of ``claim_id`` in run ``key``, None when none is recorded."""
+    return (load() if table is None else table).get(key, {}).get(claim_id)
+
+
+def reason(result: ClaimResult, expected: str, key: str) -> str:
+    """Why a claim is expected not to replicate in this run, from its own record."""
+    fmt = lambda x: "nan" if x != x else f"{x:.3g}"  # noqa: E731
+    text = (f"expected '{expected}' in run {key} ({FILE}); measured: p {fmt(result.p_value)}, "
+            f"{result.prereg.effect_name} {fmt(result.effect_size)} (threshold "
+            f"{result.prereg.effect_direction} {result.prereg.effect_threshold:g})")
+    if result.power is not None:
+        text += f", power {result.power:.2f}"
+    return text + (f"; {result.note}" if result.note else "")
