@@ -19,6 +19,8 @@ import numpy as np
 import torch
 
 from modes.components.density import DPGMM
+from modes.components.density.niw import PRIORS
+from modes.measures import DISPERSED_STARTS
 
 
 def synthetic(
@@ -101,10 +103,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--plain-sweeps", type=int, default=1)
+    parser.add_argument("--chains", type=int, default=1,
+                        help="chains per group, from the checked measurement's dispersed starts")
+    parser.add_argument("--prior", default="authors", choices=sorted(PRIORS))
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="time our sampler only (skip plain CGS and sklearn)")
     parser.add_argument("--quality-groups", type=int, default=4)
     parser.add_argument("--quality-sweeps", type=int, default=60)
     args = parser.parse_args()
-    for name in ("sweeps", "plain_sweeps", "quality_groups", "quality_sweeps", "groups", "points"):
+    for name in ("sweeps", "plain_sweeps", "quality_groups", "quality_sweeps", "groups", "points",
+                 "chains"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     torch.set_num_threads(args.threads)
@@ -121,6 +129,9 @@ def main() -> None:
             dtype=args.dtype,
             device=args.device,
             progress=False,
+            chains=args.chains,
+            starts=DISPERSED_STARTS[: args.chains] if args.chains > 1 else ("random",),
+            prior=args.prior,
         )
         start = time.perf_counter()
         fitted_big = model.fit(
@@ -136,8 +147,12 @@ def main() -> None:
             f"{args.block_update}: "
             f"{per_sweep.mean():.3f} s/sweep (min {per_sweep.min():.3f}) -> 400 sweeps "
             f"{400 * per_sweep.mean() / 60:.1f} min; peak RSS so far {rss_gb:.2f} GB "
-            f"(+ {kept_gb:.2f} GB for the 20 kept states of a 400-sweep run)"
+            f"(+ {kept_gb:.2f} GB for the 20 kept states of a 400-sweep run); "
+            f"{args.chains} chain(s), prior {args.prior}: {per_sweep.mean() / args.chains:.3f} "
+            f"s/sweep per chain"
         )
+        if args.no_baselines:
+            continue
 
         plain = plain_cgs_point_sweep(x[: args.points], args.plain_sweeps, rng)
         print(

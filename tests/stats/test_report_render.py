@@ -127,3 +127,24 @@ def test_missing_figures_are_reported_not_fatal(tmp_path: Path) -> None:
 def test_fmt() -> None:
     assert fmt(None) == fmt(float("nan")) == "—"
     assert fmt(0.0123456) == "0.0123" and fmt(1.5e-7) == "1.50e-07" and fmt(0) == "0"
+
+
+def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
+    measures = {
+        "checked": {"verdict": NOT_REPLICATED, "p_value": 0.4, "effect_size": 1.1,
+                    "null_hits": 0, "null_replicates": 0, "flagged": [], "note": ""},
+        "paper": {"verdict": REPLICATED, "p_value": 1e-5, "effect_size": 7.5, "null_hits": 3,
+                  "null_replicates": 4, "flagged": ["stage4, class 2: degenerate components"],
+                  "note": ""},
+    }
+    result = evaluate(_prereg(1), statistic=0.1, p_value=0.4, effect_size=1.1, ci=(0.9, 1.3),
+                      n=30, details={"measures": measures})
+    rows = family_rows([result])
+    from modes.report.render import measure_rows, render_html, render_markdown
+
+    assert measure_rows(rows) == [["C1", NOT_REPLICATED, NOT_REPLICATED, "—", "0",
+                                   REPLICATED, "1.00e-05", "7.5", "3/4", "1"]]
+    md = render_markdown(rows, [], tmp_path, 0.01)
+    assert "## Density measurements side by side" in md
+    assert "paper measurement: replicated" in md and "degenerate components" in md
+    assert "Density measurements side by side" in render_html(rows, [], 0.01)
