@@ -4,8 +4,9 @@
 Eq. 3 at the points the model was fitted on (in-sample), from one chain started at K0 = 6 random
 components (the paper ran one chain per class); the other chains (dispersed starts) only feed the
 diagnostics. ``checked``: what survives the sampler-artifact checks — a prior firm enough that a
-Gaussian class is not split into collapsed components (:data:`CHECKED_PRIOR`, measured in
-``benchmarks/bench_null_artifact.py``), Eq. 3 at held-out points (cross-fitted), every chain.
+Gaussian class is not split into collapsed components (:data:`modes.components.density.niw.FIRM`,
+measured in ``benchmarks/bench_null_artifact.py`` and ``check_gaussian_class.py``), Eq. 3 at
+held-out points (cross-fitted) without the DP's new-component term, every chain pooled.
 
 Each measurement also fits **matched nulls**: for every real class, ``replicates`` classes of the
 same size drawn from one Gaussian with the class's mean and covariance (so, the same location,

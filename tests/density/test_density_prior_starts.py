@@ -25,9 +25,11 @@ def test_authors_prior_is_the_papers() -> None:
     for d in (4, 16, 64):
         assert AUTHORS.nu0(d) == d + 2 and AUTHORS.kappa0 == 0.01
         assert AUTHORS.psi0(d) == pytest.approx(prior_scale(d, 6))
-        assert FIRM.nu0(d) == 2 * d
-        # the prior mean covariance Psi0 / (nu0 - d - 1) is the same for both
-        assert FIRM.psi0(d) / (FIRM.nu0(d) - d - 1) == pytest.approx(prior_scale(d, 6))
+        assert FIRM.nu0(d) == 4 * d and FIRM.kappa0 == 1.0
+        # the firm prior's mean covariance Psi0 / (nu0 - d - 1) is the group's own
+        assert FIRM.psi0(d) / (FIRM.nu0(d) - d - 1) == pytest.approx(1.0)
+        k6 = NIWPrior("k6", 1.0, 2.0, 0.0)
+        assert k6.psi0(d) / (k6.nu0(d) - d - 1) == pytest.approx(prior_scale(d, 6))
 
 
 def test_bad_priors_are_named() -> None:

@@ -17,8 +17,8 @@ as the paper reads them:
   in *collapsed* components: fewer points ``m`` than dimensions, so that off their points' span
   the posterior mean covariance is the prior's times ``(nu0 - d - 1) / (nu0 - d - 1 + m)``, and
   more points than ``nu0 - d - 1``, so that this factor is below 1/2 (under the authors' prior,
-  ``nu0 - d - 1 = 1``, every component of 2 to d - 1 points; under a prior with
-  ``nu0 = 2d`` none: :mod:`modes.experiments.null_artifact`);
+  ``nu0 - d - 1 = 1``, every component of 2 to d - 1 points; under the firm prior,
+  ``nu0 = 4d``, none: :mod:`modes.experiments.null_artifact`);
 * ``overfit``: in-sample mean log-density above the held-out (cross-fitted) one by more than twice
   the optimism of one full-covariance Gaussian, ``d (d + 3) / (2 n)`` nats per point (the number of
   its parameters over the points fitted: Akaike's bias), and at least ``overfit_min`` nats.
