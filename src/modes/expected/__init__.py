@@ -5,7 +5,9 @@ expected verdict is recorded here, keyed by ``scale/dataset/backbone/seed``, and
 measured one: the same verdict makes the test ``xfail(strict=True)`` with a reason generated from
 the record (its numbers, not hand-written text); a different verdict fails the test. Runs with no
 entry (another dataset, backbone, seed or scale) expect every claim to replicate.
-Update the file from a run's records with ``modes expected reports/records``.
+When a change moves a verdict, the failing test names the claim, the run and both verdicts; the
+file is edited to the new measured verdict in the same commit as the change, with its numbers in
+the commit message.
 """
 
 from __future__ import annotations
