@@ -120,14 +120,15 @@ def both_measures(layers_of: Callable[[str, bool], Sequence[MeasuredLayer]],
     """Each measurement's verdict. ``layers_of(measure, nulls)`` are the layers the claim reads
     (with their matched nulls when ``nulls``), ``build(measure, layers, r)`` the decision's input
     from the real classes (``r=None``) or from matched null ``r``, ``decide`` the claim's pure
-    decision. The nulls are fitted and decided only when the real classes' decision replicates:
-    only then can they change the verdict (:func:`gated`)."""
+    decision. The nulls are fitted and decided only for a presence claim whose decision on the
+    real classes replicates: only then can they change the verdict (:func:`gated`); an absence
+    claim's verdict does not depend on them."""
     out = {}
     for measure in measures:
         layers = layers_of(measure, False)
         result = decide(build(measure, layers, None))
         null_verdicts: tuple[str, ...] = ()
-        if result.verdict == REPLICATED:
+        if result.verdict == REPLICATED and result.prereg.kind == "presence":
             with_nulls = layers_of(measure, True)
             reps = min(ld.null_replicates for ld in with_nulls)
             null_verdicts = tuple(decide(build(measure, with_nulls, r)).verdict
