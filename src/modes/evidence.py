@@ -27,7 +27,7 @@ from modes.stats.modality import (
     two_mode_evidence,
 )
 from modes.stats.piecewise import transition_from_fractions
-from modes.stats.power import TwoModeEffect, two_mode_power
+from modes.stats.power import PowerEstimate, TwoModeEffect, two_mode_power
 from modes.stats.split import largest_gap_split
 
 
@@ -155,7 +155,7 @@ def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference:
 
 @functools.lru_cache(maxsize=64)
 def _cached_power(reference: TwoModeEffect, n_classes: int, rule: TwoModeRule, reps: int,
-                  seed: int) -> Any:
+                  seed: int) -> PowerEstimate:
     """:func:`two_mode_power` once per design: the matched nulls share the real data's design."""
     return two_mode_power(reference, n_classes, rule=rule, reps=reps, seed=seed)
 

@@ -10,9 +10,10 @@ held-out points (cross-fitted) without the DP's new-component term, every chain 
 
 Each measurement also fits **matched nulls**: for every real class, ``replicates`` classes of the
 same size drawn from one Gaussian with the class's mean and covariance (so, the same location,
-scale and covariance spectrum and no structure beyond them), fitted in the same sampler call and
-read the same way. A claim decides the nulls exactly as the real classes; the rate at which they
-show the claimed pattern is that pattern's false-positive rate *under this measurement*.
+scale and covariance spectrum and no structure beyond them), fitted with the same settings (all
+replicates in one sampler call, on request: :func:`measure_nulls`) and read the same way. A claim
+decides the nulls exactly as the real classes; the rate at which they show the claimed pattern is
+that pattern's false-positive rate *under this measurement*.
 """
 
 from __future__ import annotations
@@ -152,9 +153,9 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
     model = _model(measure, settings, seed, device)
     if measure.held_out:
         fold_seed = int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
-        cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed)
-        reader = cf.fitted.with_predictive(measure.predictive)
-        log_density = reader._average_states(torch.as_tensor(cf.states)).numpy()
+        cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed,
+                       predictive=measure.predictive)
+        log_density = cf.log_density
         rel = np.array([cf.relative_entropy(int(g), settings.kl_samples, seed)
                         for g in np.unique(groups)])
         return _Fit(log_density=log_density.reshape(n_worlds, n),

@@ -72,8 +72,9 @@ def fold_assignment(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def cross_fit(model: DPGMM, x: np.ndarray, labels: np.ndarray, folds: int,
-              seed: int = 0) -> CrossFitted:
-    """Fit every (class, fold) model in one call of ``model`` and score each point held out."""
+              seed: int = 0, predictive: str = "paper") -> CrossFitted:
+    """Fit every (class, fold) model in one call of ``model`` and score each point held out,
+    reading the chains through the ``predictive`` variant (:data:`.fitted.PREDICTIVES`)."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
     if x.ndim != 2 or labels.shape != (x.shape[0],):
@@ -83,8 +84,8 @@ def cross_fit(model: DPGMM, x: np.ndarray, labels: np.ndarray, folds: int,
     parts = [np.flatnonzero(fold != f) for f in range(folds)]
     rows = np.concatenate(parts)
     groups = np.concatenate([code[p] * folds + f for f, p in enumerate(parts)])
-    fitted = model.fit(x[rows], groups, warn=False)
+    fitted = model.fit(x[rows], groups, warn=False).with_predictive(predictive)
     states = fitted.log_prob_own_states(x, code * folds + fold)
-    log_density = fitted._average_states(states)
+    log_density = fitted.average_states(states)
     return CrossFitted(log_density=log_density.cpu().numpy(), states=states.cpu().numpy(),
                        fold=fold, classes=classes, folds=folds, fitted=fitted)

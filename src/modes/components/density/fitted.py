@@ -169,7 +169,7 @@ class FittedDPGMM:
             out.append(torch.cat(parts, dim=1))
         return torch.stack(out)
 
-    def _average_states(self, lp: torch.Tensor) -> torch.Tensor:
+    def average_states(self, lp: torch.Tensor) -> torch.Tensor:
         """Eq. 3's Monte Carlo average over kept states (dim 0): of densities, or of
         log-densities for the ``"authors"`` variant."""
         if self.predictive == "authors":
@@ -177,7 +177,7 @@ class FittedDPGMM:
         return torch.logsumexp(lp, 0) - math.log(lp.shape[0])
 
     def _log_prob_whitened(self, y: torch.Tensor, gidx: torch.Tensor) -> torch.Tensor:
-        return self._average_states(self._log_prob_states(y, gidx))
+        return self.average_states(self._log_prob_states(y, gidx))
 
     def _log_jacobian(self, gidx: torch.Tensor) -> torch.Tensor:
         if self.chol is None:
@@ -206,7 +206,7 @@ class FittedDPGMM:
 
     def log_prob_own(self, x: Any, groups: Any) -> torch.Tensor:
         """Eq. 3 for each point under its own group's model, (m,), in one batched pass."""
-        return self._average_states(self.log_prob_own_states(x, groups))
+        return self.average_states(self.log_prob_own_states(x, groups))
 
     def log_prob_own_states(self, x: Any, groups: Any) -> torch.Tensor:
         """``log p(x_i | D_g, c_t)`` of each point under its own group, per kept state: (T, m).

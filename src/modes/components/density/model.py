@@ -17,6 +17,7 @@ paper scale almost every proposal is accepted (see :func:`.sampler.sweep`).
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import attrs
 import numpy as np
 import torch
+from scipy.linalg import solve_triangular
 from tqdm.auto import tqdm
 
 from modes.registry import register
@@ -184,9 +186,12 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
     padded = np.zeros((ids.size, int(sizes.max()), d))
     centred = xa[order] - loc[row]
     chol = None
-    if whiten == "full":
-        chol = _group_cholesky(centred, row, sizes, ids)
-        padded[row, slot] = np.einsum("nij,nj->ni", np.linalg.inv(chol)[row], centred)
+    if whiten == "full":  # rows are sorted by group: one contiguous segment per group
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        segments = [centred[a:b] for a, b in itertools.pairwise(bounds)]
+        chol = _group_cholesky(segments, ids)
+        for g, seg in enumerate(segments):
+            padded[g, : seg.shape[0]] = solve_triangular(chol[g], seg.T, lower=True).T
     else:
         padded[row, slot] = centred / scale[row]
     valid = np.zeros((ids.size, int(sizes.max())), dtype=bool)
@@ -197,14 +202,12 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
     )
 
 
-def _group_cholesky(
-    centred: np.ndarray, row: np.ndarray, sizes: np.ndarray, ids: np.ndarray
-) -> np.ndarray:
-    """Lower Cholesky factor of each group's covariance (1/N); a singular one is an error."""
-    d = centred.shape[1]
-    cov = np.zeros((ids.size, d, d))
-    np.add.at(cov, row, np.einsum("ni,nj->nij", centred, centred))
-    cov /= sizes[:, None, None]
+def _group_cholesky(segments: list[np.ndarray], ids: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of each group's covariance (1/N) from its centred points; a singular
+    one is an error."""
+    d = segments[0].shape[1]
+    sizes = np.array([seg.shape[0] for seg in segments])
+    cov = np.stack([seg.T @ seg / seg.shape[0] for seg in segments])
     try:
         return np.asarray(np.linalg.cholesky(cov))
     except np.linalg.LinAlgError:
