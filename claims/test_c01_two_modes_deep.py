@@ -1,11 +1,13 @@
-"""C1 — two distinct modes of class fitting in the deep stages (paper Fig. 1).
+"""C1 — two distinct modes of class fitting in the deep stages; C1s — the high-density mode's
+order of magnitude lower spread (paper Fig. 1).
 
 "Class representations in the last two stages display an almost phase transition-like change in
 class-conditional log-densities ... two groups of classes that cluster around vastly different
 density values ... [which] typically differ by an order of magnitude in the standard deviation of
 the estimated class-conditional log-densities."
 
-The decision (:func:`modes.decisions.two_modes.decide_two_modes`) runs under both density
+The decisions (:func:`modes.decisions.two_modes.decide_two_modes` and ``decide_low_spread``; why
+they are two claims: :data:`modes.decisions.two_modes.PREREG`) run under both density
 measurements (:mod:`modes.measures`) and on their matched nulls; the verdict is the checked
 measurement's after its checks (:func:`modes.decisions.checks.gated`), the paper's is reported
 beside it.
@@ -14,25 +16,36 @@ beside it.
 from __future__ import annotations
 
 from modes.decisions.checks import both_measures, final
-from modes.decisions.two_modes import LayerValues, decide_two_modes
+from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
 from modes.evidence import assert_replicated, profile_panel
 from modes.measures import MEASURES
 from modes.report.specs import FigureSpec
 
 
-def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
-    name = modes_scenario.config.backbone
-    labels = modes_scenario.dataset.train_labels.numpy()
+def _deep_stages(scenario):
+    name = scenario.config.backbone
+    labels = scenario.dataset.train_labels.numpy()
 
     def deep(measure: str, nulls: bool):
-        layers = modes_scenario.layer_densities(name, measure, nulls)
+        layers = scenario.layer_densities(name, measure, nulls)
         return layers[len(layers) // 2:]
 
     def values(measure, layers, r):
         return LayerValues([ld.layer for ld in layers], [ld.log_density_of(r) for ld in layers],
                            labels)
 
-    result = final(both_measures(deep, values, decide_two_modes))
+    return deep, values
+
+
+def test_low_spread_in_high_density_mode(modes_scenario, record_claim) -> None:
+    result = final(both_measures(*_deep_stages(modes_scenario), decide_low_spread))
+    assert_replicated(record_claim(result))
+
+
+def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
+    name = modes_scenario.config.backbone
+    labels = modes_scenario.dataset.train_labels.numpy()
+    result = final(both_measures(*_deep_stages(modes_scenario), decide_two_modes))
     figures = [FigureSpec("class_density_profiles", f"fig1_class_log_density_{measure}",
                           {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),
                                                  "flagged": ld.diagnostics.flagged}

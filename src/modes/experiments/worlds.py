@@ -6,7 +6,8 @@ fraction of the classes are made of several compact, separated components — po
 spherical shells around separated centres, scaled so that the class's overall covariance (hence
 its mean intra-class distance) matches the Gaussian classes': denser, with a smaller spread of
 log-densities, and not more compact overall — which is what the paper says its high-density
-classes are; C1 must replicate.
+classes are; C1 (two modes) must replicate. Whether C1s (the lower spread) can replicate there
+is what the world measures.
 
 :func:`decide_world` fits a world with one measurement (:mod:`modes.measures`) and applies C1's
 decision exactly as the claim does; matched nulls are fitted only when the raw decision replicates
@@ -15,11 +16,13 @@ decision exactly as the claim does; matched nulls are fitted only when the raw d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 import numpy as np
 
 from modes.decisions.checks import MeasuredVerdict, flag_reasons, gated
-from modes.decisions.two_modes import LayerValues, decide_two_modes
+from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
 from modes.experiments.null_artifact import spectrum_covariance
 from modes.measures import DensityMeasure, SamplerSettings, measure_layer, measure_nulls
 from modes.stats.claim import REPLICATED, ClaimResult
@@ -74,26 +77,38 @@ def two_mode_world(classes: int, n: int, d: int, seed: int, planted_fraction: fl
     return World(x=np.concatenate(xs), labels=np.repeat(np.arange(classes), n), planted=planted)
 
 
+DECISIONS: dict[str, Callable[[LayerValues], ClaimResult]] = {
+    "C1": decide_two_modes, "C1s": decide_low_spread}
+
+
 def decide_world(world: World, measure: DensityMeasure, settings: SamplerSettings,
-                 seed: int) -> ClaimResult:
-    """C1's verdict on ``world`` (one layer) under ``measure``, gated as the claim gates it."""
+                 seed: int) -> dict[str, ClaimResult]:
+    """C1's and C1s's verdicts on ``world`` (one layer) under ``measure``, gated as the claims
+    gate them; the matched nulls are fitted once, when either raw decision replicates."""
     m = measure_layer(world.x, world.labels, measure, settings, seed=seed)
     real = LayerValues(("layer",), (m.log_density[0],), world.labels)
-    raw = decide_two_modes(real)
-    null_verdicts: tuple[str, ...] = ()
-    if raw.verdict == REPLICATED and settings.null_replicates:
+    raws = {claim: decide(real) for claim, decide in DECISIONS.items()}
+    nulls = None
+    if any(r.verdict == REPLICATED for r in raws.values()) and settings.null_replicates:
         nulls = measure_nulls(world.x, world.labels, measure, settings, seed=seed)
-        null_verdicts = tuple(decide_two_modes(LayerValues(("layer",), (v,), world.labels)).verdict
-                              for v in nulls.log_density)
     flags = flag_reasons([("layer", m.diagnostics)])
-    result = gated(MeasuredVerdict(measure.name, raw, null_verdicts, flags))
-    return attrs.evolve(result, details={
-        **result.details, "flagged_mask": m.diagnostics.flagged.tolist(),
+    extra = {
+        "flagged_mask": m.diagnostics.flagged.tolist(),
         "degenerate_mask": m.diagnostics.degenerate.tolist(),
         "chains_disagree_mask": m.diagnostics.chains_disagree.tolist(),
         "class_means": [float(m.log_density[0][world.labels == c].mean())
                         for c in np.unique(world.labels)],
         "class_sds": [float(m.log_density[0][world.labels == c].std(ddof=1))
                       for c in np.unique(world.labels)],
-        "relative_entropy": m.relative_entropy[0].tolist(),
-        "raw_verdict": raw.verdict})
+        "relative_entropy": m.relative_entropy[0].tolist()}
+    out = {}
+    for claim, raw in raws.items():
+        null_verdicts: tuple[str, ...] = ()
+        if raw.verdict == REPLICATED and nulls is not None:
+            decide = DECISIONS[claim]
+            null_verdicts = tuple(decide(LayerValues(("layer",), (v,), world.labels)).verdict
+                                  for v in nulls.log_density)
+        result = gated(MeasuredVerdict(measure.name, raw, null_verdicts, flags))
+        out[claim] = attrs.evolve(result, details={**result.details, **extra,
+                                                   "raw_verdict": raw.verdict})
+    return out
