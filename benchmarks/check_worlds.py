@@ -18,7 +18,7 @@ import time
 import attrs
 import torch
 
-from modes.experiments.worlds import decide_world, null_world, two_mode_world
+from modes.experiments.worlds import PLANTED, World, decide_world, null_world, two_mode_world
 from modes.measures import MEASURES, SamplerSettings
 from modes.report.records import result_to_dict
 
@@ -27,6 +27,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--world", choices=("null", "two-mode"), required=True)
     p.add_argument("--classes", type=int, default=30)
+    p.add_argument("--planted", choices=sorted(PLANTED), default="blobs",
+                   help="what the planted classes of the two-mode world are made of")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -46,7 +48,11 @@ def main() -> None:
                                init_components=6, chains=a.chains, dtype="float64",
                                folds=a.folds, kl_samples=a.kl_samples,
                                null_replicates=a.null_replicates)
-    make = null_world if a.world == "null" else two_mode_world
+    def make(classes: int, n: int, d: int, seed: int) -> World:
+        if a.world == "null":
+            return null_world(classes, n, d, seed)
+        return two_mode_world(classes, n, d, seed, kind=a.planted)
+
     counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
     records = []

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -21,20 +20,22 @@ from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected
 Record = Callable[..., ClaimResult]
 
 
-# Claims that share expensive artifacts, by module. Under ``-n auto`` each group runs on one
-# worker, so workers compute different artifacts in parallel instead of waiting on each other's
-# store locks; groups are started in this order (the longest first).
+# Claims that share expensive artifacts, by module: each module's tests get that ``xdist_group``
+# mark, and ``-n auto`` runs them with xdist's ``loadgroup`` scheduling, so each group runs on one
+# worker and workers compute different artifacts in parallel instead of waiting on each other's
+# store locks. Groups are handed out in this order, not reordered by test count: the longest
+# first; a worker takes the next group when it has two tests of its own left.
 ARTIFACT_GROUPS: dict[str, str] = {
-    "test_c05_memorization_jump.py": "memorization",
+    "test_c05_memorization_jump.py": "memorization",  # trains the ensemble and the bin models
     "test_c06_fscore_tracks_memorization.py": "memorization",
     "test_c07_robustness_drop.py": "memorization",
-    "test_c10_transformers.py": "transformers",
-    "test_c01_two_modes_deep.py": "resnet",
+    "test_c01_two_modes_deep.py": "resnet",  # ResNet densities and their matched nulls
     "test_c02_no_modes_shallow.py": "resnet",
     "test_c04_not_compact_but_complex.py": "resnet",
-    "test_c03_plain_cnn_uniform.py": "resnet",
-    "test_c08_where_classes_fit.py": "resnet",
+    "test_c08_where_classes_fit.py": "resnet",  # also reads the memorization scores
     "test_c09_generative_classifier.py": "resnet",
+    "test_c10_transformers.py": "transformers",
+    "test_c03_plain_cnn_uniform.py": "plain-cnn",  # its own backbone and densities
     "test_controls.py": "controls",
 }
 _ORDER = list(ARTIFACT_GROUPS)
@@ -44,24 +45,23 @@ def _module(nodeid: str) -> str:
     return nodeid.split("::")[0].rsplit("/", 1)[-1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``-n`` without ``--dist`` means xdist's ``load``: use ``loadgroup`` in our order instead
+    (an explicit ``--dist`` is kept)."""
+    if config.getvalue("dist") == "load":
+        config.option.dist = "loadgroup"
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker appends the group to each node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run claims in the order of :data:`ARTIFACT_GROUPS` (unknown modules last)."""
+    """Mark each claim with its artifact group and run them in :data:`ARTIFACT_GROUPS` order
+    (unknown modules last, each its own group)."""
+    for item in items:
+        if (group := ARTIFACT_GROUPS.get(_module(item.nodeid))) is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: _ORDER.index(m) if (m := _module(item.nodeid)) in _ORDER
                else len(_ORDER))
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Schedule whole artifact groups (xdist's scope scheduling keyed by our groups)."""
-    if config.getvalue("dist") != "load":
-        return None  # the user chose a distribution mode explicitly
-    from xdist.scheduler import LoadScopeScheduling
-
-    class ArtifactGroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
-        def _split_scope(self, nodeid: str) -> str:
-            return ARTIFACT_GROUPS.get(_module(nodeid), nodeid)
-
-    return ArtifactGroupScheduling(config, log)
 
 
 @pytest.fixture

@@ -23,6 +23,16 @@ def test_shell_classes_are_not_more_compact_overall() -> None:
     assert d_shell > 0.9 * d_gauss
 
 
+def test_planted_and_gaussian_classes_share_their_kind_of_covariance() -> None:
+    w = two_mode_world(40, 2000, 8, seed=3)
+    covs = [np.cov(w.x[w.labels == c], rowvar=False) for c in range(40)]
+    trace = np.array([np.trace(c) for c in covs])
+    logdet = np.array([np.linalg.slogdet(c)[1] for c in covs])
+    np.testing.assert_allclose(trace, 8.0, rtol=0.15)
+    # the planted classes are not set apart by their log-determinants (second moments)
+    assert abs(logdet[w.planted].mean() - logdet[~w.planted].mean()) < 2 * logdet.std()
+
+
 def test_worlds_have_the_documented_layout() -> None:
     w = two_mode_world(10, 30, 4, seed=1)
     assert w.x.shape == (300, 4) and w.planted.sum() == 3

@@ -4,8 +4,11 @@ Sampler-artifact issue: a density-based presence claim is ``replicated`` only if
 on converged, non-degenerate densities **and** the same decision, run on the matched nulls
 (:mod:`modes.measures`), shows the pattern at a rate no greater than the claim's alpha; otherwise
 the verdict names the check that failed: ``inconclusive`` when classes are flagged (their
-densities cannot be read), ``not replicated`` when the matched nulls show the pattern (the
-measurement produces it). An absence claim cannot be ``replicated`` on flagged classes either.
+densities cannot be read), ``not replicated`` when the matched nulls show the pattern: then the
+classes' means and covariances, read through this measurement, produce it without any structure
+beyond them (the sampler artifact is one way; classes whose covariance spectra differ enough in
+log-determinant are another, see ``benchmarks/check_worlds.py``). An absence claim cannot be
+``replicated`` on flagged classes either.
 """
 
 from __future__ import annotations
@@ -95,7 +98,8 @@ def gated(m: MeasuredVerdict) -> ClaimResult:
         verdict = NOT_REPLICATED
         reason = (f"the matched nulls (single Gaussians with the classes' means and "
                   f"covariances) show the pattern in {m.null_hits} of {len(m.null_verdicts)} "
-                  f"replicates: produced by the measurement")
+                  f"replicates: the classes' means and covariances, read through this "
+                  f"measurement, produce it without structure beyond them")
     note = "; ".join(x for x in (r.note, reason) if x)
     return attrs.evolve(r, verdict=verdict, note=note, details=details)
 
