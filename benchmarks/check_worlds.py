@@ -29,6 +29,8 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=30)
     p.add_argument("--planted", choices=sorted(PLANTED), default="blobs",
                    help="what the planted classes of the two-mode world are made of")
+    p.add_argument("--components", type=int, default=5, help="per planted class")
+    p.add_argument("--planted-fraction", type=float, default=0.3)
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -51,7 +53,8 @@ def main() -> None:
     def make(classes: int, n: int, d: int, seed: int) -> World:
         if a.world == "null":
             return null_world(classes, n, d, seed)
-        return two_mode_world(classes, n, d, seed, kind=a.planted)
+        return two_mode_world(classes, n, d, seed, planted_fraction=a.planted_fraction,
+                              components=a.components, kind=a.planted)
 
     counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
