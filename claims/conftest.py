@@ -48,7 +48,7 @@ def _module(nodeid: str) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     """``-n`` without ``--dist`` means xdist's ``load``: use ``loadgroup`` in our order instead
     (an explicit ``--dist`` is kept)."""
-    if config.getvalue("dist") == "load":
+    if getattr(config.option, "dist", None) == "load":  # xdist may be absent or disabled
         config.option.dist = "loadgroup"
         config.option.loadscopereorder = False
 
