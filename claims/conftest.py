@@ -48,6 +48,7 @@ def _module(nodeid: str) -> str:
 def pytest_configure(config: pytest.Config) -> None:
     """``-n`` without ``--dist`` means xdist's ``load``: use ``loadgroup`` in our order instead
     (an explicit ``--dist`` is kept)."""
+    config.addinivalue_line("markers", "xdist_group(name): the claim's artifact group")
     if getattr(config.option, "dist", None) == "load":  # xdist may be absent or disabled
         config.option.dist = "loadgroup"
         config.option.loadscopereorder = False
