@@ -13,7 +13,12 @@ from scipy import stats
 from scipy.special import multigammaln
 
 from modes.components.density import DPGMM, DPGMMConfig
-from modes.components.density.model import _sampler_data, initial_assignments, prepare
+from modes.components.density.model import (
+    _sampler_data,
+    initial_assignments,
+    prepare,
+    within_cluster_covariance,
+)
 from modes.components.density.niw import AUTHORS, FIRM, NIWPrior, get_prior, prior_scale
 from modes.components.density.sampler import log_joint, refresh
 
@@ -155,3 +160,30 @@ def test_predictive_variants_weight_as_documented() -> None:
     assert bool((lp_logs <= lp + 1e-12).all())
     with pytest.raises(ValueError):
         fitted.with_predictive("mean-field")
+
+
+def test_within_whitening_is_full_whitening_for_a_gaussian_class() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6))
+    full, within = prepare(x, None, "full"), prepare(x, None, "within", max_clusters=4)
+    assert within.clusters is not None and within.clusters.tolist() == [1]
+    np.testing.assert_array_equal(full.padded, within.padded)
+
+
+def test_within_whitening_uses_the_clusters_covariance_for_a_clustered_class() -> None:
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(3, 4)) * 8.0
+    x = centres[rng.integers(0, 3, 600)] + rng.normal(size=(600, 4)) * 0.5
+    cov, k = within_cluster_covariance(x - x.mean(0), 6)
+    assert k == 3
+    np.testing.assert_allclose(cov, 0.25 * np.eye(4), atol=0.05)
+    prep = prepare(x, None, "within")
+    assert prep.clusters is not None and prep.clusters.tolist() == [3]
+    assert prep.chol is not None
+    np.testing.assert_allclose(prep.chol[0] @ prep.chol[0].T, cov)
+
+
+def test_within_cluster_covariance_tries_only_clusters_the_points_can_fill() -> None:
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(20, 8))  # 2 clusters would need 18 points, 3 would need 27
+    assert within_cluster_covariance(x - x.mean(0), 6)[1] in (1, 2)

@@ -167,7 +167,7 @@ def one_component_log_joint(setting: ArtifactSetting, x: np.ndarray, groups: np.
     """Exact log p(X, c | alpha) of the one-component partition of every group, (rows,), at the
     given per-row alphas (rows ordered chain-major, as the sampler's)."""
     cfg = setting.model().config
-    prep = prepare(x, groups, cfg.prior.whiten)
+    prep = prepare(x, groups, cfg.prior.whiten, cfg.prior.max_clusters)
     data = sampler_data(prep, cfg, DTYPES[cfg.dtype], torch.device("cpu"))
     z = torch.zeros(data.valid.shape, dtype=torch.long)
     state = refresh(data, z, torch.as_tensor(alpha, dtype=data.y.dtype))

@@ -118,16 +118,21 @@ class PreparedData:
     padded: np.ndarray
     valid: np.ndarray
     chol: np.ndarray | None = None  # (G, d, d) lower Cholesky factors under full whitening
+    clusters: np.ndarray | None = None  # (G,) clusters behind the "within" whitening (else 1)
 
 
-def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
+def prepare(x: Any, groups: Any, whiten: str = "diagonal", max_clusters: int = 6) -> PreparedData:
     """Validate ``x`` (n, d) and ``groups`` (n,) and whiten each group (ValueError names faults).
 
     ``"diagonal"`` (the authors') centres each group and divides by its standard deviations, so
     that the prior's ``Psi0 = psi0 I`` is the group's variances; ``"full"`` multiplies by the
     inverse Cholesky factor of the group's covariance (1/N), so that ``Psi0`` has the group's
     covariance shape, correlations included: the data-derived prior of Fraley & Raftery (2007),
-    which the authors' diagonal one simplifies. The model is equivariant under either affine map.
+    which the authors' diagonal one simplifies; ``"within"`` uses the shared (tied) within-cluster
+    covariance of the Gaussian mixture with 1 to ``max_clusters`` clusters that BIC prefers
+    (:func:`within_cluster_covariance`), so that ``Psi0`` has the shape and size of one cluster of
+    a clustered class and is ``"full"``'s for a class BIC finds to be one Gaussian. The model is
+    equivariant under each of these affine maps.
     """
     if whiten not in WHITENINGS:
         raise ValueError(f"whiten must be one of {WHITENINGS}, got {whiten!r}")
@@ -186,10 +191,16 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
     padded = np.zeros((ids.size, int(sizes.max()), d))
     centred = xa[order] - loc[row]
     chol = None
-    if whiten == "full":  # rows are sorted by group: one contiguous segment per group
+    clusters = np.ones(ids.size, dtype=np.int64)
+    if whiten in ("full", "within"):  # rows are sorted by group: one segment per group
         bounds = np.concatenate([[0], np.cumsum(sizes)])
         segments = [centred[a:b] for a, b in itertools.pairwise(bounds)]
-        chol = _group_cholesky(segments, ids)
+        covs = [seg.T @ seg / seg.shape[0] for seg in segments]
+        if whiten == "within":
+            chosen = [within_cluster_covariance(seg, max_clusters) for seg in segments]
+            covs = [c for c, _ in chosen]
+            clusters = np.array([k for _, k in chosen], dtype=np.int64)
+        chol = _group_cholesky(covs, ids, sizes)
         for g, seg in enumerate(segments):
             padded[g, : seg.shape[0]] = solve_triangular(chol[g], seg.T, lower=True).T
     else:
@@ -198,16 +209,43 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal") -> PreparedData:
     valid[row, slot] = True
     return PreparedData(
         x=xa, groups=ga, ids=ids, sizes=sizes, loc=loc, scale=scale, padded=padded, valid=valid,
-        chol=chol,
+        chol=chol, clusters=clusters,
     )
 
 
-def _group_cholesky(segments: list[np.ndarray], ids: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor of each group's covariance (1/N) from its centred points; a singular
-    one is an error."""
-    d = segments[0].shape[1]
-    sizes = np.array([seg.shape[0] for seg in segments])
-    cov = np.stack([seg.T @ seg / seg.shape[0] for seg in segments])
+def within_cluster_covariance(seg: np.ndarray, max_clusters: int) -> tuple[np.ndarray, int]:
+    """The tied within-cluster covariance of the BIC-preferred Gaussian mixture of the centred
+    points ``seg`` (m, d) with 1 to ``max_clusters`` clusters, and that number of clusters.
+
+    sklearn's ``GaussianMixture(covariance_type="tied")`` (seeded, k-means initialised) for k >= 2;
+    for k = 1 the exact covariance (1/N) and its Gaussian log-likelihood, so that a class BIC reads
+    as one Gaussian gets exactly the ``"full"`` whitening. Only k with at least d + 1 points per
+    cluster on average are tried.
+    """
+    from sklearn.mixture import GaussianMixture  # imported only for this whitening
+
+    m, d = seg.shape
+    cov = seg.T @ seg / m
+    sign, logdet = np.linalg.slogdet(cov)
+    if sign <= 0:
+        return cov, 1  # singular: _group_cholesky names the group
+    tied = d * (d + 1) / 2
+    best_bic = -2.0 * (-0.5 * m * (d * np.log(2 * np.pi) + logdet + d)) + (d + tied) * np.log(m)
+    best = (cov, 1)
+    for k in range(2, max_clusters + 1):
+        if m < k * (d + 1):
+            break
+        gm = GaussianMixture(k, covariance_type="tied", random_state=0, reg_covar=1e-9).fit(seg)
+        bic = float(gm.bic(seg))
+        if bic < best_bic:
+            best_bic, best = bic, (np.asarray(gm.covariances_), k)
+    return best
+
+
+def _group_cholesky(covs: list[np.ndarray], ids: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of each group's whitening covariance; a singular one is an error."""
+    d = covs[0].shape[0]
+    cov = np.stack(covs)
     try:
         return np.asarray(np.linalg.cholesky(cov))
     except np.linalg.LinAlgError:
@@ -302,7 +340,7 @@ class DPGMM:
         cfg = self.config
         if checkpoint_every is not None and checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-        prep = prepare(x, groups, cfg.prior.whiten)
+        prep = prepare(x, groups, cfg.prior.whiten, cfg.prior.max_clusters)
         dtype, device = DTYPES[cfg.dtype], torch.device(self.device)
         data = _sampler_data(prep, cfg, dtype, device)
         key = request_key({"config": cfg, "x": prep.x, "groups": prep.groups}, CHECKPOINT_VERSION)

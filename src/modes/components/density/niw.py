@@ -33,10 +33,12 @@ def prior_scale(d: int, init_components: int) -> float:
     return float(init_components) ** (-2.0 / d)
 
 
-WHITENINGS = ("diagonal", "full")
+WHITENINGS = ("diagonal", "full", "within")
 """How ``Psi0`` follows the group's covariance: its variances only (``"diagonal"``, the authors')
 or its full covariance, correlations included (``"full"``, Fraley & Raftery 2007's data-derived
-prior); implemented by whitening each group with that matrix (:func:`.model.prepare`)."""
+prior), or the within-cluster covariance of the tied-covariance Gaussian mixture of 1 to
+``max_clusters`` clusters that BIC prefers (``"within"``); implemented by whitening each group with
+that matrix (:func:`.model.prepare`)."""
 
 
 def _positive_float(_: Any, attribute: attrs.Attribute[float], value: float) -> None:
@@ -66,6 +68,7 @@ class NIWPrior:
     dof_offset: float
     scale_components: int = 6
     whiten: str = attrs.field(default="diagonal", validator=attrs.validators.in_(WHITENINGS))
+    max_clusters: int = attrs.field(default=6, validator=attrs.validators.ge(1))
 
     def nu0(self, d: int) -> float:
         nu0 = self.dof_per_dim * d + self.dof_offset
@@ -79,17 +82,29 @@ class NIWPrior:
 
 AUTHORS = NIWPrior("authors", kappa0=KAPPA0, dof_per_dim=1.0, dof_offset=2.0)
 FIRM = NIWPrior("firm", kappa0=1.0, dof_per_dim=4.0, dof_offset=0.0, scale_components=1,
-                whiten="full")
+                whiten="within")
 """The checked measurement's prior: ``nu0 = 4d``, ``kappa0 = 1``, prior mean covariance the
-group's full covariance (``K = 1``, ``Psi0`` from the full covariance). No component of fewer than
-d points can collapse (the prior keeps over 3/4 of the covariance off its points' span), and
-``kappa0 = 1`` lets components be born and die, so chains from dispersed starts mix. Chosen by the
-measurements of ``benchmarks/check_gaussian_class.py`` (n = 500, d = 64, Gaussian class, four
-dispersed chains pooled, held-out minus truth / Eq. 4 minus truth): nu0 = 2d, K = 6: -3.2 to
--3.4 / 3.9-4.1 (40-62 components); nu0 = 2d, K = 1: -3.3 / 3.9; nu0 = 3d, K = 1: -2.94, -2.96 /
-2.7; nu0 = 4d, K = 1: -2.8 / 2.4 (6-8 components); kappa0 = 0.1 or 0.3: chains stay at their
-start (6 or 1 components), -3.4 to -3.55. The authors' prior: -2.5 in its one-component state,
--16 to -19 in the collapsed many-component state its posterior prefers."""
+class's within-cluster covariance (``"within"`` whitening: the tied covariance of the Gaussian
+mixture BIC prefers; for a class BIC reads as one Gaussian, its full covariance). No component of
+fewer than d points can collapse (the prior keeps over 3/4 of the covariance off its points'
+span), and ``kappa0 = 1`` lets components be born and die, so chains from dispersed starts mix.
+
+Chosen by the measurements of ``benchmarks/check_gaussian_class.py`` (n = 500, d = 64, Gaussian
+class, four dispersed chains pooled, held-out minus truth / Eq. 4 minus truth): nu0 = 2d, K = 6:
+-3.2 to -3.4 / 3.9-4.1 (40-62 components); nu0 = 2d, K = 1: -3.3 / 3.9; nu0 = 3d, K = 1: -2.94,
+-2.96 / 2.7; nu0 = 4d, K = 1: -2.62 to -2.94 / 1.5-2.5 (5-10 components); kappa0 = 0.1 or 0.3:
+chains stay at their start (6 or 1 components), -3.4 to -3.55. The authors' prior: -2.5 in its
+one-component state, -16 to -19 in the collapsed many-component state its posterior prefers.
+
+Why within-cluster and not the whole class's covariance (``"full"``): with ``nu0 = 4d`` the prior
+dominates a component of fewer than about 4d points, so a prior mean covariance as broad as the
+whole class (between-cluster spread included) gives the compact components of a clustered class
+that broad a covariance: planted classes of 3-5 compact blobs (n 300-500, d 16) came out barely
+denser than Gaussians with their covariance, and chains disagreed (``benchmarks/check_worlds.py``),
+while many broad components tiled strongly clustered classes at great cost (83 s/sweep at 100 x 500
+x 64). BIC picks one cluster for every Gaussian class measured (100 of 100, n 67-500, d 16-64), so
+there this prior is exactly the ``"full"`` one the measurements above calibrated; a k-means
+within-cluster covariance at fixed k = 6 instead made a Gaussian class -3.05 / -3.55 nats/pt."""
 PRIORS: dict[str, NIWPrior] = {p.name: p for p in (AUTHORS, FIRM)}
 
 
