@@ -15,7 +15,7 @@ from modes.expected import expected_verdict, reason, run_key
 from modes.report.records import write_record
 from modes.report.specs import FigureSpec
 from modes.scenario import MissingComponentError, Scenario
-from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected_fail
+from modes.stats.claim import REPLICATED, ClaimResult, Preregistration
 
 Record = Callable[..., ClaimResult]
 
@@ -71,9 +71,10 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
     """``record_claim(result, figures=[FigureSpec...])`` stamps the result with scale, components,
     runtime and figure specs (drawn by the report), writes its JSON record and returns it.
 
-    When :mod:`modes.expected` records an expected verdict for this run and claim, the measured
-    verdict must equal it: then the test is ``xfail(strict=True)`` with a reason generated from
-    the record; a different verdict fails the test.
+    The result carries the verdict :mod:`modes.expected` records for this run and claim
+    (``replicated`` when none is recorded). When that is another verdict, the measured one must
+    equal it: then the test is ``xfail(strict=True)`` with a reason generated from the record; a
+    different verdict fails the test.
     """
     started = time.perf_counter()
     cfg = modes_scenario.config
@@ -82,18 +83,16 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
     def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
             result, scale=modes_scenario.scale.name, components=cfg.components(),
+            expected=expected_verdict(key, result.claim_id),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))
-        expected = expected_verdict(key, result.claim_id)
-        mismatch = expected is not None and result.verdict != expected
-        if expected is not None and not mismatch and expected != REPLICATED:
-            why = reason(result, expected, key)
-            request.applymarker(pytest.mark.xfail(strict=True, reason=why))
-            result = expected_fail(result, why)
         write_record(modes_reports_dir, result)
-        if mismatch:
-            pytest.fail(f"{result.claim_id}: measured '{result.verdict}' but run {key} expects "
-                        f"'{expected}' (modes/expected/smoke.json): {result.note}")
+        if result.expected is not REPLICATED:
+            if not result.as_expected:
+                why = f": {result.explanation}" if result.explanation else ""
+                pytest.fail(f"{result.claim_id}: measured '{result.verdict}' but run {key} "
+                            f"expects '{result.expected}' (modes/expected){why}")
+            request.applymarker(pytest.mark.xfail(strict=True, reason=reason(result, key)))
         return result
 
     return record

@@ -1,4 +1,5 @@
-"""JSON records: round trip, strict JSON, atomic concurrent writes, claim ordering."""
+"""JSON records: round trip, strict JSON, atomic concurrent writes, claim ordering, the
+recorded verdict checked against the numbers."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from modes.report.records import (
     write_controls,
     write_record,
 )
-from modes.stats.claim import ClaimResult, Preregistration, evaluate
+from modes.stats.claim import ClaimResult, Preregistration, evaluate, require
 from modes.stats.controls import CONTROLS, run_control
+from modes.stats.multiple import family_wise
+from modes.stats.verdict import Verdict
 
 
 def make_result(claim_id: str, p: float = 0.001, effect: float = 5.0,
@@ -28,7 +31,7 @@ def make_result(claim_id: str, p: float = 0.001, effect: float = 5.0,
                              paper_ref="Fig. 1", test="dip test", effect_name="ratio",
                              effect_threshold=3.0, effect_direction="greater")
     return evaluate(prereg, statistic=0.12, p_value=p, effect_size=effect,
-                    ci=(effect - 1, effect + 1), n=20, power=power, **fields)  # type: ignore[arg-type]
+                    ci=(effect - 1, effect + 1), n=20, power=power, **fields)
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
@@ -36,10 +39,23 @@ def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
                       details={"gap": 3.5, "stages": [3, 4], "nested": {"a": 1}},
                       runtime_s=1.25, figures=("figures/fig1.png",),
                       figure_specs=({"kind": "stage_kl", "stem": "f", "data": {}},), note="n")
+    res = require(res, False, "side condition (x=2)", Verdict.INCONCLUSIVE)
+    (res,) = family_wise([res], alpha=0.05)
     path = write_record(tmp_path, res)
     assert path == records_dir(tmp_path) / "C1.json"
+    assert json.loads(path.read_text())["verdict"] == "inconclusive"
     (loaded,) = load_records(tmp_path)
     assert attrs.asdict(loaded) == attrs.asdict(res)
+    assert loaded.verdict is Verdict.INCONCLUSIVE
+    assert loaded.explanation == "n; side condition (x=2)"
+
+
+def test_a_recorded_verdict_must_be_the_one_its_numbers_decide(tmp_path: Path) -> None:
+    path = write_record(tmp_path, make_result("C1"))
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "verdict": "not replicated"}))
+    with pytest.raises(ValueError, match=r"C1\.json.*recorded verdict 'not replicated'"):
+        load_records(tmp_path)
 
 
 def test_non_finite_numbers_are_strict_json_and_come_back_as_nan(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""summary.md and index.html rendered from records: rows, Holm, notes, figures, controls."""
+"""summary.md and index.html rendered from records: rows, Holm, notes, figures, expectations,
+controls."""
 
 from __future__ import annotations
 
@@ -9,17 +10,15 @@ import numpy as np
 import pytest
 
 from modes.report.records import records_dir, write_controls, write_record
-from modes.report.render import family_rows, fmt, report_main
+from modes.report.render import family_rows, fmt, report_main, verdict_label
 from modes.report.specs import FigureSpec
 from modes.stats.claim import (
-    EXPECTED_FAIL,
     INCONCLUSIVE,
     NOT_REPLICATED,
     REPLICATED,
     ClaimResult,
     Preregistration,
     evaluate,
-    expected_fail,
 )
 from modes.stats.controls import CONTROLS, run_control
 
@@ -46,8 +45,9 @@ def _results() -> list[ClaimResult]:
     # C4 passes at its own alpha but not after Holm over ten claims
     out.append(evaluate(_prereg(4), statistic=2.5, p_value=0.004, effect_size=4.0,
                         ci=(3.5, 4.5), n=100))
-    weak = evaluate(_prereg(5), statistic=0.5, p_value=0.3, effect_size=1.0, ci=(0.0, 2.0), n=5)
-    out.append(expected_fail(weak, "5 bins leave 1 residual df: measured power 0.31"))
+    out.append(evaluate(_prereg(5), statistic=0.5, p_value=0.3, effect_size=1.0, ci=(0.0, 2.0),
+                        n=5, expected=NOT_REPLICATED,
+                        note="5 bins leave 1 residual df: measured power 0.31"))
     out += [evaluate(_prereg(i), statistic=5.0, p_value=1e-5, effect_size=6.0, ci=(4.0, 8.0),
                      n=50) for i in range(6, 11)]
     return out
@@ -88,9 +88,12 @@ def test_family_rows_apply_holm_to_presence_claims_only() -> None:
     assert rows["C4"].adjusted_p == pytest.approx(0.004 * 4)
     assert rows["C2"].verdict == REPLICATED  # absence: uncorrected p is the stricter one
     assert rows["C3"].verdict == INCONCLUSIVE
-    assert rows["C5"].verdict == EXPECTED_FAIL
+    assert rows["C5"].verdict == NOT_REPLICATED and rows["C5"].result.as_expected
+    assert verdict_label(rows["C5"].result) == "not replicated (expected)"
+    assert verdict_label(rows["C4"].result) == "not replicated"
     with pytest.raises(ValueError, match="unique"):
         family_rows(_results() + _results()[:1])
+
 
 
 def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
@@ -109,11 +112,13 @@ def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
     assert any(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
     assert "Sentence of claim 1 from the paper." in page
     assert "5 bins leave 1 residual df: measured power 0.31" in page
+    assert "not replicated (expected)" in page
     assert "Hartigan&#x27;s dip test" in page
     md = (tmp_path / "summary.md").read_text()
     assert md.count("\n| C") == 10 and "## Controls" in md
     assert "](figures/fig1.png)" in md
     assert "not below the family-wise alpha" in md
+    assert "Expected at smoke: not replicated (modes/expected), as measured" in md
 
 
 def test_missing_figures_are_reported_not_fatal(tmp_path: Path) -> None:
@@ -148,3 +153,4 @@ def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
     assert "## Density measurements side by side" in md
     assert "paper measurement: replicated" in md and "degenerate components" in md
     assert "Density measurements side by side" in render_html(rows, [], 0.01)
+

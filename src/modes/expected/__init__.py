@@ -17,7 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from modes.stats.claim import VERDICTS, ClaimResult
+from modes.stats.claim import ClaimResult
+from modes.stats.verdict import Verdict
 
 FILE = "smoke.json"
 
@@ -26,31 +27,33 @@ def run_key(scale: str, dataset: str, backbone: str, seed: int) -> str:
     return f"{scale}/{dataset}/{backbone}/{seed}"
 
 
-def load(path: Path | None = None) -> dict[str, dict[str, str]]:
+def load(path: Path | None = None) -> dict[str, dict[str, Verdict]]:
     """The expectations file (the shipped one unless ``path``); bad verdicts are named."""
     text = (path.read_text() if path is not None
             else resources.files(__package__).joinpath(FILE).read_text())
     data: dict[str, Any] = json.loads(text)
     runs = {k: v for k, v in data.items() if not k.startswith("_")}
+    known = [v.value for v in Verdict]
     for key, claims in runs.items():
-        bad = {c: v for c, v in claims.items() if v not in VERDICTS}
+        bad = {c: v for c, v in claims.items() if v not in known}
         if bad:
-            raise ValueError(f"{FILE}: run {key!r} has unknown verdicts {bad}; known {VERDICTS}")
-    return runs
+            raise ValueError(f"{FILE}: run {key!r} has unknown verdicts {bad}; known {known}")
+    return {key: {c: Verdict(v) for c, v in claims.items()} for key, claims in runs.items()}
 
 
-def expected_verdict(key: str, claim_id: str, table: dict[str, dict[str, str]] | None = None
-                     ) -> str | None:
-    """The expected verdict of ``claim_id`` in run ``key``, None when none is recorded."""
-    return (load() if table is None else table).get(key, {}).get(claim_id)
+def expected_verdict(key: str, claim_id: str,
+                     table: dict[str, dict[str, Verdict]] | None = None) -> Verdict:
+    """The verdict run ``key`` expects of ``claim_id``: ``replicated`` unless recorded."""
+    return (load() if table is None else table).get(key, {}).get(claim_id, Verdict.REPLICATED)
 
 
-def reason(result: ClaimResult, expected: str, key: str) -> str:
+def reason(result: ClaimResult, key: str) -> str:
     """Why a claim is expected not to replicate in this run, from its own record."""
     fmt = lambda x: "nan" if x != x else f"{x:.3g}"  # noqa: E731
-    text = (f"expected '{expected}' in run {key} ({FILE}); measured: p {fmt(result.p_value)}, "
+    text = (f"expected '{result.expected.value}' in run {key} ({FILE}); measured: p "
+            f"{fmt(result.p_value)}, "
             f"{result.prereg.effect_name} {fmt(result.effect_size)} (threshold "
             f"{result.prereg.effect_direction} {result.prereg.effect_threshold:g})")
     if result.power is not None:
         text += f", power {result.power:.2f}"
-    return text + (f"; {result.note}" if result.note else "")
+    return text + (f"; {result.explanation}" if result.explanation else "")

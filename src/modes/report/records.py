@@ -2,8 +2,9 @@
 
 Each claim test writes ``<reports_dir>/records/<claim_id>.json`` from its
 :class:`~modes.stats.claim.ClaimResult`; the report is rendered from whatever records are present.
-Non-finite numbers are written as ``null`` (strict JSON) and read back as NaN. Control results
-live in ``<records_dir>/controls/summary.json``.
+The verdict is written for readers of the JSON and checked when the record is read: it must be the
+one the record's numbers decide. Non-finite numbers are written as ``null`` (strict JSON) and read
+back as NaN. Control results live in ``<records_dir>/controls/summary.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import attrs
 
 from modes.stats.claim import ClaimResult, Preregistration
 from modes.stats.controls import ControlResult
+from modes.stats.verdict import Condition, FamilyWise
 from modes.store import save_json
 
 RECORDS_SUBDIR = "records"
@@ -50,14 +52,21 @@ def records_dir(reports_dir: Path | str) -> Path:
 
 
 def result_to_dict(result: ClaimResult) -> dict[str, Any]:
-    """A JSON-able dict of ``result`` (nested pre-registration included)."""
+    """A JSON-able dict of ``result`` (nested pre-registration included, verdict added)."""
     out: dict[str, Any] = _finite_or_none(attrs.asdict(result, recurse=True))
+    out["verdict"] = result.verdict.value
     return out
 
 
+def _nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def result_from_dict(data: dict[str, Any]) -> ClaimResult:
-    """Inverse of :func:`result_to_dict`."""
+    """Inverse of :func:`result_to_dict`; a recorded verdict other than the one the record's
+    numbers decide is an error."""
     fields = dict(data)
+    recorded = fields.pop("verdict", None)
     try:
         fields["prereg"] = Preregistration(**fields["prereg"])
     except (KeyError, TypeError) as err:
@@ -65,11 +74,17 @@ def result_from_dict(data: dict[str, Any]) -> ClaimResult:
     for name in _FLOAT_FIELDS:
         if name == "power" and fields.get(name) is None:
             continue
-        value = fields.get(name)
-        fields[name] = float("nan") if value is None else float(value)
+        fields[name] = _nan(fields.get(name))
+    fields["conditions"] = tuple(Condition(**c) for c in fields.get("conditions", ()))
+    if (family := fields.get("family")) is not None:
+        fields["family"] = FamilyWise(**{**family, "adjusted_p": _nan(family["adjusted_p"])})
     fields["figures"] = tuple(fields.get("figures", ()))
     fields["figure_specs"] = tuple(fields.get("figure_specs", ()))
-    return ClaimResult(**fields)
+    result = ClaimResult(**fields)
+    if recorded is not None and recorded != result.verdict:
+        raise ValueError(f"recorded verdict {recorded!r} is not the one its numbers decide "
+                         f"({result.verdict.value!r}); re-run the claim")
+    return result
 
 
 def record_path(records: Path | str, claim_id: str) -> Path:

@@ -1,9 +1,8 @@
 """Render ``summary.md`` and ``index.html`` from the claims' JSON records.
 
-Holm's correction is applied here, across the primary p-values of all claims present. A presence
-claim whose own test passed but whose Holm-adjusted p-value is not below the family-wise alpha is
-reported as ``not replicated`` (family-wise); absence claims keep the verdict of their uncorrected
-test, which is the stricter one for them (correction only makes "not significant" easier).
+The claims are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm across their
+primary p-values) and every verdict shown is the record's own, read from
+:func:`modes.stats.claim.decide`.
 """
 
 from __future__ import annotations
@@ -21,43 +20,51 @@ import attrs
 from modes.report.atomic import write_text
 from modes.report.records import load_controls, load_records
 from modes.report.specs import redraw
-from modes.stats.claim import EXPECTED_FAIL, NOT_REPLICATED, REPLICATED, ClaimResult
+from modes.stats.claim import ClaimResult
 from modes.stats.controls import ControlResult
-from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, holm
+from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, family_wise
+from modes.stats.verdict import Verdict
 
 FIGURES_SUBDIR = "figures"
 
 
 @attrs.frozen(eq=False)
 class Row:
-    """One claim in the report: its result, Holm-adjusted p, final verdict and figure paths."""
+    """One claim in the report: its result, placed in the run's family, and its figure paths."""
 
     result: ClaimResult
-    adjusted_p: float | None
-    verdict: str
-    holm_note: str
     figures: tuple[Path, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.verdict
+
+    @property
+    def adjusted_p(self) -> float | None:
+        family = self.result.family
+        return None if family is None or math.isnan(family.adjusted_p) else family.adjusted_p
+
+    @property
+    def holm_note(self) -> str:
+        decision = self.result.decision
+        return decision.reason if decision.by == "family" else ""
 
 
 def family_rows(results: Sequence[ClaimResult], family_alpha: float = DEFAULT_FAMILY_ALPHA,
                 figures: Sequence[Sequence[Path]] | None = None) -> list[Row]:
-    """Rows with Holm-adjusted p-values and family-wise verdicts (see module docstring)."""
-    ids = [r.claim_id for r in results]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"claim ids must be unique, got {ids}")
-    adj = holm({r.claim_id: r.p_value for r in results}, family_alpha)
-    rows = []
-    for i, r in enumerate(results):
-        p = adj.adjusted.get(r.claim_id)
-        verdict, note = r.verdict, ""
-        if (r.prereg.kind == "presence" and r.verdict == REPLICATED and p is not None
-                and p >= family_alpha):
-            verdict = NOT_REPLICATED
-            note = (f"replicated at its own alpha {r.prereg.alpha:g}, but the Holm-adjusted p "
-                    f"{p:.3g} is not below the family-wise alpha {family_alpha:g}")
-        paths = tuple(figures[i]) if figures is not None else tuple(Path(f) for f in r.figures)
-        rows.append(Row(result=r, adjusted_p=p, verdict=verdict, holm_note=note, figures=paths))
-    return rows
+    """The run's claims placed in their family, with their figures."""
+    placed = family_wise(results, family_alpha)
+    return [Row(result=r, figures=tuple(figures[i]) if figures is not None
+                else tuple(Path(f) for f in r.figures)) for i, r in enumerate(placed)]
+
+
+def verdict_label(result: ClaimResult) -> str:
+    """The verdict, and the run's expectation when that is not ``replicated``."""
+    if result.expected is Verdict.REPLICATED:
+        return result.verdict.value
+    if result.as_expected:
+        return f"{result.verdict.value} (expected)"
+    return f"{result.verdict.value} (expected {result.expected.value})"
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -84,7 +91,7 @@ def _threshold(r: ClaimResult) -> str:
 
 def _columns(row: Row) -> list[str]:
     r = row.result
-    return [r.claim_id, row.verdict, r.prereg.test, fmt(r.statistic), fmt(r.p_value),
+    return [r.claim_id, verdict_label(r), r.prereg.test, fmt(r.statistic), fmt(r.p_value),
             fmt(row.adjusted_p), f"{r.prereg.effect_name} = {fmt(r.effect_size)}", _ci(r),
             str(r.n), fmt(r.power), r.scale, _components(r), f"{r.runtime_s:.1f} s"]
 
@@ -96,8 +103,24 @@ HEADER = ["claim", "verdict", "test", "statistic", "p", "Holm p", "effect size",
 def _counts(rows: Sequence[Row]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+        counts[row.verdict.value] = counts.get(row.verdict.value, 0) + 1
     return counts
+
+
+def _why(r: ClaimResult) -> list[tuple[str, str]]:
+    """(label, text) lines saying what set the verdict beyond the test, and the expectation."""
+    out = []
+    decision = r.decision
+    if decision.by == "family":
+        out.append(("Family-wise", decision.reason))
+    elif decision.by == "condition":
+        out.append(("Side condition", decision.reason))
+    if r.expected is not Verdict.REPLICATED:
+        measured = "as measured" if r.as_expected else f"measured {r.verdict.value}"
+        out.append((f"Expected at {r.scale}", f"{r.expected.value} (modes/expected), {measured}"))
+    if r.note:
+        out.append(("Note", r.note))
+    return out
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -139,7 +162,7 @@ def measure_rows(rows: Sequence[Row]) -> list[list[str]]:
         if not isinstance(measures, dict) or not {"paper", "checked"} <= set(measures):
             continue
         c, p = measures["checked"], measures["paper"]
-        out.append([row.result.claim_id, row.verdict, str(c.get("verdict")), _rate(c),
+        out.append([row.result.claim_id, row.verdict.value, str(c.get("verdict")), _rate(c),
                     str(len(c.get("flagged") or [])), str(p.get("verdict")),
                     fmt(p.get("p_value")), fmt(p.get("effect_size")), _rate(p),
                     str(len(p.get("flagged") or []))])
@@ -165,21 +188,15 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in table]
     for row in rows:
         r = row.result
-        lines += ["", f"## {r.claim_id}: {row.verdict}", "", f"> {r.prereg.hypothesis} "
+        lines += ["", f"## {r.claim_id}: {verdict_label(r)}", "", f"> {r.prereg.hypothesis} "
                   f"({r.prereg.paper_ref})", "",
                   f"- Pre-registered: {r.prereg.kind} claim; {r.prereg.test}; alpha "
                   f"{r.prereg.alpha:g}; {_threshold(r)}"
                   + (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
                      else "")]
-        if row.holm_note:
-            lines.append(f"- Family-wise: {row.holm_note}")
-        if r.verdict == EXPECTED_FAIL:
-            lines.append(f"- Not expected to hold at {r.scale} scale: {r.note} (measured "
-                         f"verdict: {r.details.get('measured_verdict', '—')})")
-        elif r.note:
-            lines.append(f"- Note: {r.note}")
+        lines += [f"- {label}: {text}" for label, text in _why(r)]
         for key, value in sorted(r.details.items()):
-            if key not in ("measured_verdict", "measures"):
+            if key != "measures":
                 lines.append(f"- {key}: {value}")
         for name, m in sorted(r.details.get("measures", {}).items()):
             lines.append(f"- {name} measurement: {m.get('verdict')} (p {fmt(m.get('p_value'))}, "
@@ -218,7 +235,6 @@ td.effect { min-width: 12rem; }
 .v-replicated { background: #d8f3dc; color: #1b5e20; }
 .v-not-replicated { background: #fde2e1; color: #9b1c1c; }
 .v-inconclusive { background: #fff3cd; color: #7a5a00; }
-.v-expected-fail { background: #e3e8f4; color: #2c3e70; }
 blockquote { margin: 0.6rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8aa;
              background: #f6f8f8; }
 .note { background: #eef2fb; border-left: 4px solid #5b7bd5; padding: 0.4rem 0.8rem; }
@@ -228,10 +244,12 @@ figcaption { font-size: 0.8rem; color: #555; }
 """
 
 
-def _verdict_badge(verdict: str) -> str:
-    cls = {REPLICATED: "v-replicated", NOT_REPLICATED: "v-not-replicated",
-           EXPECTED_FAIL: "v-expected-fail"}.get(verdict, "v-inconclusive")
-    return f'<span class="verdict {cls}">{html.escape(verdict)}</span>'
+def _verdict_badge(verdict: str, label: str | None = None) -> str:
+    """``verdict`` as a coloured badge showing ``label`` (default: the verdict)."""
+    classes: dict[str, str] = {Verdict.REPLICATED: "v-replicated",
+                               Verdict.NOT_REPLICATED: "v-not-replicated"}
+    cls = classes.get(verdict, "v-inconclusive")
+    return f'<span class="verdict {cls}">{html.escape(label or verdict)}</span>'
 
 
 def _img(path: Path, caption: str) -> str:
@@ -265,7 +283,7 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
             if i == 0:
                 tds.append(f"<td><a href='#{esc(cell)}'>{esc(cell)}</a></td>")
             elif i == 1:
-                tds.append(f"<td>{_verdict_badge(cell)}</td>")
+                tds.append(f"<td>{_verdict_badge(row.verdict, cell)}</td>")
             else:
                 cls = "num" if i in numeric else wide.get(i, "")
                 tds.append(f"<td class='{cls}'>{esc(cell)}</td>" if cls else
@@ -284,7 +302,8 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
         r = row.result
         power_need = (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
                       else "")
-        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {_verdict_badge(row.verdict)}</h2>",
+        badge = _verdict_badge(row.verdict, verdict_label(r))
+        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {badge}</h2>",
                 f"<blockquote>{esc(r.prereg.hypothesis)} <em>({esc(r.prereg.paper_ref)})</em>"
                 "</blockquote>",
                 f"<p><strong>Pre-registered:</strong> {esc(r.prereg.kind)} claim; "
@@ -294,16 +313,9 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                 f"{esc(fmt(r.p_value))} (Holm {esc(fmt(row.adjusted_p))}), "
                 f"{esc(r.prereg.effect_name)} {esc(fmt(r.effect_size))} {esc(_ci(r))}, n {r.n}, "
                 f"power {esc(fmt(r.power))}; {esc(_components(r))}; {r.runtime_s:.1f} s.</p>"]
-        if row.holm_note:
-            out.append(f"<p class='note'>Family-wise: {esc(row.holm_note)}</p>")
-        if r.verdict == EXPECTED_FAIL:
-            out.append(f"<p class='note'><strong>Not expected to hold at {esc(r.scale)} scale."
-                       f"</strong> {esc(r.note)} (measured verdict: "
-                       f"{esc(str(r.details.get('measured_verdict', '—')))})</p>")
-        elif r.note:
-            out.append(f"<p class='note'>{esc(r.note)}</p>")
-        extra = {k: v for k, v in sorted(r.details.items())
-                 if k not in ("measured_verdict", "measures")}
+        out += [f"<p class='note'><strong>{esc(label)}:</strong> {esc(text)}</p>"
+                for label, text in _why(r)]
+        extra = {k: v for k, v in sorted(r.details.items()) if k != "measures"}
         for name, m in sorted(r.details.get("measures", {}).items()):
             flagged = "; ".join(m.get("flagged") or []) or "none"
             out.append(f"<p><strong>{esc(name)} measurement:</strong> "
