@@ -66,10 +66,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
+def record_claim(modes_scenario: Scenario, modes_reports_dir: Path, modes_run_id: str,
                  request: pytest.FixtureRequest) -> Record:
-    """``record_claim(result, figures=[FigureSpec...])`` stamps the result with scale, components,
-    runtime and figure specs (drawn by the report), writes its JSON record and returns it.
+    """``record_claim(result, figures=[FigureSpec...])`` stamps the result with the session's run
+    id, scale, components, runtime and figure specs (drawn by the report), writes its JSON record
+    and returns it.
 
     The result carries the verdict :mod:`modes.expected` records for this run and claim
     (``replicated`` when none is recorded). When that is another verdict, the measured one must
@@ -82,7 +83,8 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
 
     def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
-            result, scale=modes_scenario.scale.name, components=cfg.components(),
+            result, run_id=modes_run_id, scale=modes_scenario.scale.name,
+            components=cfg.components(),
             expected=expected_verdict(key, result.claim_id),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))

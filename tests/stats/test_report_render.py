@@ -1,11 +1,13 @@
-"""summary.md and index.html rendered from records: rows, Holm, notes, figures, expectations,
-controls."""
+"""summary.md and index.html rendered from one run's records: rows, Holm, notes, figures,
+expectations, stale records, controls."""
 
 from __future__ import annotations
 
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -22,6 +24,8 @@ from modes.stats.claim import (
 )
 from modes.stats.controls import CONTROLS, run_control
 
+RUN = "20250101T000000-abcdef"
+
 
 def _prereg(i: int, kind: str = "presence") -> Preregistration:
     return Preregistration(claim_id=f"C{i}", hypothesis=f"Sentence of claim {i} from the paper.",
@@ -37,7 +41,7 @@ def _results() -> list[ClaimResult]:
                     "threshold": 0.0}}}).to_dict()
     out = [evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
                     n=100, scale="full", components={"backbone": "resnet50"},
-                    figure_specs=(spec,), runtime_s=3.0)]
+                    figure_specs=(spec,), runtime_s=3.0, run_id=RUN)]
     out.append(evaluate(_prereg(2, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
                         ci=(0.0, 5.0), n=100, power=0.97))
     out.append(evaluate(_prereg(3, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
@@ -50,7 +54,7 @@ def _results() -> list[ClaimResult]:
                         note="5 bins leave 1 residual df: measured power 0.31"))
     out += [evaluate(_prereg(i), statistic=5.0, p_value=1e-5, effect_size=6.0, ci=(4.0, 8.0),
                      n=50) for i in range(6, 11)]
-    return out
+    return [attrs.evolve(r, run_id=RUN) for r in out]
 
 
 class _Collector(HTMLParser):
@@ -93,7 +97,8 @@ def test_family_rows_apply_holm_to_presence_claims_only() -> None:
     assert verdict_label(rows["C4"].result) == "not replicated"
     with pytest.raises(ValueError, match="unique"):
         family_rows(_results() + _results()[:1])
-
+    with pytest.raises(ValueError, match="one run"):
+        family_rows([_results()[0], attrs.evolve(_results()[1], run_id="another run")])
 
 
 def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
@@ -112,18 +117,35 @@ def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
     assert any(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
     assert "Sentence of claim 1 from the paper." in page
     assert "5 bins leave 1 residual df: measured power 0.31" in page
-    assert "not replicated (expected)" in page
+    assert "not replicated (expected)" in page and f"Run {RUN}" in page
     assert "Hartigan&#x27;s dip test" in page
     md = (tmp_path / "summary.md").read_text()
     assert md.count("\n| C") == 10 and "## Controls" in md
     assert "](figures/fig1.png)" in md
     assert "not below the family-wise alpha" in md
     assert "Expected at smoke: not replicated (modes/expected), as measured" in md
+    assert "Stale records" not in md
 
+
+def test_stale_records_are_listed_apart_and_left_out_of_holm(tmp_path: Path) -> None:
+    results = _results()
+    for res in results:
+        write_record(tmp_path, res)
+    # an earlier run at another scale left C11, whose tiny p would change Holm's step-down
+    stale = evaluate(_prereg(11), statistic=9.0, p_value=1e-9, effect_size=9.0, ci=(8.0, 10.0),
+                     n=500, scale="full", run_id="19990101T000000-000000")
+    old = write_record(tmp_path, stale)
+    os.utime(old, (old.stat().st_atime - 60, old.stat().st_mtime - 60))
+    report_main(records_dir(tmp_path), tmp_path)
+    md = (tmp_path / "summary.md").read_text()
+    assert md.count("\n| C") == 11  # ten claims and one stale record
+    assert "## Stale records" in md and "| C11 | replicated | 19990101T000000-000000 | full" in md
+    assert "## C11" not in md and "Holm over 10 primary p-values" in md
+    assert "Stale records" in (tmp_path / "index.html").read_text()
 
 def test_missing_figures_are_reported_not_fatal(tmp_path: Path) -> None:
     res = evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
-                   n=100, figures=("figures/never_drawn.png",))
+                   n=100, figures=("figures/never_drawn.png",), run_id=RUN)
     write_record(tmp_path, res)
     report_main(records_dir(tmp_path), tmp_path)
     assert "figure missing" in (tmp_path / "index.html").read_text()
@@ -143,7 +165,7 @@ def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
                   "note": ""},
     }
     result = evaluate(_prereg(1), statistic=0.1, p_value=0.4, effect_size=1.1, ci=(0.9, 1.3),
-                      n=30, details={"measures": measures})
+                      n=30, details={"measures": measures}, run_id=RUN)
     rows = family_rows([result])
     from modes.report.render import measure_rows, render_html, render_markdown
 

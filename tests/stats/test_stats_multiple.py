@@ -1,4 +1,4 @@
-"""Holm correction across claims, and claims placed in their family."""
+"""Holm correction across claims, and the claims of one run placed in their family."""
 
 from __future__ import annotations
 
@@ -44,10 +44,11 @@ def test_matches_statsmodels(ps: list[float], alpha: float) -> None:
         [bool(r) for r, b in zip(reject, boundary, strict=True) if not b]
 
 
-def _claim(claim_id: str, p: float) -> ClaimResult:
+def _claim(claim_id: str, p: float, run_id: str = "run") -> ClaimResult:
     prereg = Preregistration(claim_id=claim_id, hypothesis="h", paper_ref="r", test="t",
                              effect_name="e", effect_threshold=1.0, effect_direction="greater")
-    return evaluate(prereg, statistic=1.0, p_value=p, effect_size=2.0, ci=(1.5, 2.5), n=5)
+    return evaluate(prereg, statistic=1.0, p_value=p, effect_size=2.0, ci=(1.5, 2.5), n=5,
+                    run_id=run_id)
 
 
 def _adjusted(result: ClaimResult) -> tuple[float, int]:
@@ -55,7 +56,7 @@ def _adjusted(result: ClaimResult) -> tuple[float, int]:
     return result.family.adjusted_p, result.family.size
 
 
-def test_family_wise_places_each_claim() -> None:
+def test_family_wise_places_each_claim_of_one_run() -> None:
     placed = family_wise([_claim("C1", 0.001), _claim("C2", 0.006), _claim("C3", math.nan)],
                          alpha=0.01)
     c1, c2, c3 = placed
@@ -67,6 +68,8 @@ def test_family_wise_places_each_claim() -> None:
     assert family_wise([]) == []
 
 
-def test_family_wise_refuses_repeated_claims() -> None:
+def test_family_wise_refuses_mixed_runs_and_repeated_claims() -> None:
+    with pytest.raises(ValueError, match="one run"):
+        family_wise([_claim("C1", 0.001), _claim("C2", 0.001, run_id="other")])
     with pytest.raises(ValueError, match="unique"):
         family_wise([_claim("C1", 0.001), _claim("C1", 0.002)])

@@ -1,8 +1,9 @@
-"""Render ``summary.md`` and ``index.html`` from the claims' JSON records.
+"""Render ``summary.md`` and ``index.html`` from the claims' JSON records of one run.
 
-The claims are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm across their
-primary p-values) and every verdict shown is the record's own, read from
-:func:`modes.stats.claim.decide`.
+The claims of the run are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm
+across their primary p-values) and every verdict shown is the record's own, read from
+:func:`modes.stats.claim.decide`. Records of other runs are listed apart as stale, with the
+verdict they recorded (:mod:`modes.report.runs`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from pathlib import Path
 import attrs
 
 from modes.report.atomic import write_text
-from modes.report.records import load_controls, load_records
+from modes.report.records import load_controls
+from modes.report.runs import RunRecords, StaleRecord, load_run
 from modes.report.specs import redraw
 from modes.stats.claim import ClaimResult
 from modes.stats.controls import ControlResult
@@ -107,6 +109,17 @@ def _counts(rows: Sequence[Row]) -> dict[str, int]:
     return counts
 
 
+STALE_HEADER = ["claim", "recorded verdict", "run", "scale", "components"]
+STALE_NOTE = ("Records left by other runs (another scale, backbone, dataset or seed, or written "
+              "before records carried a run id); not part of this run's family or verdicts.")
+
+
+def stale_rows(stale: Sequence[StaleRecord]) -> list[list[str]]:
+    return [[s.claim_id, s.verdict, s.run_id or "(none)", s.scale or "—",
+             ", ".join(f"{k}={v}" for k, v in sorted(s.components.items())) or "—"]
+            for s in stale]
+
+
 def _why(r: ClaimResult) -> list[tuple[str, str]]:
     """(label, text) lines saying what set the verdict beyond the test, and the expectation."""
     out = []
@@ -173,12 +186,18 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _run(run_id: str) -> str:
+    return f"Run {run_id}: " if run_id else ""
+
+
 def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_dir: Path,
-                    family_alpha: float) -> str:
-    """The Markdown summary: overview table, one section per claim, the controls."""
+                    family_alpha: float, run_id: str = "",
+                    stale: Sequence[StaleRecord] = ()) -> str:
+    """The Markdown summary: overview table, one section per claim, stale records, controls."""
     n_p = sum(r.adjusted_p is not None for r in rows)
     lines = ["# modes: re-derived findings", "",
-             f"Family-wise alpha {family_alpha:g} (Holm over {n_p} primary p-values). "
+             f"{_run(run_id)}family-wise alpha {family_alpha:g} (Holm over {n_p} primary "
+             "p-values of this run's claims). "
              + ", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())), "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(_md_cell(c) for c in _columns(row)) + " |" for row in rows]
@@ -206,6 +225,11 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         if row.figures:
             lines.append("")
         lines += [f"![{r.claim_id} {p.stem}]({_rel(p, out_dir)})" for p in row.figures]
+    if stale:
+        lines += ["", "## Stale records", "", STALE_NOTE, "",
+                  "| " + " | ".join(STALE_HEADER) + " |", "|" + "---|" * len(STALE_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |"
+                  for cells in stale_rows(stale)]
     if controls:
         lines += ["", "## Controls (planted fixtures)", "",
                   "| control | claims | kind | rate | 95% CI | criterion | passed |",
@@ -261,7 +285,7 @@ def _img(path: Path, caption: str) -> str:
 
 
 def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
-                generated: str = "") -> str:
+                generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = ()) -> str:
     """A self-contained page (figures inline as base64 PNG)."""
     esc = html.escape
     numeric = {3, 4, 5, 7, 8, 9, 12}  # 6, the effect size, starts with its (long) name
@@ -270,8 +294,9 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
            "<title>modes: re-derived findings</title>", f"<style>{CSS}</style></head><body>",
            "<h1>Distinct modes of class fitting: re-derived findings</h1>",
-           f"<p class='meta'>Family-wise alpha {family_alpha:g}, Holm-corrected over "
-           f"{sum(r.adjusted_p is not None for r in rows)} primary p-values. "
+           f"<p class='meta'>{esc(_run(run_id))}family-wise alpha {family_alpha:g}, "
+           f"Holm-corrected over {sum(r.adjusted_p is not None for r in rows)} primary p-values "
+           "of this run's claims. "
            + esc(", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())))
            + (f". Generated {esc(generated)}." if generated else "") + "</p>",
            "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADER)
@@ -328,6 +353,13 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
                                  for k, v in extra.items()) + "</table></details>")
         out += [_img(p, f"{r.claim_id}: {p.stem}") for p in row.figures]
+    if stale:
+        out += ["<h2 id='stale'>Stale records</h2>", f"<p>{esc(STALE_NOTE)}</p>",
+                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in STALE_HEADER)
+                + "</tr></thead><tbody>"]
+        out += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>"
+                for cells in stale_rows(stale)]
+        out.append("</tbody></table>")
     if controls:
         out += ["<h2 id='controls'>Controls on planted fixtures</h2>",
                 "<p>Each claim's procedure on fixtures with known answers: false-positive rates "
@@ -352,34 +384,35 @@ def _resolve_figure(path: str, out_dir: Path) -> Path:
     return out_dir / p
 
 
-def write_report(results: Sequence[ClaimResult], out_dir: Path | str,
-                 controls: Sequence[ControlResult] = (),
+def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[ControlResult] = (),
                  family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
-    """Redraw the records' figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
+    """Redraw the run's figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
     ``index.html``; returns every path written."""
     out = Path(out_dir)
     fig_dir = out / FIGURES_SUBDIR
     written: list[Path] = []
     per_claim: list[list[Path]] = []
-    for r in results:
+    for r in run.results:
         drawn = redraw(r.figure_specs, fig_dir)
         written += drawn
         paths = {p.resolve(): p for p in [_resolve_figure(f, out) for f in r.figures] + drawn}
         per_claim.append(list(paths.values()))
-    rows = family_rows(results, family_alpha, per_claim)
+    rows = family_rows(run.results, family_alpha, per_claim)
     md = out / "summary.md"
     page = out / "index.html"
-    text_md = render_markdown(rows, controls, out, family_alpha)
-    text_html = render_html(rows, controls, family_alpha,
-                            time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    text_md = render_markdown(rows, controls, out, family_alpha, run.run_id, run.stale)
+    text_html = render_html(rows, controls, family_alpha, time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                            run.run_id, run.stale)
     write_text(md, text_md)
     write_text(page, text_html)
     return [*written, md, page]
 
 
 def report_main(records_dir: Path | str, out_dir: Path | str,
-                family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
-    """``modes report``: regenerate figures, summary.md and index.html from the JSON records
-    (and the control results, when ``<records_dir>/controls/summary.json`` exists)."""
-    return write_report(load_records(records_dir), out_dir, load_controls(records_dir),
+                family_alpha: float = DEFAULT_FAMILY_ALPHA, run_id: str | None = None
+                ) -> list[Path]:
+    """``modes report``: regenerate figures, summary.md and index.html from the JSON records of
+    run ``run_id`` (default: the latest, :func:`modes.report.runs.latest_run`) and the control
+    results, when ``<records_dir>/controls/summary.json`` exists."""
+    return write_report(load_run(records_dir, run_id), out_dir, load_controls(records_dir),
                         family_alpha)

@@ -179,8 +179,9 @@ class ClaimResult:
 
     The verdict is not a field: :attr:`decision` computes it with :func:`decide` from the numbers,
     the side ``conditions`` and, once the run's claims are corrected together
-    (:func:`modes.stats.multiple.family_wise`), the ``family``. ``expected`` is the verdict the
-    run expects (:mod:`modes.expected`; ``replicated`` unless recorded otherwise).
+    (:func:`modes.stats.multiple.family_wise`), the ``family``. ``run_id`` names the pytest
+    session that measured the claim (only claims of one run form a family), ``expected`` the
+    verdict that run expects (:mod:`modes.expected`; ``replicated`` unless recorded otherwise).
     ``details`` holds secondary numbers (JSON-able scalars/lists), ``components`` names the
     components used (backbone, dataset, density model, ...), ``figures`` the PNG paths,
     ``figure_specs`` the JSON-able figure data (:class:`modes.report.specs.FigureSpec` dicts) from
@@ -198,6 +199,7 @@ class ClaimResult:
     power: float | None = None
     conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
     family: FamilyWise | None = None
+    run_id: str = ""
     expected: Verdict = attrs.field(default=Verdict.REPLICATED, converter=parse_verdict)
     scale: str = "smoke"
     components: dict[str, str] = attrs.field(factory=dict, converter=_frozen_dict)

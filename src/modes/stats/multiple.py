@@ -1,8 +1,9 @@
 """Holm correction of the claims' primary p-values (family-wise alpha 0.01 by default).
 
-:func:`family_wise` places each claim in the family of the claims reported together, and the
-claim's verdict then reads its Holm-adjusted p-value (:func:`modes.stats.claim.decide`); the
-report takes its verdicts from there.
+The family is the claims of one run (one pytest session, one ``run_id``): :func:`family_wise`
+places each claim of a run in it, and the claim's verdict then reads its Holm-adjusted p-value
+(:func:`modes.stats.claim.decide`). The report, the terminal's verdict table and pytest's exit
+status all take their verdicts from here; records of other runs never join the family.
 
 Holm's step-down procedure: sort the m p-values, multiply the k-th smallest by (m - k + 1), take
 the running maximum and cap at 1; reject where the adjusted p-value is below alpha. It equals
@@ -60,11 +61,14 @@ def holm(p_values: Mapping[str, float], alpha: float = DEFAULT_FAMILY_ALPHA) -> 
 
 def family_wise(results: Sequence[ClaimResult], alpha: float = DEFAULT_FAMILY_ALPHA
                 ) -> list[ClaimResult]:
-    """The claims, each placed in their family: Holm over their finite primary p-values at
-    family-wise ``alpha`` (a claim placed before is placed anew)."""
+    """The claims of one run, each placed in the run's family: Holm over their finite primary
+    p-values at family-wise ``alpha`` (a claim placed before is placed anew)."""
     ids = [r.claim_id for r in results]
     if len(set(ids)) != len(ids):
         raise ValueError(f"claim ids must be unique, got {ids}")
+    runs = sorted({r.run_id for r in results})
+    if len(runs) > 1:
+        raise ValueError(f"a family holds the claims of one run, got runs {runs}")
     adj = holm({r.claim_id: r.p_value for r in results}, alpha)
     return [attrs.evolve(r, family=FamilyWise(adjusted_p=adj.adjusted.get(r.claim_id, math.nan),
                                               alpha=alpha, size=len(adj.adjusted)))
