@@ -1,10 +1,10 @@
-"""pytest plugin: options, the session scenario, the session's run id and the report.
+"""pytest plugin: options, the session scenario and the session's run id.
 
 Options are declared once here; state is carried by fixtures and ``config.stash``. Every session
 has one run id, made by the controller (or given with ``--run-id``) and handed to each xdist worker
-in its ``workerinput``. Each xdist worker writes its claims' JSON records, stamped with the run id,
-into ``<reports-dir>/records/``; the controller renders ``summary.md``, ``index.html`` and the
-figures from this run's records when the session ends (only one session's claims form a family).
+in its ``workerinput``; the claims' records carry it, so that only one session's claims form a
+family. Recording claims and turning their verdicts into pytest's outcome, the terminal's verdict
+table and the report is :mod:`modes.pytest_verdicts`' part.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import pytest
 
 if TYPE_CHECKING:
     from modes.scenario import Scenario, ScenarioConfig
+
+pytest_plugins = ["modes.pytest_verdicts"]
 
 RUN_ID = pytest.StashKey[str]()
 WORKER_RUN_ID = "modes_run_id"  # the key of the run id in an xdist worker's workerinput
@@ -142,27 +144,3 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:
     """Hand the controller's run id to an xdist worker before it starts."""
     node.workerinput[WORKER_RUN_ID] = node.config.stash[RUN_ID]
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """On the controller (not on xdist workers), render the report from this run's records."""
-    config = session.config
-    if hasattr(config, "workerinput"):
-        return
-    records = reports_dir(config) / "records"
-    if not records.is_dir():
-        return
-    from modes.report.records import load_controls
-    from modes.report.render import write_report
-    from modes.report.runs import load_run
-
-    run = load_run(records, config.stash[RUN_ID])
-    if not run.results:
-        return
-    written = write_report(run, reports_dir(config), load_controls(records),
-                           family_alpha_of(config))
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"modes: report of run {run.run_id} written to {reports_dir(config)} "
-            f"({len(written)} files; {len(run.stale)} stale records of other runs listed apart)")

@@ -14,6 +14,7 @@ import pytest
 from modes.report.records import records_dir, write_controls, write_record
 from modes.report.render import family_rows, fmt, report_main, verdict_label
 from modes.report.specs import FigureSpec
+from modes.report.terminal import verdict_table
 from modes.stats.claim import (
     INCONCLUSIVE,
     NOT_REPLICATED,
@@ -23,6 +24,7 @@ from modes.stats.claim import (
     evaluate,
 )
 from modes.stats.controls import CONTROLS, run_control
+from modes.stats.multiple import family_wise
 
 RUN = "20250101T000000-abcdef"
 
@@ -176,3 +178,14 @@ def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
     assert "paper measurement: replicated" in md and "degenerate components" in md
     assert "Density measurements side by side" in render_html(rows, [], 0.01)
 
+
+def test_terminal_table_has_one_line_per_claim_with_holm_and_short_notes() -> None:
+    placed = family_wise(_results(), alpha=0.01)
+    lines = verdict_table(placed, width=80)
+    assert lines[0].split() == ["claim", "verdict", "Holm", "p", "effect", "note"]
+    assert len(lines) == 11 and all(len(line) <= 80 for line in lines)
+    by_claim = {line.split()[0]: line for line in lines[1:]}
+    assert "not replicated" in by_claim["C4"] and "0.016" in by_claim["C4"]
+    assert "replicated at its own alpha" in by_claim["C4"] and by_claim["C4"].endswith("…")
+    assert "not replicated (expected)" in by_claim["C5"]
+    assert by_claim["C1"].split()[1:3] == ["replicated", "1.00e-05"]
