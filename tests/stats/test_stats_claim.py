@@ -150,5 +150,7 @@ def test_the_family_takes_only_presence_replications_away() -> None:
     assert placed.verdict is REPLICATED  # the uncorrected test is the stricter one for absence
     failed = require(presence, False, "side condition")
     assert attrs.evolve(failed, family=beaten.family).decision.by == "condition"
+    assert presence.family_verdicts == {REPLICATED, NOT_REPLICATED}
+    assert absence.family_verdicts == {REPLICATED} and failed.family_verdicts == {NOT_REPLICATED}
     with pytest.raises(ValueError, match="alpha"):
         FamilyWise(adjusted_p=0.1, alpha=0.0, size=1)

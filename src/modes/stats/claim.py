@@ -226,6 +226,13 @@ class ClaimResult:
         return self.decision.verdict
 
     @property
+    def family_verdicts(self) -> frozenset[Verdict]:
+        """The verdicts this claim can have once placed in its run's family: its verdict now, or
+        the one it gets when Holm's correction does not reject (the family cannot do more)."""
+        unrejected = attrs.evolve(self, family=FamilyWise(adjusted_p=1.0, alpha=0.5, size=1))
+        return frozenset({self.verdict, unrejected.verdict})
+
+    @property
     def as_expected(self) -> bool:
         """Whether the verdict is the one its run expects (then pytest's outcome is a pass)."""
         return self.verdict is self.expected
