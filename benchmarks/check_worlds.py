@@ -66,13 +66,13 @@ def main() -> None:
             results = decide_world(world, MEASURES[name], settings, seed)
             took = time.perf_counter() - started
             for claim, r in results.items():
-                counts[name, claim][r.verdict] += 1
+                counts[name, claim][r.verdict.value] += 1
                 det = r.details
                 print(f"seed {seed} {name} {claim}: {r.verdict} (raw {det['raw_verdict']}; "
                       f"p {r.p_value:.3g}, {r.prereg.effect_name} {r.effect_size:.3g}; "
                       f"degenerate {sum(det['degenerate_mask'])}, chains disagree "
                       f"{sum(det['chains_disagree_mask'])}; null rate {det['null_rate']}) "
-                      f"{took:.0f}s | {r.note}", flush=True)
+                      f"{took:.0f}s | {r.explanation}", flush=True)
                 records.append({"seed": seed, "measure": name, "claim": claim,
                                 "planted": world.planted.tolist(),
                                 **result_to_dict(attrs.evolve(r, figure_specs=()))})

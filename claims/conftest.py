@@ -1,24 +1,17 @@
-"""Fixtures shared by the claim modules (options and the scenario come from modes.pytest_plugin)."""
+"""Scheduling and fixtures shared by the claim modules (options, the scenario and
+``record_claim`` come from the modes pytest plugin: modes.pytest_plugin, modes.pytest_verdicts)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
 
-import attrs
 import pytest
 
 from modes.evidence import assert_replicated, inconclusive
-from modes.expected import expected_verdict, reason, run_key
-from modes.report.records import write_record
-from modes.report.specs import FigureSpec
-from modes.scenario import MissingComponentError, Scenario
-from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, expected_fail
-
-Record = Callable[..., ClaimResult]
-
+from modes.pytest_verdicts import Record
+from modes.scenario import MissingComponentError
+from modes.stats.claim import Preregistration
 
 # Claims that share expensive artifacts, by module: each module's tests get that ``xdist_group``
 # mark, and ``-n auto`` runs them with xdist's ``loadgroup`` scheduling, so each group runs on one
@@ -66,43 +59,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def record_claim(modes_scenario: Scenario, modes_reports_dir: Path,
-                 request: pytest.FixtureRequest) -> Record:
-    """``record_claim(result, figures=[FigureSpec...])`` stamps the result with scale, components,
-    runtime and figure specs (drawn by the report), writes its JSON record and returns it.
-
-    When :mod:`modes.expected` records an expected verdict for this run and claim, the measured
-    verdict must equal it: then the test is ``xfail(strict=True)`` with a reason generated from
-    the record; a different verdict fails the test.
-    """
-    started = time.perf_counter()
-    cfg = modes_scenario.config
-    key = run_key(modes_scenario.scale.name, cfg.dataset, cfg.backbone, cfg.seed)
-
-    def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
-        result = attrs.evolve(
-            result, scale=modes_scenario.scale.name, components=cfg.components(),
-            runtime_s=time.perf_counter() - started,
-            figure_specs=tuple(spec.to_dict() for spec in figures))
-        expected = expected_verdict(key, result.claim_id)
-        mismatch = expected is not None and result.verdict != expected
-        if expected is not None and not mismatch and expected != REPLICATED:
-            why = reason(result, expected, key)
-            request.applymarker(pytest.mark.xfail(strict=True, reason=why))
-            result = expected_fail(result, why)
-        write_record(modes_reports_dir, result)
-        if mismatch:
-            pytest.fail(f"{result.claim_id}: measured '{result.verdict}' but run {key} expects "
-                        f"'{expected}' (modes/expected/smoke.json): {result.note}")
-        return result
-
-    return record
-
-
-@pytest.fixture
 def requires(record_claim: Record) -> Callable[[Preregistration], AbstractContextManager[None]]:
     """``with requires(PREREG): ...`` turns a component the scenario lacks into an inconclusive
-    record that says which component is missing (and a failed test)."""
+    record that says which component is missing (and an INCONCLUSIVE test)."""
 
     @contextmanager
     def guard(prereg: Preregistration) -> Iterator[None]:

@@ -33,10 +33,13 @@ def test_report_rerenders_from_records(tmp_path: Path) -> None:
                              test="dip", effect_name="ratio", effect_threshold=3.0,
                              effect_direction="greater")
     write_record(tmp_path, evaluate(prereg, statistic=0.1, p_value=0.001, effect_size=9.0,
-                                    ci=(5.0, 12.0), n=100))
+                                    ci=(5.0, 12.0), n=100, run_id="run-a"))
     assert main(["report", "--reports-dir", str(tmp_path)]) == 0
     summary = (tmp_path / "summary.md").read_text()
-    assert "C1" in summary and "replicated" in summary
+    assert "C1" in summary and "replicated" in summary and "Run run-a" in summary
+    assert main(["report", "--reports-dir", str(tmp_path), "--run-id", "run-b"]) == 0
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Run run-b" in summary and "## Stale records" in summary
     assert "<table" in (tmp_path / "index.html").read_text()
 
 

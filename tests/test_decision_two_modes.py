@@ -37,7 +37,7 @@ def test_one_mode_replicates_neither_and_c1s_says_why() -> None:
     values = _values(spread_ratio=10.0, separation=0.0, seed=2)
     assert decide_two_modes(values).verdict == "not replicated"
     c1s = decide_low_spread(values)
-    assert c1s.verdict == "not replicated" and "no two modes" in c1s.note
+    assert c1s.verdict == "not replicated" and "no two modes" in c1s.explanation
 
 
 @pytest.mark.parametrize(("m", "s", "d"), [

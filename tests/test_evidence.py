@@ -72,8 +72,8 @@ def test_require_downgrades_only_replicated() -> None:
     ok = evaluate(PRESENCE, statistic=1.0, p_value=1e-4, effect_size=5.0, ci=(4.0, 6.0), n=10)
     assert ok.verdict == REPLICATED
     down = require(ok, False, "side condition failed (x=1)")
-    assert down.verdict == NOT_REPLICATED and "x=1" in down.note
-    assert require(ok, True, "unused") is ok
+    assert down.verdict == NOT_REPLICATED and "x=1" in down.explanation
+    assert require(ok, True, "unused").verdict == REPLICATED
     with pytest.raises(AssertionError, match=r"T1 not replicated.*x=1"):
         assert_replicated(down)
 

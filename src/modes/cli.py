@@ -1,7 +1,8 @@
 """The ``modes`` console script.
 
 ``modes components``            list registered components, by kind
-``modes report [--reports-dir]`` re-render summary.md, index.html and figures from JSON records
+``modes report [--reports-dir] [--run-id]`` re-render summary.md, index.html and figures from
+                                 the JSON records of one run (default: the latest)
 ``modes profiles``               show the scale profiles and their knobs
 """
 
@@ -38,7 +39,7 @@ def _report(args: argparse.Namespace) -> int:
     if not records.is_dir() or not any(records.glob("*.json")):
         print(f"modes report: no records in {records}; run `pytest claims/` first", file=sys.stderr)
         return 2
-    written = report_main(records, reports, family_alpha=args.family_alpha)
+    written = report_main(records, reports, family_alpha=args.family_alpha, run_id=args.run_id)
     for path in written:
         print(path)
     return 0
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--reports-dir", default="reports", help="directory holding records/")
     rep.add_argument("--family-alpha", type=float, default=0.01,
                      help="family-wise alpha of the Holm correction across claims")
+    rep.add_argument("--run-id", default=None,
+                     help="the run whose records form the report (default: the latest run; "
+                          "records of other runs are listed as stale)")
     rep.set_defaults(run=_report)
     return parser
 

@@ -10,13 +10,8 @@ import attrs
 import numpy as np
 
 from modes.report.specs import FigureSpec
-from modes.stats.claim import (
-    INCONCLUSIVE,
-    NOT_REPLICATED,
-    REPLICATED,
-    ClaimResult,
-    Preregistration,
-)
+from modes.stats.claim import ClaimResult, Preregistration
+from modes.stats.claim import require as require  # the claim modules import it from here
 from modes.stats.modality import (
     DipResult,
     MixtureBIC,
@@ -29,6 +24,7 @@ from modes.stats.modality import (
 from modes.stats.piecewise import transition_from_fractions
 from modes.stats.power import PowerEstimate, TwoModeEffect, two_mode_power
 from modes.stats.split import largest_gap_split
+from modes.stats.verdict import Verdict
 
 
 def per_class(values: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
@@ -91,24 +87,16 @@ def layer_evidence(values: Sequence[np.ndarray], labels: np.ndarray) -> list[Lay
 def assert_replicated(result: ClaimResult) -> None:
     """The claim's assertion, with every number a reader needs in the message."""
     p = result.prereg
+    why = result.explanation
     message = (
         f"{result.claim_id} {result.verdict}: {p.hypothesis} | {p.test}: "
         f"statistic={result.statistic:.4g}, p={result.p_value:.3g} (alpha={p.alpha}), "
         f"{p.effect_name}={result.effect_size:.4g} [{result.ci_low:.4g}, {result.ci_high:.4g}] "
         f"vs threshold {p.effect_direction} {p.effect_threshold}, n={result.n}"
         + (f", power={result.power:.3f}" if result.power is not None else "")
-        + (f" | {result.note}" if result.note else "")
+        + (f" | {why}" if why else "")
     )
-    assert result.verdict == REPLICATED, message
-
-
-def require(result: ClaimResult, condition: bool, reason: str) -> ClaimResult:
-    """Downgrade a replicated result to "not replicated" when a pre-registered side condition
-    fails; ``reason`` (with its numbers) is appended to the result's note."""
-    if condition or result.verdict != REPLICATED:
-        return result
-    note = f"{result.note}; {reason}" if result.note else reason
-    return attrs.evolve(result, verdict=NOT_REPLICATED, note=note)
+    assert result.verdict is Verdict.REPLICATED, message
 
 
 def reference_effect(values: np.ndarray, labels: np.ndarray) -> TwoModeEffect:
@@ -161,10 +149,11 @@ def _cached_power(reference: TwoModeEffect, n_classes: int, rule: TwoModeRule, r
 
 
 def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:
-    """A result for a claim whose experiment could not run on this scenario; ``note`` says why."""
+    """A result for a claim whose experiment could not run on this scenario; ``note`` says why.
+    Its numbers are NaN, so :func:`~modes.stats.claim.decide` finds it inconclusive."""
     nan = float("nan")
     return ClaimResult(prereg=prereg, statistic=nan, p_value=nan, effect_size=nan, ci_low=nan,
-                       ci_high=nan, n=n, verdict=INCONCLUSIVE, note=note)
+                       ci_high=nan, n=n, note=note)
 
 
 def figure3_spec(table: Any, title: str) -> FigureSpec:

@@ -1,13 +1,16 @@
-"""pytest plugin: options, the session scenario, and per-claim result records.
+"""pytest plugin: options, the session scenario and the session's run id.
 
-Options are declared once here; state is carried by fixtures; results are reported through hooks.
-Each xdist worker writes its claims' JSON records into ``<reports-dir>/records/``; the controller
-renders ``summary.md``, ``index.html`` and the figures when the session ends.
+Options are declared once here; state is carried by fixtures and ``config.stash``. Every session
+has one run id, made by the controller (or given with ``--run-id``) and handed to each xdist worker
+in its ``workerinput``; the claims' records carry it, so that only one session's claims form a
+family. Recording claims and turning their verdicts into pytest's outcome, the terminal's verdict
+table and the report is :mod:`modes.pytest_verdicts`' part.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +19,11 @@ import pytest
 
 if TYPE_CHECKING:
     from modes.scenario import Scenario, ScenarioConfig
+
+pytest_plugins = ["modes.pytest_verdicts"]
+
+RUN_ID = pytest.StashKey[str]()
+WORKER_RUN_ID = "modes_run_id"  # the key of the run id in an xdist worker's workerinput
 
 _DEFAULTS: dict[str, tuple[str | None, str]] = {
     "scale": ("smoke", "scale profile: smoke (CPU, minutes, embedded data) or full (paper)"),
@@ -33,6 +41,8 @@ _DEFAULTS: dict[str, tuple[str | None, str]] = {
     "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
     "seed": ("0", "master seed"),
     "family-alpha": (None, "family-wise alpha for Holm correction (default: the scale's, 0.01)"),
+    "run-id": (None, "id stamped on this session's claim records; only records of one run form a "
+                     "family (default: a new one per session)"),
     "device": ("cpu", "torch device for training and density sampling (cpu, cuda)"),
 }
 
@@ -93,42 +103,44 @@ def modes_reports_dir(pytestconfig: pytest.Config) -> Path:
     return path
 
 
+def family_alpha_of(config: pytest.Config) -> float:
+    """``--family-alpha``, or the scale profile's family-wise alpha."""
+    from modes.scale import get_scale
+
+    given = config.getoption("family_alpha")
+    return float(given) if given is not None else get_scale(config.getoption("scale")).family_alpha
+
+
 @pytest.fixture(scope="session")
-def family_alpha(pytestconfig: pytest.Config, modes_scenario: Scenario) -> float:
-    given = pytestconfig.getoption("family_alpha")
-    return float(given) if given is not None else modes_scenario.scale.family_alpha
+def family_alpha(pytestconfig: pytest.Config) -> float:
+    return family_alpha_of(pytestconfig)
+
+
+def new_run_id() -> str:
+    """A fresh run id: the local start time, sortable, and a random suffix."""
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture(scope="session")
+def modes_run_id(pytestconfig: pytest.Config) -> str:
+    """This session's run id (the same on the controller and every xdist worker)."""
+    return pytestconfig.stash[RUN_ID]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(id): a paper claim re-derived as a statistical test")
-    config._modes_started = time.time()  # type: ignore[attr-defined]
     worker = getattr(config, "workerinput", None)
-    if worker is not None:  # share the cores among xdist workers instead of oversubscribing them
-        import torch
-
-        workers = int(worker.get("workercount", 1))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """On the controller (not on xdist workers), render the report from this session's records."""
-    config = session.config
-    if hasattr(config, "workerinput"):
+    if worker is None:
+        config.stash[RUN_ID] = config.getoption("run_id") or new_run_id()
         return
-    records = reports_dir(config) / "records"
-    started = getattr(config, "_modes_started", 0.0)
-    if not records.is_dir():
-        return
-    fresh = [p for p in records.glob("*.json") if p.stat().st_mtime >= started - 1]
-    if not fresh:
-        return
-    from modes.report.render import report_main
-    from modes.scale import get_scale
+    config.stash[RUN_ID] = str(worker[WORKER_RUN_ID])
+    import torch  # share the cores among xdist workers instead of oversubscribing them
 
-    given = config.getoption("family_alpha")
-    alpha = float(given) if given is not None else get_scale(config.getoption("scale")).family_alpha
-    written = report_main(records, reports_dir(config), family_alpha=alpha)
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            f"modes: report written to {reports_dir(config)} ({len(written)} files)")
+    workers = int(worker.get("workercount", 1))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Hand the controller's run id to an xdist worker before it starts."""
+    node.workerinput[WORKER_RUN_ID] = node.config.stash[RUN_ID]

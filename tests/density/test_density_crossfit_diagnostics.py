@@ -109,8 +109,10 @@ PRESENCE = Preregistration(claim_id="T", hypothesis="h", paper_ref="r", test="t"
 
 
 def _result(verdict: str) -> ClaimResult:
-    return ClaimResult(prereg=PRESENCE, statistic=1.0, p_value=0.001, effect_size=2.0,
-                       ci_low=1.5, ci_high=2.5, n=20, verdict=verdict)
+    """A result whose test gives ``verdict`` (replicated, or not: p above alpha)."""
+    return ClaimResult(prereg=PRESENCE, statistic=1.0,
+                       p_value=0.001 if verdict == REPLICATED else 0.5, effect_size=2.0,
+                       ci_low=1.5, ci_high=2.5, n=20)
 
 
 def test_gate_names_the_check_that_failed() -> None:
@@ -118,11 +120,11 @@ def test_gate_names_the_check_that_failed() -> None:
     assert gated(clean).verdict == REPLICATED and gated(clean).details["null_rate"] == 0
     flagged = MeasuredVerdict("checked", _result(REPLICATED), (NOT_REPLICATED,) * 20,
                               ("stage4, class 3: degenerate components (90% ...)",))
-    assert gated(flagged).verdict == INCONCLUSIVE and "cannot be read" in gated(flagged).note
+    assert gated(flagged).verdict == INCONCLUSIVE and "cannot be read" in gated(flagged).explanation
     nulls = MeasuredVerdict("checked", _result(REPLICATED), (REPLICATED,) + (NOT_REPLICATED,) * 19,
                             ())
     out = gated(nulls)
-    assert out.verdict == NOT_REPLICATED and "1 of 20" in out.note
+    assert out.verdict == NOT_REPLICATED and "1 of 20" in out.explanation
     assert out.details["null_rate_ci"][1] > 0.05
     absent = MeasuredVerdict("checked", _result(NOT_REPLICATED), (REPLICATED,) * 20, ())
     assert gated(absent).verdict == NOT_REPLICATED
@@ -130,4 +132,4 @@ def test_gate_names_the_check_that_failed() -> None:
 
 def test_a_replicated_pattern_without_matched_nulls_is_unchecked() -> None:
     out = gated(MeasuredVerdict("checked", _result(REPLICATED), (), ()))
-    assert out.verdict == INCONCLUSIVE and "no matched nulls" in out.note
+    assert out.verdict == INCONCLUSIVE and "no matched nulls" in out.explanation

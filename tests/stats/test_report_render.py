@@ -1,27 +1,32 @@
-"""summary.md and index.html rendered from records: rows, Holm, notes, figures, controls."""
+"""summary.md and index.html rendered from one run's records: rows, Holm, notes, figures,
+expectations, stale records, controls."""
 
 from __future__ import annotations
 
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
 from modes.report.records import records_dir, write_controls, write_record
-from modes.report.render import family_rows, fmt, report_main
+from modes.report.render import family_rows, fmt, report_main, verdict_label
 from modes.report.specs import FigureSpec
+from modes.report.terminal import verdict_table
 from modes.stats.claim import (
-    EXPECTED_FAIL,
     INCONCLUSIVE,
     NOT_REPLICATED,
     REPLICATED,
     ClaimResult,
     Preregistration,
     evaluate,
-    expected_fail,
 )
 from modes.stats.controls import CONTROLS, run_control
+from modes.stats.multiple import family_wise
+
+RUN = "20250101T000000-abcdef"
 
 
 def _prereg(i: int, kind: str = "presence") -> Preregistration:
@@ -38,7 +43,7 @@ def _results() -> list[ClaimResult]:
                     "threshold": 0.0}}}).to_dict()
     out = [evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
                     n=100, scale="full", components={"backbone": "resnet50"},
-                    figure_specs=(spec,), runtime_s=3.0)]
+                    figure_specs=(spec,), runtime_s=3.0, run_id=RUN)]
     out.append(evaluate(_prereg(2, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
                         ci=(0.0, 5.0), n=100, power=0.97))
     out.append(evaluate(_prereg(3, "absence"), statistic=0.03, p_value=0.6, effect_size=1.0,
@@ -46,11 +51,12 @@ def _results() -> list[ClaimResult]:
     # C4 passes at its own alpha but not after Holm over ten claims
     out.append(evaluate(_prereg(4), statistic=2.5, p_value=0.004, effect_size=4.0,
                         ci=(3.5, 4.5), n=100))
-    weak = evaluate(_prereg(5), statistic=0.5, p_value=0.3, effect_size=1.0, ci=(0.0, 2.0), n=5)
-    out.append(expected_fail(weak, "5 bins leave 1 residual df: measured power 0.31"))
+    out.append(evaluate(_prereg(5), statistic=0.5, p_value=0.3, effect_size=1.0, ci=(0.0, 2.0),
+                        n=5, expected=NOT_REPLICATED,
+                        note="5 bins leave 1 residual df: measured power 0.31"))
     out += [evaluate(_prereg(i), statistic=5.0, p_value=1e-5, effect_size=6.0, ci=(4.0, 8.0),
                      n=50) for i in range(6, 11)]
-    return out
+    return [attrs.evolve(r, run_id=RUN) for r in out]
 
 
 class _Collector(HTMLParser):
@@ -88,9 +94,13 @@ def test_family_rows_apply_holm_to_presence_claims_only() -> None:
     assert rows["C4"].adjusted_p == pytest.approx(0.004 * 4)
     assert rows["C2"].verdict == REPLICATED  # absence: uncorrected p is the stricter one
     assert rows["C3"].verdict == INCONCLUSIVE
-    assert rows["C5"].verdict == EXPECTED_FAIL
+    assert rows["C5"].verdict == NOT_REPLICATED and rows["C5"].result.as_expected
+    assert verdict_label(rows["C5"].result) == "not replicated (expected)"
+    assert verdict_label(rows["C4"].result) == "not replicated"
     with pytest.raises(ValueError, match="unique"):
         family_rows(_results() + _results()[:1])
+    with pytest.raises(ValueError, match="one run"):
+        family_rows([_results()[0], attrs.evolve(_results()[1], run_id="another run")])
 
 
 def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
@@ -109,16 +119,35 @@ def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
     assert any(src.startswith("data:image/png;base64,iVBOR") for src in parser.images)
     assert "Sentence of claim 1 from the paper." in page
     assert "5 bins leave 1 residual df: measured power 0.31" in page
+    assert "not replicated (expected)" in page and f"Run {RUN}" in page
     assert "Hartigan&#x27;s dip test" in page
     md = (tmp_path / "summary.md").read_text()
     assert md.count("\n| C") == 10 and "## Controls" in md
     assert "](figures/fig1.png)" in md
     assert "not below the family-wise alpha" in md
+    assert "Expected at smoke: not replicated (modes/expected), as measured" in md
+    assert "Stale records" not in md
 
+
+def test_stale_records_are_listed_apart_and_left_out_of_holm(tmp_path: Path) -> None:
+    results = _results()
+    for res in results:
+        write_record(tmp_path, res)
+    # an earlier run at another scale left C11, whose tiny p would change Holm's step-down
+    stale = evaluate(_prereg(11), statistic=9.0, p_value=1e-9, effect_size=9.0, ci=(8.0, 10.0),
+                     n=500, scale="full", run_id="19990101T000000-000000")
+    old = write_record(tmp_path, stale)
+    os.utime(old, (old.stat().st_atime - 60, old.stat().st_mtime - 60))
+    report_main(records_dir(tmp_path), tmp_path)
+    md = (tmp_path / "summary.md").read_text()
+    assert md.count("\n| C") == 11  # ten claims and one stale record
+    assert "## Stale records" in md and "| C11 | replicated | 19990101T000000-000000 | full" in md
+    assert "## C11" not in md and "Holm over 10 primary p-values" in md
+    assert "Stale records" in (tmp_path / "index.html").read_text()
 
 def test_missing_figures_are_reported_not_fatal(tmp_path: Path) -> None:
     res = evaluate(_prereg(1), statistic=0.2, p_value=1e-6, effect_size=9.5, ci=(7.0, 12.0),
-                   n=100, figures=("figures/never_drawn.png",))
+                   n=100, figures=("figures/never_drawn.png",), run_id=RUN)
     write_record(tmp_path, res)
     report_main(records_dir(tmp_path), tmp_path)
     assert "figure missing" in (tmp_path / "index.html").read_text()
@@ -138,7 +167,7 @@ def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
                   "note": ""},
     }
     result = evaluate(_prereg(1), statistic=0.1, p_value=0.4, effect_size=1.1, ci=(0.9, 1.3),
-                      n=30, details={"measures": measures})
+                      n=30, details={"measures": measures}, run_id=RUN)
     rows = family_rows([result])
     from modes.report.render import measure_rows, render_html, render_markdown
 
@@ -148,3 +177,15 @@ def test_density_measurements_are_shown_side_by_side(tmp_path: Path) -> None:
     assert "## Density measurements side by side" in md
     assert "paper measurement: replicated" in md and "degenerate components" in md
     assert "Density measurements side by side" in render_html(rows, [], 0.01)
+
+
+def test_terminal_table_has_one_line_per_claim_with_holm_and_short_notes() -> None:
+    placed = family_wise(_results(), alpha=0.01)
+    lines = verdict_table(placed, width=80)
+    assert lines[0].split() == ["claim", "verdict", "Holm", "p", "effect", "note"]
+    assert len(lines) == 11 and all(len(line) <= 80 for line in lines)
+    by_claim = {line.split()[0]: line for line in lines[1:]}
+    assert "not replicated" in by_claim["C4"] and "0.016" in by_claim["C4"]
+    assert "replicated at its own alpha" in by_claim["C4"] and by_claim["C4"].endswith("…")
+    assert "not replicated (expected)" in by_claim["C5"]
+    assert by_claim["C1"].split()[1:3] == ["replicated", "1.00e-05"]

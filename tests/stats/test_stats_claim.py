@@ -1,13 +1,14 @@
-"""Pre-registration validation and the verdict semantics of ``decide``."""
+"""Pre-registration validation and the verdict semantics of ``decide``, the one place a verdict
+is set: the test, then the side conditions, then the family."""
 
 from __future__ import annotations
 
 import math
 
+import attrs
 import pytest
 
 from modes.stats.claim import (
-    EXPECTED_FAIL,
     INCONCLUSIVE,
     NOT_REPLICATED,
     REPLICATED,
@@ -15,8 +16,9 @@ from modes.stats.claim import (
     Preregistration,
     decide,
     evaluate,
-    expected_fail,
+    require,
 )
+from modes.stats.verdict import Condition, FamilyWise, Verdict, parse_verdict
 
 PRESENCE = Preregistration(claim_id="C1", hypothesis="two modes", paper_ref="Fig. 1",
                            test="dip test", effect_name="spread ratio", effect_threshold=3.0,
@@ -33,7 +35,7 @@ ABSENCE = Preregistration(claim_id="C2", hypothesis="no modes", paper_ref="Fig. 
     (0.01, 10.0, NOT_REPLICATED),     # p must be strictly below alpha
 ])
 def test_presence_needs_significance_and_effect(p: float, effect: float, verdict: str) -> None:
-    assert decide(PRESENCE, 1.0, p, effect, (effect - 1, effect + 1)) == verdict
+    assert decide(PRESENCE, 1.0, p, effect, (effect - 1, effect + 1)).verdict == verdict
 
 
 @pytest.mark.parametrize(("p", "effect", "ci", "power", "verdict"), [
@@ -46,22 +48,22 @@ def test_presence_needs_significance_and_effect(p: float, effect: float, verdict
 ])
 def test_absence_needs_power_or_equivalence(p: float, effect: float, ci: tuple[float, float],
                                             power: float | None, verdict: str) -> None:
-    assert decide(ABSENCE, 1.0, p, effect, ci, power) == verdict
+    assert decide(ABSENCE, 1.0, p, effect, ci, power).verdict == verdict
 
 
 def test_directions_less_and_abs() -> None:
     less = Preregistration("C7", "radius drops", "Fig. 3", "OLS", "jump", -0.1, "less")
-    assert decide(less, -3.0, 1e-4, -0.2, (-0.3, -0.15)) == REPLICATED
-    assert decide(less, -3.0, 1e-4, -0.05, (-0.1, 0.0)) == NOT_REPLICATED
+    assert decide(less, -3.0, 1e-4, -0.2, (-0.3, -0.15)).verdict == REPLICATED
+    assert decide(less, -3.0, 1e-4, -0.05, (-0.1, 0.0)).verdict == NOT_REPLICATED
     both = Preregistration("C6", "association", "Fig. 3", "Spearman", "rho", 0.3, "abs")
-    assert decide(both, 1.0, 1e-4, -0.5, (-0.7, -0.3)) == REPLICATED
+    assert decide(both, 1.0, 1e-4, -0.5, (-0.7, -0.3)).verdict == REPLICATED
     eq = Preregistration("C3", "uniform", "Fig. A.8", "dip", "d", 0.3, "abs", kind="absence")
-    assert decide(eq, 1.0, 0.6, 0.05, (-0.2, 0.25)) == REPLICATED
+    assert decide(eq, 1.0, 0.6, 0.05, (-0.2, 0.25)).verdict == REPLICATED
 
 
 def test_nan_numbers_are_inconclusive() -> None:
-    assert decide(PRESENCE, math.nan, 0.001, 10.0, (9.0, 11.0)) == INCONCLUSIVE
-    assert decide(PRESENCE, 1.0, math.nan, 10.0, (9.0, 11.0)) == INCONCLUSIVE
+    assert decide(PRESENCE, math.nan, 0.001, 10.0, (9.0, 11.0)).verdict == INCONCLUSIVE
+    assert decide(PRESENCE, 1.0, math.nan, 10.0, (9.0, 11.0)).verdict == INCONCLUSIVE
 
 
 @pytest.mark.parametrize(("field", "value"), [("alpha", 0.0), ("alpha", 1.5),
@@ -82,16 +84,73 @@ def test_decide_rejects_bad_p_and_power() -> None:
         decide(ABSENCE, 1.0, 0.5, 1.0, (0.0, 2.0), power=2.0)
 
 
-def test_evaluate_and_expected_fail_keep_the_numbers() -> None:
+def test_the_verdict_is_read_not_stored() -> None:
     res = evaluate(PRESENCE, statistic=0.2, p_value=0.2, effect_size=1.5, ci=(1.0, 2.0), n=20,
                    scale="smoke", components={"backbone": "resnet18"}, details={"gap": 3.0})
-    assert res.verdict == NOT_REPLICATED and res.claim_id == "C1"
-    marked = expected_fail(res, "20 classes: dip power 0.43 against the C1 effect")
-    assert marked.verdict == EXPECTED_FAIL
-    assert marked.details["measured_verdict"] == NOT_REPLICATED
-    assert (marked.p_value, marked.effect_size, marked.n) == (0.2, 1.5, 20)
-    with pytest.raises(ValueError, match="reason"):
-        expected_fail(res, "")
-    with pytest.raises(ValueError, match="verdict"):
+    assert res.verdict is Verdict.NOT_REPLICATED and res.claim_id == "C1"
+    assert res.decision.by == "test" and res.explanation == ""
+    assert res.expected is Verdict.REPLICATED and not res.as_expected
+    with pytest.raises(TypeError, match="verdict"):
         ClaimResult(prereg=PRESENCE, statistic=1.0, p_value=0.1, effect_size=1.0, ci_low=0.0,
-                    ci_high=2.0, n=3, verdict="probably")
+                    ci_high=2.0, n=3, verdict="replicated")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="p must"):
+        evaluate(PRESENCE, statistic=1.0, p_value=2.0, effect_size=1.0, ci=(0.0, 2.0), n=3)
+    with pytest.raises(ValueError, match="unknown verdict 'probably'"):
+        attrs.evolve(res, expected="probably")
+
+
+def test_verdict_values_are_the_record_strings() -> None:
+    assert [v.value for v in Verdict] == ["replicated", "not replicated", "inconclusive"]
+    assert Verdict.NOT_REPLICATED == "not replicated"
+    assert f"{Verdict.INCONCLUSIVE}" == "inconclusive"
+    assert parse_verdict("inconclusive") is INCONCLUSIVE
+    with pytest.raises(ValueError, match="known"):
+        parse_verdict("expected-fail at smoke")
+
+
+REPLICATES = {"statistic": 5.0, "p_value": 1e-4, "effect_size": 5.0, "ci": (4.0, 6.0), "n": 10}
+
+
+def test_the_first_failed_condition_sets_the_verdict() -> None:
+    ok = evaluate(PRESENCE, **REPLICATES)  # type: ignore[arg-type]
+    held = require(ok, True, "unused")
+    assert held.verdict is REPLICATED and held.conditions == (Condition(True, "unused"),)
+    down = require(require(held, False, "BIC margin 3 not > 10"), False, "second", INCONCLUSIVE)
+    assert down.verdict is NOT_REPLICATED
+    assert (down.decision.by, down.decision.reason) == ("condition", "BIC margin 3 not > 10")
+    flagged = require(held, False, "2 classes flagged", INCONCLUSIVE)
+    assert flagged.verdict is INCONCLUSIVE and flagged.explanation == "2 classes flagged"
+    failed_test = require(evaluate(PRESENCE, **{**REPLICATES, "p_value": 0.5}),  # type: ignore[arg-type]
+                          False, "never read")
+    assert failed_test.verdict is NOT_REPLICATED and failed_test.decision.by == "test"
+    with pytest.raises(ValueError, match="failed condition"):
+        Condition(False, "cannot grant", REPLICATED)
+
+
+def test_a_failed_precondition_decides_whatever_the_test_says() -> None:
+    cannot_run = evaluate(PRESENCE, **{**REPLICATES, "statistic": math.nan})  # type: ignore[arg-type]
+    assert cannot_run.verdict is INCONCLUSIVE
+    given = require(cannot_run, False, "no two modes", precondition=True)
+    assert given.verdict is NOT_REPLICATED and given.explanation == "no two modes"
+    side = require(evaluate(PRESENCE, **REPLICATES), False, "side")  # type: ignore[arg-type]
+    first = require(side, False, "no two modes", precondition=True)
+    assert first.decision.reason == "no two modes"  # preconditions come before side conditions
+    assert require(cannot_run, True, "two modes", precondition=True).verdict is INCONCLUSIVE
+
+
+def test_the_family_takes_only_presence_replications_away() -> None:
+    presence = evaluate(PRESENCE, **REPLICATES)  # type: ignore[arg-type]
+    beaten = attrs.evolve(presence, family=FamilyWise(adjusted_p=0.04, alpha=0.01, size=10))
+    assert beaten.verdict is NOT_REPLICATED and beaten.decision.by == "family"
+    assert "Holm-adjusted p 0.04 over 10 claims" in beaten.explanation
+    kept = attrs.evolve(presence, family=FamilyWise(adjusted_p=0.004, alpha=0.01, size=10))
+    assert kept.verdict is REPLICATED
+    absence = evaluate(ABSENCE, statistic=1.0, p_value=0.5, effect_size=1.0, ci=(0.0, 2.0), n=5)
+    placed = attrs.evolve(absence, family=FamilyWise(adjusted_p=1.0, alpha=0.01, size=10))
+    assert placed.verdict is REPLICATED  # the uncorrected test is the stricter one for absence
+    failed = require(presence, False, "side condition")
+    assert attrs.evolve(failed, family=beaten.family).decision.by == "condition"
+    assert presence.family_verdicts == {REPLICATED, NOT_REPLICATED}
+    assert absence.family_verdicts == {REPLICATED} and failed.family_verdicts == {NOT_REPLICATED}
+    with pytest.raises(ValueError, match="alpha"):
+        FamilyWise(adjusted_p=0.1, alpha=0.0, size=1)

@@ -21,8 +21,9 @@ import attrs
 import numpy as np
 
 from modes.components.density.class_diagnostics import ClassDiagnostics
-from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED, ClaimResult
+from modes.stats.claim import ClaimResult, require
 from modes.stats.power import clopper_pearson
+from modes.stats.verdict import Verdict
 
 
 @attrs.frozen
@@ -31,13 +32,13 @@ class MeasuredVerdict:
 
     measure: str
     result: ClaimResult
-    null_verdicts: tuple[str, ...]
+    null_verdicts: tuple[Verdict, ...]
     flagged: tuple[str, ...]
     diagnostics: dict[str, dict[str, object]] = attrs.field(factory=dict)
 
     @property
     def null_hits(self) -> int:
-        return sum(v == REPLICATED for v in self.null_verdicts)
+        return sum(v is Verdict.REPLICATED for v in self.null_verdicts)
 
     @property
     def null_rate(self) -> float:
@@ -52,7 +53,7 @@ class MeasuredVerdict:
     def summary(self) -> dict[str, Any]:
         r = self.result
         return {"verdict": r.verdict, "p_value": r.p_value, "effect_size": r.effect_size,
-                "note": r.note, "null_rate": self.null_rate, "null_hits": self.null_hits,
+                "note": r.explanation, "null_rate": self.null_rate, "null_hits": self.null_hits,
                 "null_replicates": len(self.null_verdicts), "null_rate_ci": list(self.null_ci),
                 "flagged": list(self.flagged), "details": r.details,
                 "class_diagnostics": self.diagnostics}
@@ -79,29 +80,25 @@ _PREFIX = {"chains_disagree": "chains disagree", "degenerate": "degenerate",
 
 
 def gated(m: MeasuredVerdict) -> ClaimResult:
-    """The verdict of a measurement after its checks (module docstring)."""
+    """The result of a measurement with its checks as side conditions (module docstring)."""
     r = m.result
     details = {**r.details, "measure": m.measure, "null_rate": m.null_rate,
                "null_hits": m.null_hits, "null_replicates": len(m.null_verdicts),
                "null_rate_ci": list(m.null_ci), "flagged_classes": list(m.flagged)}
     shown = "; ".join(m.flagged[:5]) + (f" (+{len(m.flagged) - 5} more)"
                                         if len(m.flagged) > 5 else "")
-    verdict, reason = r.verdict, ""
-    if r.verdict == REPLICATED and m.flagged:
-        verdict = INCONCLUSIVE
-        reason = f"{len(m.flagged)} class densities cannot be read ({shown})"
-    elif r.prereg.kind == "presence" and r.verdict == REPLICATED and not m.null_verdicts:
-        verdict = INCONCLUSIVE
-        reason = "no matched nulls were fitted (null_replicates = 0), so the pattern is unchecked"
-    elif (r.prereg.kind == "presence" and r.verdict == REPLICATED
-          and m.null_rate > r.prereg.alpha):
-        verdict = NOT_REPLICATED
-        reason = (f"the matched nulls (single Gaussians with the classes' means and "
-                  f"covariances) show the pattern in {m.null_hits} of {len(m.null_verdicts)} "
-                  f"replicates: the classes' means and covariances, read through this "
-                  f"measurement, produce it without structure beyond them")
-    note = "; ".join(x for x in (r.note, reason) if x)
-    return attrs.evolve(r, verdict=verdict, note=note, details=details)
+    r = require(attrs.evolve(r, details=details), not m.flagged,
+                f"{len(m.flagged)} class densities cannot be read ({shown})",
+                Verdict.INCONCLUSIVE)
+    if r.prereg.kind == "absence":
+        return r
+    r = require(r, bool(m.null_verdicts), "no matched nulls were fitted (null_replicates = 0), "
+                "so the pattern is unchecked", Verdict.INCONCLUSIVE)
+    return require(r, not m.null_rate > r.prereg.alpha,
+                   f"the matched nulls (single Gaussians with the classes' means and covariances) "
+                   f"show the pattern in {m.null_hits} of {len(m.null_verdicts)} replicates: "
+                   f"the classes' means and covariances, read through this measurement, produce "
+                   f"it without structure beyond them")
 
 
 class MeasuredLayer(Protocol):
@@ -131,8 +128,8 @@ def both_measures(layers_of: Callable[[str, bool], Sequence[MeasuredLayer]],
     for measure in measures:
         layers = layers_of(measure, False)
         result = decide(build(measure, layers, None))
-        null_verdicts: tuple[str, ...] = ()
-        if result.verdict == REPLICATED and result.prereg.kind == "presence":
+        null_verdicts: tuple[Verdict, ...] = ()
+        if result.verdict is Verdict.REPLICATED and result.prereg.kind == "presence":
             with_nulls = layers_of(measure, True)
             reps = min(ld.null_replicates for ld in with_nulls)
             null_verdicts = tuple(decide(build(measure, with_nulls, r)).verdict

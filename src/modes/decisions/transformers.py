@@ -6,7 +6,7 @@ import attrs
 
 from modes.decisions.two_modes import LayerValues
 from modes.evidence import absence_numbers, layer_evidence, reference_effect, require
-from modes.stats.claim import INCONCLUSIVE, ClaimResult, Preregistration, evaluate
+from modes.stats.claim import ClaimResult, Preregistration, evaluate
 
 PREREG = Preregistration(
     claim_id="C10",
@@ -58,8 +58,6 @@ def decide_transformers(inp: TransformerInput, prereg: Preregistration = PREREG)
                       p_value=per_backbone[worst]["p"],
                       effect_size=per_backbone[weakest]["ratio"], ci=per_backbone[weakest]["ci"],
                       n=per_backbone[worst]["n"], details={"backbones": per_backbone})
-    if result.verdict == INCONCLUSIVE:
-        return result
     result = require(result, all(v["bic_delta"] > 10.0 for v in per_backbone.values()),
                      "BIC margin not > 10 at a backbone's best deeper block")
     return require(result, all(v["initial_p"] >= prereg.alpha for v in per_backbone.values()),

@@ -9,7 +9,7 @@ import numpy as np
 from scipy import stats
 
 from modes.evidence import LayerModes, layer_evidence, per_class, require
-from modes.stats.claim import NOT_REPLICATED, ClaimResult, Preregistration, evaluate
+from modes.stats.claim import ClaimResult, Preregistration, evaluate
 from modes.stats.modality import MixtureBIC, class_means, class_sds
 
 PREREG = Preregistration(
@@ -112,15 +112,12 @@ def decide_low_spread(values: LayerValues, prereg: Preregistration = SPREAD) -> 
         details={**_details(values, evidence), "welch_p": [t[1] for t in tests]},
     )
     modes = [e.dip.p_value < prereg.alpha and e.bic.delta > BIC_MARGIN for e in evidence]
-    if all(modes):
-        return result
     # Without two modes there is no high-density mode whose spread could be lower: the claim
     # fails whatever the sds do (even where no split leaves two classes on each side).
-    why = (f"no two modes to compare at every deep stage (dip p "
-           f"{[round(e.dip.p_value, 4) for e in evidence]}, BIC margin "
-           f"{[round(e.bic.delta, 2) for e in evidence]})")
-    return attrs.evolve(result, verdict=NOT_REPLICATED,
-                        note=f"{result.note}; {why}" if result.note else why)
+    return require(result, all(modes),
+                   f"no two modes to compare at every deep stage (dip p "
+                   f"{[round(e.dip.p_value, 4) for e in evidence]}, BIC margin "
+                   f"{[round(e.bic.delta, 2) for e in evidence]})", precondition=True)
 
 
 def ashman_d(bic: MixtureBIC) -> float:

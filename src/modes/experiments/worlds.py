@@ -33,7 +33,8 @@ from modes.decisions.checks import MeasuredVerdict, flag_reasons, gated
 from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
 from modes.experiments.null_artifact import spectrum_covariance
 from modes.measures import DensityMeasure, SamplerSettings, measure_layer, measure_nulls
-from modes.stats.claim import REPLICATED, ClaimResult
+from modes.stats.claim import ClaimResult
+from modes.stats.verdict import Verdict
 
 
 @attrs.frozen(eq=False)
@@ -116,7 +117,7 @@ def decide_world(world: World, measure: DensityMeasure, settings: SamplerSetting
     real = LayerValues(("layer",), (m.log_density[0],), world.labels)
     raws = {claim: decide(real) for claim, decide in DECISIONS.items()}
     nulls = None
-    if any(r.verdict == REPLICATED for r in raws.values()) and settings.null_replicates:
+    if any(r.verdict is Verdict.REPLICATED for r in raws.values()) and settings.null_replicates:
         nulls = measure_nulls(world.x, world.labels, measure, settings, seed=seed)
     flags = flag_reasons([("layer", m.diagnostics)])
     extra = {
@@ -130,12 +131,12 @@ def decide_world(world: World, measure: DensityMeasure, settings: SamplerSetting
         "relative_entropy": m.relative_entropy[0].tolist()}
     out = {}
     for claim, raw in raws.items():
-        null_verdicts: tuple[str, ...] = ()
-        if raw.verdict == REPLICATED and nulls is not None:
+        null_verdicts: tuple[Verdict, ...] = ()
+        if raw.verdict is Verdict.REPLICATED and nulls is not None:
             decide = DECISIONS[claim]
             null_verdicts = tuple(decide(LayerValues(("layer",), (v,), world.labels)).verdict
                                   for v in nulls.log_density)
         result = gated(MeasuredVerdict(measure.name, raw, null_verdicts, flags))
         out[claim] = attrs.evolve(result, details={**result.details, **extra,
-                                                   "raw_verdict": raw.verdict})
+                                                   "raw_verdict": raw.verdict.value})
     return out

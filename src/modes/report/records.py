@@ -1,9 +1,11 @@
 """One JSON record per claim, written atomically so that pytest-xdist workers never collide.
 
 Each claim test writes ``<reports_dir>/records/<claim_id>.json`` from its
-:class:`~modes.stats.claim.ClaimResult`; the report is rendered from whatever records are present.
-Non-finite numbers are written as ``null`` (strict JSON) and read back as NaN. Control results
-live in ``<records_dir>/controls/summary.json``.
+:class:`~modes.stats.claim.ClaimResult`, stamped with its run's id; which records form the run the
+report shows is :mod:`modes.report.runs`' business. The verdict is written for readers of the JSON
+and checked when the record is read: it must be the one the record's numbers decide. Non-finite
+numbers are written as ``null`` (strict JSON) and read back as NaN. Control results live in
+``<records_dir>/controls/summary.json``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import attrs
 
 from modes.stats.claim import ClaimResult, Preregistration
 from modes.stats.controls import ControlResult
+from modes.stats.verdict import Condition, FamilyWise
 from modes.store import save_json
 
 RECORDS_SUBDIR = "records"
@@ -50,14 +53,21 @@ def records_dir(reports_dir: Path | str) -> Path:
 
 
 def result_to_dict(result: ClaimResult) -> dict[str, Any]:
-    """A JSON-able dict of ``result`` (nested pre-registration included)."""
+    """A JSON-able dict of ``result`` (nested pre-registration included, verdict added)."""
     out: dict[str, Any] = _finite_or_none(attrs.asdict(result, recurse=True))
+    out["verdict"] = result.verdict.value
     return out
 
 
+def _nan(value: Any) -> float:
+    return float("nan") if value is None else float(value)
+
+
 def result_from_dict(data: dict[str, Any]) -> ClaimResult:
-    """Inverse of :func:`result_to_dict`."""
+    """Inverse of :func:`result_to_dict`; a recorded verdict other than the one the record's
+    numbers decide is an error."""
     fields = dict(data)
+    recorded = fields.pop("verdict", None)
     try:
         fields["prereg"] = Preregistration(**fields["prereg"])
     except (KeyError, TypeError) as err:
@@ -65,11 +75,17 @@ def result_from_dict(data: dict[str, Any]) -> ClaimResult:
     for name in _FLOAT_FIELDS:
         if name == "power" and fields.get(name) is None:
             continue
-        value = fields.get(name)
-        fields[name] = float("nan") if value is None else float(value)
+        fields[name] = _nan(fields.get(name))
+    fields["conditions"] = tuple(Condition(**c) for c in fields.get("conditions", ()))
+    if (family := fields.get("family")) is not None:
+        fields["family"] = FamilyWise(**{**family, "adjusted_p": _nan(family["adjusted_p"])})
     fields["figures"] = tuple(fields.get("figures", ()))
     fields["figure_specs"] = tuple(fields.get("figure_specs", ()))
-    return ClaimResult(**fields)
+    result = ClaimResult(**fields)
+    if recorded is not None and recorded != result.verdict:
+        raise ValueError(f"recorded verdict {recorded!r} is not the one its numbers decide "
+                         f"({result.verdict.value!r}); re-run the claim")
+    return result
 
 
 def record_path(records: Path | str, claim_id: str) -> Path:
@@ -85,30 +101,30 @@ def write_record(reports_dir: Path | str, result: ClaimResult) -> Path:
     return path
 
 
-def _natural_key(claim_id: str) -> tuple[Any, ...]:
+def natural_key(claim_id: str) -> tuple[Any, ...]:
+    """Sort key putting C2 before C10."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", claim_id))
 
 
-def _resolve(path: Path | str) -> Path:
+def resolve(path: Path | str) -> Path:
     """``path`` itself when it holds records, else its ``records`` subdirectory."""
     base = Path(path)
     sub = base / RECORDS_SUBDIR
     return sub if sub.is_dir() and not any(base.glob("*.json")) else base
 
 
-def load_records(path: Path | str) -> list[ClaimResult]:
-    """All claim records under ``path`` (a records dir or a reports dir), in claim order
-    (C1, C2, ..., C10). A record that cannot be read is an error naming the file."""
-    folder = _resolve(path)
-    if not folder.is_dir():
-        raise ValueError(f"records directory {folder} does not exist")
-    results = []
-    for file in sorted(folder.glob("*.json")):
-        try:
-            results.append(result_from_dict(json.loads(file.read_text())))
-        except (json.JSONDecodeError, ValueError, TypeError) as err:
-            raise ValueError(f"cannot read claim record {file}: {err}") from None
-    return sorted(results, key=lambda r: _natural_key(r.claim_id))
+def read_record(file: Path) -> dict[str, Any]:
+    """The JSON of one claim record; unreadable JSON or a record without a claim id is an error
+    naming the file."""
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"cannot read claim record {file}: {err}") from None
+    prereg = data.get("prereg") if isinstance(data, dict) else None
+    if not isinstance(prereg, dict) or not isinstance(prereg.get("claim_id"), str):
+        raise ValueError(f"cannot read claim record {file}: no valid 'prereg' entry")
+    out: dict[str, Any] = data
+    return out
 
 
 def write_controls(records: Path | str, controls: Sequence[ControlResult]) -> Path:
@@ -120,7 +136,7 @@ def write_controls(records: Path | str, controls: Sequence[ControlResult]) -> Pa
 
 def load_controls(path: Path | str) -> list[ControlResult]:
     """Control results under ``path`` (records or reports dir); empty when none were written."""
-    file = _resolve(path) / CONTROLS_FILE
+    file = resolve(path) / CONTROLS_FILE
     if not file.exists():
         return []
     rows = json.loads(file.read_text())

@@ -1,9 +1,9 @@
-"""Render ``summary.md`` and ``index.html`` from the claims' JSON records.
+"""Render ``summary.md`` and ``index.html`` from the claims' JSON records of one run.
 
-Holm's correction is applied here, across the primary p-values of all claims present. A presence
-claim whose own test passed but whose Holm-adjusted p-value is not below the family-wise alpha is
-reported as ``not replicated`` (family-wise); absence claims keep the verdict of their uncorrected
-test, which is the stricter one for them (correction only makes "not significant" easier).
+The claims of the run are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm
+across their primary p-values) and every verdict shown is the record's own, read from
+:func:`modes.stats.claim.decide`. Records of other runs are listed apart as stale, with the
+verdict they recorded (:mod:`modes.report.runs`).
 """
 
 from __future__ import annotations
@@ -19,45 +19,54 @@ from pathlib import Path
 import attrs
 
 from modes.report.atomic import write_text
-from modes.report.records import load_controls, load_records
+from modes.report.records import load_controls
+from modes.report.runs import RunRecords, StaleRecord, load_run
 from modes.report.specs import redraw
-from modes.stats.claim import EXPECTED_FAIL, NOT_REPLICATED, REPLICATED, ClaimResult
+from modes.stats.claim import ClaimResult
 from modes.stats.controls import ControlResult
-from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, holm
+from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, family_wise
+from modes.stats.verdict import Verdict
 
 FIGURES_SUBDIR = "figures"
 
 
 @attrs.frozen(eq=False)
 class Row:
-    """One claim in the report: its result, Holm-adjusted p, final verdict and figure paths."""
+    """One claim in the report: its result, placed in the run's family, and its figure paths."""
 
     result: ClaimResult
-    adjusted_p: float | None
-    verdict: str
-    holm_note: str
     figures: tuple[Path, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.verdict
+
+    @property
+    def adjusted_p(self) -> float | None:
+        family = self.result.family
+        return None if family is None or math.isnan(family.adjusted_p) else family.adjusted_p
+
+    @property
+    def holm_note(self) -> str:
+        decision = self.result.decision
+        return decision.reason if decision.by == "family" else ""
 
 
 def family_rows(results: Sequence[ClaimResult], family_alpha: float = DEFAULT_FAMILY_ALPHA,
                 figures: Sequence[Sequence[Path]] | None = None) -> list[Row]:
-    """Rows with Holm-adjusted p-values and family-wise verdicts (see module docstring)."""
-    ids = [r.claim_id for r in results]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"claim ids must be unique, got {ids}")
-    adj = holm({r.claim_id: r.p_value for r in results}, family_alpha)
-    rows = []
-    for i, r in enumerate(results):
-        p = adj.adjusted.get(r.claim_id)
-        verdict, note = r.verdict, ""
-        if (r.prereg.kind == "presence" and r.verdict == REPLICATED and p is not None
-                and p >= family_alpha):
-            verdict = NOT_REPLICATED
-            note = (f"replicated at its own alpha {r.prereg.alpha:g}, but the Holm-adjusted p "
-                    f"{p:.3g} is not below the family-wise alpha {family_alpha:g}")
-        paths = tuple(figures[i]) if figures is not None else tuple(Path(f) for f in r.figures)
-        rows.append(Row(result=r, adjusted_p=p, verdict=verdict, holm_note=note, figures=paths))
-    return rows
+    """The run's claims placed in their family, with their figures."""
+    placed = family_wise(results, family_alpha)
+    return [Row(result=r, figures=tuple(figures[i]) if figures is not None
+                else tuple(Path(f) for f in r.figures)) for i, r in enumerate(placed)]
+
+
+def verdict_label(result: ClaimResult) -> str:
+    """The verdict, and the run's expectation when that is not ``replicated``."""
+    if result.expected is Verdict.REPLICATED:
+        return result.verdict.value
+    if result.as_expected:
+        return f"{result.verdict.value} (expected)"
+    return f"{result.verdict.value} (expected {result.expected.value})"
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -84,7 +93,7 @@ def _threshold(r: ClaimResult) -> str:
 
 def _columns(row: Row) -> list[str]:
     r = row.result
-    return [r.claim_id, row.verdict, r.prereg.test, fmt(r.statistic), fmt(r.p_value),
+    return [r.claim_id, verdict_label(r), r.prereg.test, fmt(r.statistic), fmt(r.p_value),
             fmt(row.adjusted_p), f"{r.prereg.effect_name} = {fmt(r.effect_size)}", _ci(r),
             str(r.n), fmt(r.power), r.scale, _components(r), f"{r.runtime_s:.1f} s"]
 
@@ -96,8 +105,35 @@ HEADER = ["claim", "verdict", "test", "statistic", "p", "Holm p", "effect size",
 def _counts(rows: Sequence[Row]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+        counts[row.verdict.value] = counts.get(row.verdict.value, 0) + 1
     return counts
+
+
+STALE_HEADER = ["claim", "recorded verdict", "run", "scale", "components"]
+STALE_NOTE = ("Records left by other runs (another scale, backbone, dataset or seed, or written "
+              "before records carried a run id); not part of this run's family or verdicts.")
+
+
+def stale_rows(stale: Sequence[StaleRecord]) -> list[list[str]]:
+    return [[s.claim_id, s.verdict, s.run_id or "(none)", s.scale or "—",
+             ", ".join(f"{k}={v}" for k, v in sorted(s.components.items())) or "—"]
+            for s in stale]
+
+
+def _why(r: ClaimResult) -> list[tuple[str, str]]:
+    """(label, text) lines saying what set the verdict beyond the test, and the expectation."""
+    out = []
+    decision = r.decision
+    if decision.by == "family":
+        out.append(("Family-wise", decision.reason))
+    elif decision.by == "condition":
+        out.append(("Side condition", decision.reason))
+    if r.expected is not Verdict.REPLICATED:
+        measured = "as measured" if r.as_expected else f"measured {r.verdict.value}"
+        out.append((f"Expected at {r.scale}", f"{r.expected.value} (modes/expected), {measured}"))
+    if r.note:
+        out.append(("Note", r.note))
+    return out
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -139,7 +175,7 @@ def measure_rows(rows: Sequence[Row]) -> list[list[str]]:
         if not isinstance(measures, dict) or not {"paper", "checked"} <= set(measures):
             continue
         c, p = measures["checked"], measures["paper"]
-        out.append([row.result.claim_id, row.verdict, str(c.get("verdict")), _rate(c),
+        out.append([row.result.claim_id, row.verdict.value, str(c.get("verdict")), _rate(c),
                     str(len(c.get("flagged") or [])), str(p.get("verdict")),
                     fmt(p.get("p_value")), fmt(p.get("effect_size")), _rate(p),
                     str(len(p.get("flagged") or []))])
@@ -150,12 +186,18 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _run(run_id: str) -> str:
+    return f"Run {run_id}: " if run_id else ""
+
+
 def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_dir: Path,
-                    family_alpha: float) -> str:
-    """The Markdown summary: overview table, one section per claim, the controls."""
+                    family_alpha: float, run_id: str = "",
+                    stale: Sequence[StaleRecord] = ()) -> str:
+    """The Markdown summary: overview table, one section per claim, stale records, controls."""
     n_p = sum(r.adjusted_p is not None for r in rows)
     lines = ["# modes: re-derived findings", "",
-             f"Family-wise alpha {family_alpha:g} (Holm over {n_p} primary p-values). "
+             f"{_run(run_id)}family-wise alpha {family_alpha:g} (Holm over {n_p} primary "
+             "p-values of this run's claims). "
              + ", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())), "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(_md_cell(c) for c in _columns(row)) + " |" for row in rows]
@@ -165,21 +207,15 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |" for cells in table]
     for row in rows:
         r = row.result
-        lines += ["", f"## {r.claim_id}: {row.verdict}", "", f"> {r.prereg.hypothesis} "
+        lines += ["", f"## {r.claim_id}: {verdict_label(r)}", "", f"> {r.prereg.hypothesis} "
                   f"({r.prereg.paper_ref})", "",
                   f"- Pre-registered: {r.prereg.kind} claim; {r.prereg.test}; alpha "
                   f"{r.prereg.alpha:g}; {_threshold(r)}"
                   + (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
                      else "")]
-        if row.holm_note:
-            lines.append(f"- Family-wise: {row.holm_note}")
-        if r.verdict == EXPECTED_FAIL:
-            lines.append(f"- Not expected to hold at {r.scale} scale: {r.note} (measured "
-                         f"verdict: {r.details.get('measured_verdict', '—')})")
-        elif r.note:
-            lines.append(f"- Note: {r.note}")
+        lines += [f"- {label}: {text}" for label, text in _why(r)]
         for key, value in sorted(r.details.items()):
-            if key not in ("measured_verdict", "measures"):
+            if key != "measures":
                 lines.append(f"- {key}: {value}")
         for name, m in sorted(r.details.get("measures", {}).items()):
             lines.append(f"- {name} measurement: {m.get('verdict')} (p {fmt(m.get('p_value'))}, "
@@ -189,6 +225,11 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
         if row.figures:
             lines.append("")
         lines += [f"![{r.claim_id} {p.stem}]({_rel(p, out_dir)})" for p in row.figures]
+    if stale:
+        lines += ["", "## Stale records", "", STALE_NOTE, "",
+                  "| " + " | ".join(STALE_HEADER) + " |", "|" + "---|" * len(STALE_HEADER)]
+        lines += ["| " + " | ".join(_md_cell(c) for c in cells) + " |"
+                  for cells in stale_rows(stale)]
     if controls:
         lines += ["", "## Controls (planted fixtures)", "",
                   "| control | claims | kind | rate | 95% CI | criterion | passed |",
@@ -218,7 +259,6 @@ td.effect { min-width: 12rem; }
 .v-replicated { background: #d8f3dc; color: #1b5e20; }
 .v-not-replicated { background: #fde2e1; color: #9b1c1c; }
 .v-inconclusive { background: #fff3cd; color: #7a5a00; }
-.v-expected-fail { background: #e3e8f4; color: #2c3e70; }
 blockquote { margin: 0.6rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8aa;
              background: #f6f8f8; }
 .note { background: #eef2fb; border-left: 4px solid #5b7bd5; padding: 0.4rem 0.8rem; }
@@ -228,10 +268,12 @@ figcaption { font-size: 0.8rem; color: #555; }
 """
 
 
-def _verdict_badge(verdict: str) -> str:
-    cls = {REPLICATED: "v-replicated", NOT_REPLICATED: "v-not-replicated",
-           EXPECTED_FAIL: "v-expected-fail"}.get(verdict, "v-inconclusive")
-    return f'<span class="verdict {cls}">{html.escape(verdict)}</span>'
+def _verdict_badge(verdict: str, label: str | None = None) -> str:
+    """``verdict`` as a coloured badge showing ``label`` (default: the verdict)."""
+    classes: dict[str, str] = {Verdict.REPLICATED: "v-replicated",
+                               Verdict.NOT_REPLICATED: "v-not-replicated"}
+    cls = classes.get(verdict, "v-inconclusive")
+    return f'<span class="verdict {cls}">{html.escape(label or verdict)}</span>'
 
 
 def _img(path: Path, caption: str) -> str:
@@ -243,7 +285,7 @@ def _img(path: Path, caption: str) -> str:
 
 
 def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
-                generated: str = "") -> str:
+                generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = ()) -> str:
     """A self-contained page (figures inline as base64 PNG)."""
     esc = html.escape
     numeric = {3, 4, 5, 7, 8, 9, 12}  # 6, the effect size, starts with its (long) name
@@ -252,8 +294,9 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
            "<title>modes: re-derived findings</title>", f"<style>{CSS}</style></head><body>",
            "<h1>Distinct modes of class fitting: re-derived findings</h1>",
-           f"<p class='meta'>Family-wise alpha {family_alpha:g}, Holm-corrected over "
-           f"{sum(r.adjusted_p is not None for r in rows)} primary p-values. "
+           f"<p class='meta'>{esc(_run(run_id))}family-wise alpha {family_alpha:g}, "
+           f"Holm-corrected over {sum(r.adjusted_p is not None for r in rows)} primary p-values "
+           "of this run's claims. "
            + esc(", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())))
            + (f". Generated {esc(generated)}." if generated else "") + "</p>",
            "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADER)
@@ -265,7 +308,7 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
             if i == 0:
                 tds.append(f"<td><a href='#{esc(cell)}'>{esc(cell)}</a></td>")
             elif i == 1:
-                tds.append(f"<td>{_verdict_badge(cell)}</td>")
+                tds.append(f"<td>{_verdict_badge(row.verdict, cell)}</td>")
             else:
                 cls = "num" if i in numeric else wide.get(i, "")
                 tds.append(f"<td class='{cls}'>{esc(cell)}</td>" if cls else
@@ -284,7 +327,8 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
         r = row.result
         power_need = (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
                       else "")
-        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {_verdict_badge(row.verdict)}</h2>",
+        badge = _verdict_badge(row.verdict, verdict_label(r))
+        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {badge}</h2>",
                 f"<blockquote>{esc(r.prereg.hypothesis)} <em>({esc(r.prereg.paper_ref)})</em>"
                 "</blockquote>",
                 f"<p><strong>Pre-registered:</strong> {esc(r.prereg.kind)} claim; "
@@ -294,16 +338,9 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                 f"{esc(fmt(r.p_value))} (Holm {esc(fmt(row.adjusted_p))}), "
                 f"{esc(r.prereg.effect_name)} {esc(fmt(r.effect_size))} {esc(_ci(r))}, n {r.n}, "
                 f"power {esc(fmt(r.power))}; {esc(_components(r))}; {r.runtime_s:.1f} s.</p>"]
-        if row.holm_note:
-            out.append(f"<p class='note'>Family-wise: {esc(row.holm_note)}</p>")
-        if r.verdict == EXPECTED_FAIL:
-            out.append(f"<p class='note'><strong>Not expected to hold at {esc(r.scale)} scale."
-                       f"</strong> {esc(r.note)} (measured verdict: "
-                       f"{esc(str(r.details.get('measured_verdict', '—')))})</p>")
-        elif r.note:
-            out.append(f"<p class='note'>{esc(r.note)}</p>")
-        extra = {k: v for k, v in sorted(r.details.items())
-                 if k not in ("measured_verdict", "measures")}
+        out += [f"<p class='note'><strong>{esc(label)}:</strong> {esc(text)}</p>"
+                for label, text in _why(r)]
+        extra = {k: v for k, v in sorted(r.details.items()) if k != "measures"}
         for name, m in sorted(r.details.get("measures", {}).items()):
             flagged = "; ".join(m.get("flagged") or []) or "none"
             out.append(f"<p><strong>{esc(name)} measurement:</strong> "
@@ -316,6 +353,13 @@ def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_a
                        + "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
                                  for k, v in extra.items()) + "</table></details>")
         out += [_img(p, f"{r.claim_id}: {p.stem}") for p in row.figures]
+    if stale:
+        out += ["<h2 id='stale'>Stale records</h2>", f"<p>{esc(STALE_NOTE)}</p>",
+                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in STALE_HEADER)
+                + "</tr></thead><tbody>"]
+        out += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>"
+                for cells in stale_rows(stale)]
+        out.append("</tbody></table>")
     if controls:
         out += ["<h2 id='controls'>Controls on planted fixtures</h2>",
                 "<p>Each claim's procedure on fixtures with known answers: false-positive rates "
@@ -340,34 +384,35 @@ def _resolve_figure(path: str, out_dir: Path) -> Path:
     return out_dir / p
 
 
-def write_report(results: Sequence[ClaimResult], out_dir: Path | str,
-                 controls: Sequence[ControlResult] = (),
+def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[ControlResult] = (),
                  family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
-    """Redraw the records' figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
+    """Redraw the run's figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
     ``index.html``; returns every path written."""
     out = Path(out_dir)
     fig_dir = out / FIGURES_SUBDIR
     written: list[Path] = []
     per_claim: list[list[Path]] = []
-    for r in results:
+    for r in run.results:
         drawn = redraw(r.figure_specs, fig_dir)
         written += drawn
         paths = {p.resolve(): p for p in [_resolve_figure(f, out) for f in r.figures] + drawn}
         per_claim.append(list(paths.values()))
-    rows = family_rows(results, family_alpha, per_claim)
+    rows = family_rows(run.results, family_alpha, per_claim)
     md = out / "summary.md"
     page = out / "index.html"
-    text_md = render_markdown(rows, controls, out, family_alpha)
-    text_html = render_html(rows, controls, family_alpha,
-                            time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    text_md = render_markdown(rows, controls, out, family_alpha, run.run_id, run.stale)
+    text_html = render_html(rows, controls, family_alpha, time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                            run.run_id, run.stale)
     write_text(md, text_md)
     write_text(page, text_html)
     return [*written, md, page]
 
 
 def report_main(records_dir: Path | str, out_dir: Path | str,
-                family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
-    """``modes report``: regenerate figures, summary.md and index.html from the JSON records
-    (and the control results, when ``<records_dir>/controls/summary.json`` exists)."""
-    return write_report(load_records(records_dir), out_dir, load_controls(records_dir),
+                family_alpha: float = DEFAULT_FAMILY_ALPHA, run_id: str | None = None
+                ) -> list[Path]:
+    """``modes report``: regenerate figures, summary.md and index.html from the JSON records of
+    run ``run_id`` (default: the latest, :func:`modes.report.runs.latest_run`) and the control
+    results, when ``<records_dir>/controls/summary.json`` exists."""
+    return write_report(load_run(records_dir, run_id), out_dir, load_controls(records_dir),
                         family_alpha)
