@@ -28,6 +28,8 @@ _DEFAULTS: dict[str, tuple[str | None, str]] = {
     "memorization": ("subsampled", "memorization estimator: subsampled or published"),
     "mem-scores": (None, "published memorization file (mem_scores.npz / cifar100_infl_matrix.npz)"),
     "certifier": ("randomized-smoothing", "certifier component"),
+    "noise-space": (None, "where smoothing noise is added for training and CERTIFY: normalized "
+                          "(the authors') or pixel (Cohen et al.) (default: the scale's)"),
     "data-root": (None, "dataset root (or MODES_DATA)"),
     "cache-dir": (None, "artifact store directory (or MODES_CACHE; default .modes-cache)"),
     "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
@@ -67,6 +69,7 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         download=bool(opt("download")),
         seed=int(opt("seed")),
         device=opt("device"),
+        noise_space=opt("noise-space"),
     )
 
 

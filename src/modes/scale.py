@@ -68,9 +68,24 @@ class MemorizationScale:
     stem: str | None = None  # None: the dataset's own stem
 
 
+NOISE_SPACES = ("normalized", "pixel")
+
+
+def _check_noise_space(_: object, __: object, value: str) -> None:
+    if value not in NOISE_SPACES:
+        raise ValueError(f"noise_space must be one of {list(NOISE_SPACES)}, got {value!r}")
+
+
 @attrs.frozen
 class RobustnessScale:
-    """Density-bin experiment (Fig. 3): held-out and noise-trained models per bin, CERTIFY."""
+    """Density-bin experiment (Fig. 3): held-out and noise-trained models per bin, CERTIFY.
+
+    ``noise_space`` is where both the training noise and CERTIFY's noise of std ``sigma`` are
+    added: ``"normalized"`` (default; the authors' ``src/transforms.py`` adds it after
+    ``Normalize``, which produced Fig. 3) or ``"pixel"`` ([0, 1] pixels, Cohen et al.'s
+    convention). Radii are reported in pixel units either way
+    (:class:`modes.components.certification.NoiseSpace`).
+    """
 
     bins: int
     bin_epochs: int
@@ -79,6 +94,7 @@ class RobustnessScale:
     n: int
     alpha: float
     certify_per_bin: int
+    noise_space: str = attrs.field(default="normalized", validator=_check_noise_space)
 
 
 @attrs.frozen

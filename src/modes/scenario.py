@@ -57,6 +57,7 @@ class ScenarioConfig:
     download: bool = False
     seed: int = 0
     device: str = "cpu"
+    noise_space: str | None = None  # overrides the scale's robustness.noise_space when given
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -115,7 +116,11 @@ class Scenario:
     def __init__(self, config: ScenarioConfig, store: ArtifactStore) -> None:
         self.config = config
         self.store = store
-        self.scale: Scale = get_scale(config.scale)
+        scale = get_scale(config.scale)
+        if config.noise_space is not None:
+            scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
+                                                                noise_space=config.noise_space))
+        self.scale: Scale = scale
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
