@@ -147,6 +147,13 @@ class Scenario:
                                stem=stem or stem_for(self.dataset.image_size), **kwargs)
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
+    def architecture(self, name: str) -> Any:
+        """What backbone ``name`` is built as here: its BackboneSpec (architecture and
+        initialisation settings, e.g. ``zero_init_residual`` or a pretrained file), or its name
+        for a plug-in without one. Part of every stage's store request."""
+        return getattr(self.backbone(name), "spec", name)
+
+    @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
     def trained(self, name: str) -> tuple[Any, nn.Module]:
         from modes.training.fit import train_classifier
 
@@ -160,6 +167,7 @@ class Scenario:
         named in ``scales`` (so changing one knob recomputes only the stages that use it)."""
         c = self.config
         return {"what": what, "pipeline": PIPELINE_VERSION, "backbone": backbone,
+                "architecture": self.architecture(backbone),
                 "dataset": c.dataset, "data_root": c.data_root, "seed": c.seed,
                 "data": self.scale.data, "train": self.scale.train,
                 "transformer": (self.scale.transformer_config, self.scale.transformer_blocks,

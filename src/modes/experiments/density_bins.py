@@ -18,7 +18,6 @@ are always in [0, 1] pixel units; the table names the space and the noise's pixe
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,7 @@ from modes.metrics import macro_f_score
 from modes.scale import RobustnessScale, TrainScale
 from modes.stats.split import largest_gap_split
 from modes.store import ArtifactStore
-from modes.training.ensemble import Ensemble, seeded_module, train_ensemble
+from modes.training.ensemble import Ensemble, architecture_key, train_ensemble
 
 VERSION = "2"  # 2: noise space setting; the table names it and the noise's pixel sd
 KIND = "density-bins"
@@ -131,12 +130,11 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
 
     if store is None:
         return DensityBinTable.from_arrays(compute())
-    module = seeded_module(lambda: backbone().module(), seed)
     request = {
         "log_density": log_density, "memorization": memorization,
         "data": getattr(data, "fingerprint", None), "labels": labels,
         "robustness": robustness, "train": train, "seed": seed,
-        "architecture": hashlib.sha256(repr(module).encode()).hexdigest()[:16],
+        "architecture": architecture_key(backbone, seed),
         "trainer": getattr(trainer, "__qualname__", type(trainer).__qualname__),
     }
     return DensityBinTable.from_arrays(store.get_or_compute(KIND, request, compute, VERSION))
