@@ -55,7 +55,9 @@ def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) 
         details={"transition": transition, "smoothed_fscore_jump": fscore.jump.estimate,
                  "smoothed_fscore_jump_p": fscore.jump.p_value,
                  "abstention_low_bins": abstain_low, "abstention_high_bins": abstain_high,
-                 "radius_mean": table.radius_mean.tolist(),
+                 "radius_mean": table.radius_mean.tolist(), "radius_units": "[0, 1] pixels",
+                 "noise_space": table.noise_space,
+                 "noise_pixel_sd": table.noise_pixel_sd.tolist(),
                  "certified_per_bin": table.certified_count.tolist()},
     )
     if result.verdict != INCONCLUSIVE:

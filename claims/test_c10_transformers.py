@@ -8,9 +8,14 @@ high-density modes."
 
 Decided by :func:`modes.decisions.transformers.decide_transformers` under both density
 measurements and on their matched nulls (:func:`modes.decisions.checks.both_measures`).
+
+The paper fine-tunes ImageNet-pretrained (SAM) ViT-B/16 and Mixer-B/16; the record says, per
+backbone, whether it started from a pretrained file (``--pretrained``) or was trained from scratch.
 """
 
 from __future__ import annotations
+
+import attrs
 
 from modes.decisions.checks import both_measures, final
 from modes.decisions.transformers import TransformerInput, decide_transformers
@@ -39,6 +44,14 @@ def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) 
         return TransformerInput(out, modes_scenario.config.seed)
 
     result = final(both_measures(all_layers, inputs, decide_transformers))
+    starts = {name: modes_scenario.initialization(name) for name in names}
+    scratch = [name for name, how in starts.items() if not how.startswith("pretrained")]
+    extra = {"initialization": starts}
+    if scratch:
+        extra["initialization_note"] = (
+            f"{', '.join(scratch)} trained from scratch, not fine-tuned from ImageNet-pretrained "
+            f"(SAM) weights as in the paper (give them with --pretrained NAME=PATH)")
+    result = attrs.evolve(result, details={**result.details, **extra})
     figures = tuple(
         FigureSpec("class_density_profiles", f"figA9_A10_{name}",
                    {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),

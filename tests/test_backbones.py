@@ -6,14 +6,17 @@ import attrs
 import numpy as np
 import pytest
 import torch
+from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from modes import registry
 from modes.components.backbones import stem_for
+from modes.components.backbones.base import rebuild
 from modes.components.protocols import Backbone
 from modes.components.taps import extract_representations
 from modes.data import ImageDataset
 from modes.scale import FULL
 from modes.training import train_classifier
+from modes.training.ensemble import architecture_key
 
 torch.set_num_threads(1)
 SMALL = {"vit": {"config": "small"}, "mixer": {"config": "small"}}
@@ -42,6 +45,43 @@ def test_width_multiplier_scales_every_stage(name: str, channels: list[int]) -> 
     reps = extract_representations(bb, torch.randn(2, 3, 32, 32))
     assert [r.shape[1] for r in reps.values()] == channels
     assert isinstance(bb, Backbone) and bb.num_classes == 3 and bb.name == name
+
+
+def residual_gammas(net: torch.nn.Module) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per residual block, the gamma of its last BatchNorm and the gammas of the others."""
+    last, others = [], []
+    for block in net.modules():
+        if isinstance(block, BasicBlock | Bottleneck):
+            norms = [block.bn1, block.bn2] + ([block.bn3] if isinstance(block, Bottleneck) else [])
+            last.append(norms[-1].weight.detach())
+            others += [bn.weight.detach() for bn in norms[:-1]]
+    return last, others
+
+
+@pytest.mark.parametrize(("name", "blocks"), [("resnet18", 8), ("resnet50", 16)])
+def test_resnets_zero_init_residual_as_the_authors(name: str, blocks: int) -> None:
+    """The authors build torchvision ResNets with zero_init_residual=True: the last BN gamma of
+    every residual block is zero at initialisation (each block starts as the identity)."""
+    bb = registry.create("backbone", name, num_classes=3, width=0.125)
+    last, others = residual_gammas(bb.module())
+    assert len(last) == blocks
+    assert all(torch.all(g == 0) for g in last)
+    assert all(torch.all(g == 1) for g in others)
+    assert dict(bb.spec.options)["zero_init_residual"] is True  # recorded in the spec
+    again = rebuild(bb.spec)
+    assert all(torch.all(g == 0) for g in residual_gammas(again.module())[0])
+
+    plain = registry.create("backbone", name, num_classes=3, width=0.125,
+                            zero_init_residual=False)
+    assert all(torch.all(g == 1) for g in residual_gammas(plain.module())[0])
+    assert dict(plain.spec.options)["zero_init_residual"] is False
+    assert plain.spec != bb.spec  # so the two never share a training cache entry
+    keys = {z: architecture_key(lambda z=z: registry.create(
+        "backbone", name, num_classes=3, width=0.125, zero_init_residual=z), 0)
+        for z in (True, False)}
+    assert keys[True] != keys[False]  # nor a memorization / density-bin cache entry
+    with pytest.raises(ValueError, match="zero_init_residual"):
+        registry.create("backbone", name, num_classes=3, zero_init_residual="yes")
 
 
 @pytest.mark.parametrize("name", ["vit", "mixer"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 import torch
@@ -95,11 +96,34 @@ def test_held_out_models_never_saw_their_bin(run):
             np.testing.assert_array_equal(masks[b], table.bin_of != b)
 
 
-def test_noise_training_uses_pixel_sigma(run, data):
-    _, trainer, _, _ = run
+def test_noise_training_uses_the_normalised_sigma_by_default(run, data):
+    """The authors' space: sigma added to normalised images (sigma * channel std in pixels)."""
+    table, trainer, _, _ = run
+    assert ROBUSTNESS.noise_space == "normalized"
     noisy = [np.asarray(c[1]) for c in trainer.calls if np.any(np.asarray(c[1]) > 0)]
+    assert noisy
     for noise in noisy:
-        np.testing.assert_allclose(noise, ROBUSTNESS.sigma / np.asarray(data.channel_std))
+        np.testing.assert_allclose(noise, ROBUSTNESS.sigma)
+    assert table.noise_space == "normalized"
+    np.testing.assert_allclose(table.noise_pixel_sd,
+                               ROBUSTNESS.sigma * np.asarray(data.channel_std), rtol=1e-6)
+
+
+def test_pixel_noise_space_trains_with_sigma_over_channel_std(data):
+    """Cohen et al.'s space: sigma in pixels, i.e. sigma / channel std in normalised units."""
+    labels = data.train_labels.numpy()
+    trainer = RecordingTrainer()
+    robustness = attrs.evolve(ROBUSTNESS, noise_space="pixel", bins=2, certify_per_bin=1)
+    table = density_bin_experiment(class_structured_log_density(labels), np.zeros(len(labels)),
+                                   data, backbone, robustness, TRAIN, trainer=trainer,
+                                   members_per_chunk=2)
+    noisy = [np.asarray(c[1]) for c in trainer.calls if np.any(np.asarray(c[1]) > 0)]
+    assert noisy
+    for noise in noisy:
+        np.testing.assert_allclose(noise, ROBUSTNESS.sigma / np.asarray(data.channel_std),
+                                   rtol=1e-6)
+    assert table.noise_space == "pixel"
+    np.testing.assert_allclose(table.noise_pixel_sd, ROBUSTNESS.sigma)
 
 
 def test_class_split_and_fractions(run, data):

@@ -36,6 +36,11 @@ _DEFAULTS: dict[str, tuple[str | None, str]] = {
     "memorization": ("subsampled", "memorization estimator: subsampled or published"),
     "mem-scores": (None, "published memorization file (mem_scores.npz / cifar100_infl_matrix.npz)"),
     "certifier": ("randomized-smoothing", "certifier component"),
+    "pretrained": (None, "pretrained transformer weights to fine-tune, NAME=PATH[,NAME=PATH] "
+                         "(local torch / timm state dicts, e.g. vit=vit_b16_sam.pth; "
+                         "default: trained from scratch)"),
+    "noise-space": (None, "where smoothing noise is added for training and CERTIFY: normalized "
+                          "(the authors') or pixel (Cohen et al.) (default: the scale's)"),
     "data-root": (None, "dataset root (or MODES_DATA)"),
     "cache-dir": (None, "artifact store directory (or MODES_CACHE; default .modes-cache)"),
     "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
@@ -56,7 +61,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def scenario_config(config: pytest.Config) -> ScenarioConfig:
     """The ScenarioConfig described by the command-line options."""
-    from modes.scenario import ScenarioConfig
+    from modes.scenario import ScenarioConfig, parse_pretrained
 
     def opt(name: str) -> Any:
         return config.getoption(name.replace("-", "_"))
@@ -77,6 +82,8 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         download=bool(opt("download")),
         seed=int(opt("seed")),
         device=opt("device"),
+        noise_space=opt("noise-space"),
+        pretrained=parse_pretrained(opt("pretrained")),
     )
 
 

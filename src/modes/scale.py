@@ -68,9 +68,24 @@ class MemorizationScale:
     stem: str | None = None  # None: the dataset's own stem
 
 
+NOISE_SPACES = ("normalized", "pixel")
+
+
+def _check_noise_space(_: object, __: object, value: str) -> None:
+    if value not in NOISE_SPACES:
+        raise ValueError(f"noise_space must be one of {list(NOISE_SPACES)}, got {value!r}")
+
+
 @attrs.frozen
 class RobustnessScale:
-    """Density-bin experiment (Fig. 3): held-out and noise-trained models per bin, CERTIFY."""
+    """Density-bin experiment (Fig. 3): held-out and noise-trained models per bin, CERTIFY.
+
+    ``noise_space`` is where both the training noise and CERTIFY's noise of std ``sigma`` are
+    added: ``"normalized"`` (default; the authors' ``src/transforms.py`` adds it after
+    ``Normalize``, which produced Fig. 3) or ``"pixel"`` ([0, 1] pixels, Cohen et al.'s
+    convention). Radii are reported in pixel units either way
+    (:class:`modes.components.certification.NoiseSpace`).
+    """
 
     bins: int
     bin_epochs: int
@@ -79,6 +94,7 @@ class RobustnessScale:
     n: int
     alpha: float
     certify_per_bin: int
+    noise_space: str = attrs.field(default="normalized", validator=_check_noise_space)
 
 
 @attrs.frozen
@@ -90,8 +106,20 @@ class FittingScale:
     classifier_holdout: int
 
 
+FINETUNE = TrainScale(epochs=100, batch_size=512, max_lr=0.03, width=1.0, warmup_fraction=0.05,
+                      weight_decay=0.0, nesterov=False)
+"""Fine-tuning a pretrained transformer (the appendix gives no hyper-parameters; these follow
+google-research/vision_transformer's fine-tuning defaults, ``vit_jax/configs/common.py``: SGD with
+momentum 0.9, base_lr 0.03, 500 warm-up steps of 10,000 at batch 512 (~100 CIFAR epochs), no weight
+decay. Differences: the one-cycle schedule decays linearly, not by cosine, and gradients are not
+clipped (theirs: global norm 1))."""
+
+
 @attrs.frozen
 class Scale:
+    """Every size knob. ``transformer_finetune`` trains a transformer that starts from pretrained
+    weights (``--pretrained``); one without them is trained from scratch with ``train``."""
+
     name: str
     data: DataScale
     train: TrainScale
@@ -103,6 +131,7 @@ class Scale:
     transformer_blocks: int
     transformer_width: int
     family_alpha: float = 0.01
+    transformer_finetune: TrainScale = FINETUNE
 
 
 SMOKE = Scale(
@@ -121,6 +150,7 @@ SMOKE = Scale(
     transformer_config="small",
     transformer_blocks=4,
     transformer_width=64,
+    transformer_finetune=attrs.evolve(FINETUNE, epochs=15, batch_size=128),
 )
 
 FULL = Scale(

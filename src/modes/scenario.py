@@ -39,6 +39,25 @@ class MissingComponentError(LookupError):
 TRANSFORMERS = ("vit", "mixer")
 
 
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, dict) else value
+    return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
+    """``"vit=PATH,mixer=PATH"`` -> ``(("mixer", PATH), ("vit", PATH))``; a bad item is an error
+    that names it."""
+    pairs = []
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise ValueError(f"--pretrained takes NAME=PATH items, got {item!r}")
+        pairs.append((name.strip(), path.strip()))
+    return _pairs(pairs)
+
+
 @attrs.frozen
 class ScenarioConfig:
     """Which components and data a run uses (all names are registry names)."""
@@ -57,6 +76,10 @@ class ScenarioConfig:
     download: bool = False
     seed: int = 0
     device: str = "cpu"
+    noise_space: str | None = None  # overrides the scale's robustness.noise_space when given
+    # backbone name -> local pretrained weights file (the appendix's ImageNet-pretrained ViT-B/16
+    # and Mixer-B/16); a backbone not named here is trained from scratch
+    pretrained: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -115,7 +138,11 @@ class Scenario:
     def __init__(self, config: ScenarioConfig, store: ArtifactStore) -> None:
         self.config = config
         self.store = store
-        self.scale: Scale = get_scale(config.scale)
+        scale = get_scale(config.scale)
+        if config.noise_space is not None:
+            scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
+                                                                noise_space=config.noise_space))
+        self.scale: Scale = scale
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
@@ -137,17 +164,44 @@ class Scenario:
             if self.scale.transformer_config != "b16":
                 kwargs |= {"blocks": self.scale.transformer_blocks,
                            "hidden": self.scale.transformer_width}
+        if (path := self.pretrained_file(name)) is not None:
+            kwargs["pretrained"] = path
         return registry.create("backbone", name, num_classes=self.dataset.num_classes,
                                width=self.scale.train.width if width is None else width,
                                stem=stem or stem_for(self.dataset.image_size), **kwargs)
+
+    def pretrained_file(self, name: str) -> str | None:
+        """The pretrained weights file configured for backbone ``name``, or None."""
+        return dict(self.config.pretrained).get(name)
+
+    def train_scale(self, name: str) -> Any:
+        """How backbone ``name`` is trained: fine-tuned (``transformer_finetune``) when it starts
+        from pretrained weights, otherwise from scratch with the scale's ``train``."""
+        if self.pretrained_file(name) is not None:
+            return self.scale.transformer_finetune
+        return self.scale.train
+
+    def initialization(self, name: str) -> str:
+        """How backbone ``name`` starts, for records: "pretrained weights from PATH (sha256 ...),
+        fine-tuned" or "trained from scratch"."""
+        from modes.components.backbones.pretrained import initialization
+
+        return initialization(dict(getattr(self.architecture(name), "options", ())))
+
+    @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
+    def architecture(self, name: str) -> Any:
+        """What backbone ``name`` is built as here: its BackboneSpec (architecture and
+        initialisation settings, e.g. ``zero_init_residual`` or a pretrained file), or its name
+        for a plug-in without one. Part of every stage's store request."""
+        return getattr(self.backbone(name), "spec", name)
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
     def trained(self, name: str) -> tuple[Any, nn.Module]:
         from modes.training.fit import train_classifier
 
         backbone = self.backbone(name)
-        model = train_classifier(backbone, self.dataset, self.scale.train, seed=self.config.seed,
-                                 store=self.store)
+        model = train_classifier(backbone, self.dataset, self.train_scale(name),
+                                 seed=self.config.seed, store=self.store)
         return backbone, model
 
     def _request(self, what: str, backbone: str, *scales: str, **extra: Any) -> dict[str, Any]:
@@ -155,8 +209,9 @@ class Scenario:
         named in ``scales`` (so changing one knob recomputes only the stages that use it)."""
         c = self.config
         return {"what": what, "pipeline": PIPELINE_VERSION, "backbone": backbone,
+                "architecture": self.architecture(backbone),
                 "dataset": c.dataset, "data_root": c.data_root, "seed": c.seed,
-                "data": self.scale.data, "train": self.scale.train,
+                "data": self.scale.data, "train": self.train_scale(backbone),
                 "transformer": (self.scale.transformer_config, self.scale.transformer_blocks,
                                 self.scale.transformer_width),
                 **{name: getattr(self.scale, name) for name in scales},

@@ -9,14 +9,15 @@ examples assigned to that bin. We then calculated the F-score of this model on t
 the bin." For robustness, each bin also gets a model trained with Gaussian input noise (sigma) on
 the other bins, smoothed (Cohen et al. 2019) and CERTIFY-ed on examples of the bin.
 
-Noise and certified radii are in pixel units (images in [0, 1]), as in Cohen et al. and the paper:
-the noise-trained network sees ``sigma / channel_std`` noise in the dataset's normalised units, and
-is certified through a :class:`PixelSpace` wrapper that normalises its pixel-space input.
+The noise of both the noise training and CERTIFY is added in ``robustness.noise_space``
+(:class:`~modes.components.certification.NoiseSpace`): ``"normalized"`` (default, the authors':
+sigma in the network's normalised units, ``sigma * channel_std`` in pixels) or ``"pixel"`` (Cohen
+et al.: sigma in [0, 1] pixels, certified through a :class:`PixelSpace` wrapper). Certified radii
+are always in [0, 1] pixel units; the table names the space and the noise's pixel sd.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -25,40 +26,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from modes.components.certification import RandomizedSmoothing
+from modes.components.certification import NoiseSpace, PixelSpace
 from modes.metrics import macro_f_score
 from modes.scale import RobustnessScale, TrainScale
 from modes.stats.split import largest_gap_split
 from modes.store import ArtifactStore
-from modes.training.ensemble import Ensemble, seeded_module, train_ensemble
+from modes.training.ensemble import Ensemble, architecture_key, train_ensemble
 
-VERSION = "1"
+VERSION = "2"  # 2: noise space setting; the table names it and the noise's pixel sd
 KIND = "density-bins"
 Trainer = Callable[..., Ensemble]  # signature of modes.training.ensemble.train_ensemble
 
-
-class PixelSpace(nn.Module):
-    """``net`` applied to pixel-space images: normalises ``(x - mean) / std`` per channel first."""
-
-    mean: torch.Tensor
-    std: torch.Tensor
-
-    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]):
-        super().__init__()
-        self.net = net
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.net((x - self.mean) / self.std)
-        return out
+__all__ = ["DensityBinTable", "PixelSpace", "density_bin_experiment", "density_bins"]
 
 
 @attrs.frozen(eq=False)
 class DensityBinTable:
     """One row per density bin (ascending log-density); every field is an array of length B
     unless noted. Radius statistics are over the certified inputs on which CERTIFY did not
-    abstain (NaN when it abstained on all)."""
+    abstain (NaN when it abstained on all), in [0, 1] pixel units whatever ``noise_space``."""
 
     bin_of: np.ndarray  # (N,) bin of every training example
     lower_edge: np.ndarray  # smallest log-density in the bin
@@ -71,13 +57,15 @@ class DensityBinTable:
     low_fraction: np.ndarray  # fraction of the bin from low-density classes
     high_fraction: np.ndarray
     heldout_fscore: np.ndarray  # macro F-score of the model trained without the bin
-    radius_mean: np.ndarray
-    radius_sd: np.ndarray
+    radius_mean: np.ndarray  # pixel units
+    radius_sd: np.ndarray  # pixel units
     non_abstain_rate: np.ndarray
     smoothed_fscore: np.ndarray  # macro F-score of the smoothed classifier (abstain = wrong)
     certified_count: np.ndarray  # inputs certified per bin
     high_classes: np.ndarray  # (C,) bool, classes above the largest gap of class means
     class_threshold: float  # centre of the largest gap of sorted class-mean log-densities
+    noise_space: str  # where the smoothing noise was added: "normalized" or "pixel"
+    noise_pixel_sd: np.ndarray  # (channels,) the smoothing noise's sd in [0, 1] pixel units
 
     @property
     def bins(self) -> int:
@@ -90,6 +78,7 @@ class DensityBinTable:
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> DensityBinTable:
         values: dict[str, Any] = {f.name: arrays[f.name] for f in attrs.fields(cls)}
         values["class_threshold"] = float(values["class_threshold"])
+        values["noise_space"] = str(values["noise_space"])
         return cls(**values)
 
 
@@ -141,12 +130,11 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
 
     if store is None:
         return DensityBinTable.from_arrays(compute())
-    module = seeded_module(lambda: backbone().module(), seed)
     request = {
         "log_density": log_density, "memorization": memorization,
         "data": getattr(data, "fingerprint", None), "labels": labels,
         "robustness": robustness, "train": train, "seed": seed,
-        "architecture": hashlib.sha256(repr(module).encode()).hexdigest()[:16],
+        "architecture": architecture_key(backbone, seed),
         "trainer": getattr(trainer, "__qualname__", type(trainer).__qualname__),
     }
     return DensityBinTable.from_arrays(store.get_or_compute(KIND, request, compute, VERSION))
@@ -192,12 +180,12 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
     seeds = [int(s) for s in rng.integers(2**31, size=2 * robustness.bins)]
     heldout = _train_without_bins(trainer, backbone, data, groups, bin_train,
                                   seeds[:robustness.bins], members_per_chunk, device)
-    pixel_noise = tuple(robustness.sigma / s for s in data.channel_std)
+    space = NoiseSpace(robustness.noise_space, robustness.sigma, data.channel_mean,
+                       data.channel_std)
     noisy = _train_without_bins(trainer, backbone, data, groups, bin_train,
-                                seeds[robustness.bins:], members_per_chunk, device, pixel_noise)
+                                seeds[robustness.bins:], members_per_chunk, device,
+                                space.training_noise_std)
 
-    mean = torch.tensor(data.channel_mean, dtype=torch.float32).view(1, -1, 1, 1)
-    std = torch.tensor(data.channel_std, dtype=torch.float32).view(1, -1, 1, 1)
     rows: dict[str, list[float]] = {k: [] for k in (
         "heldout_fscore", "radius_mean", "radius_sd", "non_abstain_rate", "smoothed_fscore",
         "certified_count")}
@@ -209,13 +197,10 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
 
         chosen = np.sort(rng.choice(members, size=min(robustness.certify_per_bin, len(members)),
                                     replace=False))
-        smoothed = RandomizedSmoothing(PixelSpace(noisy[b], data.channel_mean,
-                                                  data.channel_std).to(device),
-                                       data.num_classes, robustness.sigma, seed=seeds[b])
-        pixels = (data.train_images[chosen] * std + mean).to(device)
-        certs = smoothed.certify_dataset(pixels, robustness.n0, robustness.n, robustness.alpha,
-                                         batch_size=max(robustness.n0, 256),
-                                         labels=labels[chosen], progress=progress)
+        certs = space.certify(noisy[b].to(device), data.train_images[chosen].to(device),
+                              data.num_classes, robustness.n0, robustness.n, robustness.alpha,
+                              batch_size=max(robustness.n0, 256), labels=labels[chosen],
+                              seed=seeds[b], progress=progress)
         radii = certs.radii[~certs.abstained]
         rows["radius_mean"].append(float(radii.mean()) if radii.size else float("nan"))
         rows["radius_sd"].append(_sd(radii))
@@ -243,4 +228,6 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
         certified_count=np.array(rows["certified_count"], dtype=np.int64),
         high_classes=high_classes,
         class_threshold=split.threshold,
+        noise_space=space.name,
+        noise_pixel_sd=np.asarray(space.pixel_noise_sd),
     )

@@ -23,10 +23,12 @@ about what a bare single-model loop costs (and ~1.2x less than ``train_classifie
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -162,6 +164,27 @@ def seeded_module(module_factory: ModuleFactory, seed: int) -> nn.Module:
     with _LOCK.build(), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return module_factory()
+
+
+def architecture_key(backbone_factory: Callable[[], object], seed: int) -> str:
+    """Digest of what a trained result of ``backbone_factory()`` stands on, for cache requests:
+    the module's structure (``repr``) and its initialisation, i.e. the backbone's
+    :class:`~modes.components.backbones.base.BackboneSpec` (which names initialisation settings
+    such as ``zero_init_residual`` or a pretrained file) or, for a backbone without one, its
+    initial weights under ``seed``. Builds one network."""
+    with _LOCK.build(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        backbone: Any = backbone_factory()
+    module: nn.Module = backbone.module()
+    digest = hashlib.sha256(repr(module).encode())
+    spec = getattr(backbone, "spec", None)
+    if spec is not None:
+        digest.update(repr(spec).encode())
+    else:
+        for name, tensor in module.state_dict().items():
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(tensor.detach().cpu().numpy()).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def member_batches(masks: np.ndarray, epochs: int, batch_size: int,

@@ -6,6 +6,11 @@ input size, 4 blocks, hidden 64) trains on a CPU. ``blocks``, ``hidden``, ``patc
 ``image_size`` override a preset; ``width`` scales the hidden size; token / channel MLP ratios are
 timm's (0.5, 4). ``stem`` only sets the input size (32 for "cifar", 84 for "mini-imagenet").
 
+``pretrained`` names a local checkpoint (timm's ``MlpMixer`` key names) to start from, as the
+appendix's ImageNet-pretrained (SAM) Mixer-B/16; the head is re-initialised when the number of
+classes differs (:mod:`modes.components.backbones.pretrained`). The spec records the file's path
+and sha256; without one the model is trained from scratch.
+
 Taps (paper): the output of each mixer block, averaged over tokens (pooling kind ``"tokens"``),
 the same pooling that forms the input of the classification head.
 """
@@ -24,6 +29,7 @@ from modes.components.backbones.base import (
     check_common,
     transformer_geometry,
 )
+from modes.components.backbones.pretrained import pretrained_options
 from modes.registry import register
 
 CONFIGS: dict[str, dict[str, int]] = {
@@ -35,7 +41,8 @@ CONFIGS: dict[str, dict[str, int]] = {
 @register("backbone", "mixer")
 def build_mixer(num_classes: int, width: float = 1.0, stem: str = "cifar", *, config: str = "b16",
                 blocks: int | None = None, hidden: int | None = None, patch: int | None = None,
-                image_size: int | None = None, **kw: Any) -> TappedNetwork:
+                image_size: int | None = None, pretrained: str | None = None,
+                pretrained_sha256: str | None = None, **kw: Any) -> TappedNetwork:
     """MLP-Mixer (timm); taps ``blocks.<i>`` averaged over tokens."""
     if kw:
         raise ValueError(f"mixer takes no options {sorted(kw)}")
@@ -53,6 +60,9 @@ def build_mixer(num_classes: int, width: float = 1.0, stem: str = "cifar", *, co
     nodes = tuple(f"{prefix}blocks.{i}" for i in range(g["blocks"]))
     given = {"config": config, "blocks": blocks, "hidden": hidden, "patch": patch,
              "image_size": image_size}
-    options = tuple(sorted((k, v) for k, v in given.items() if v is not None))
+    options: tuple[tuple[str, int | float | str], ...] = tuple(
+        sorted((k, v) for k, v in given.items() if v is not None))
+    options += pretrained_options(mixer, pretrained, pretrained_sha256, ("head.",),
+                                  what=f"mixer (config {config!r}, {g})")
     spec = BackboneSpec("mixer", num_classes, width, stem, options)
     return TappedNetwork(spec, net, nodes, ("tokens",) * len(nodes))

@@ -7,6 +7,11 @@ on the stem's native input size, 4 blocks, hidden 64, 4 heads) trains on a CPU. 
 size (kept a multiple of ``heads``); the MLP is 4x the hidden size. ``stem`` only sets the input
 size (32 for "cifar", 84 for "mini-imagenet").
 
+``pretrained`` names a local checkpoint (torchvision's or timm's ViT key names) to start from, as
+the appendix's ImageNet-pretrained (SAM) ViT-B/16; the head is re-initialised when the number of
+classes differs (:mod:`modes.components.backbones.pretrained`). The spec records the file's path
+and sha256; without one the model is trained from scratch.
+
 Taps (paper): the class token at the end of each encoder block (pooling kind ``"cls"``).
 """
 
@@ -25,6 +30,7 @@ from modes.components.backbones.base import (
     check_common,
     transformer_geometry,
 )
+from modes.components.backbones.pretrained import pretrained_options, timm_vit_to_torchvision
 from modes.registry import register
 
 CONFIGS: dict[str, dict[str, int]] = {
@@ -37,6 +43,7 @@ CONFIGS: dict[str, dict[str, int]] = {
 def build_vit(num_classes: int, width: float = 1.0, stem: str = "cifar", *, config: str = "b16",
               blocks: int | None = None, hidden: int | None = None, heads: int | None = None,
               patch: int | None = None, image_size: int | None = None,
+              pretrained: str | None = None, pretrained_sha256: str | None = None,
               **kw: Any) -> TappedNetwork:
     """ViT (torchvision); taps ``encoder.layers.encoder_layer_<i>`` class tokens."""
     if kw:
@@ -54,6 +61,9 @@ def build_vit(num_classes: int, width: float = 1.0, stem: str = "cifar", *, conf
     nodes = tuple(f"{prefix}encoder.layers.encoder_layer_{i}" for i in range(g["blocks"]))
     given = {"config": config, "blocks": blocks, "hidden": hidden, "heads": heads, "patch": patch,
              "image_size": image_size}
-    options = tuple(sorted((k, v) for k, v in given.items() if v is not None))
+    options: tuple[tuple[str, int | float | str], ...] = tuple(
+        sorted((k, v) for k, v in given.items() if v is not None))
+    options += pretrained_options(vit, pretrained, pretrained_sha256, ("heads.",),
+                                  timm_vit_to_torchvision, f"vit (config {config!r}, {g})")
     spec = BackboneSpec("vit", num_classes, width, stem, options)
     return TappedNetwork(spec, net, nodes, ("cls",) * len(nodes))

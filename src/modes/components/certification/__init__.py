@@ -1,5 +1,6 @@
 """Certifiers: certified robustness of a classifier at single inputs."""
 
+from modes.components.certification.noise_space import NoiseSpace, PixelSpace
 from modes.components.certification.smoothing import (
     ABSTAIN,
     Certificates,
@@ -14,6 +15,8 @@ register("certifier", "randomized-smoothing")(RandomizedSmoothing)
 __all__ = [
     "ABSTAIN",
     "Certificates",
+    "NoiseSpace",
+    "PixelSpace",
     "RandomizedSmoothing",
     "certified_radius",
     "lower_confidence_bound",

@@ -39,11 +39,16 @@ def certified_radius(p_a_lower: float, sigma: float) -> float:
 
 @attrs.frozen(eq=False)
 class Certificates:
-    """CERTIFY outcomes for a set of inputs: class (or ABSTAIN) and l2 radius (0 on abstain)."""
+    """CERTIFY outcomes for a set of inputs: class (or ABSTAIN) and l2 radius (0 on abstain).
+
+    ``radius_units``: "input" (the units of the smoothed classifier's input) or "pixel" ([0, 1]
+    pixels, converted by :class:`~modes.components.certification.noise_space.NoiseSpace`).
+    """
 
     predictions: np.ndarray  # (m,) int64, ABSTAIN where CERTIFY abstained
     radii: np.ndarray  # (m,) float64
     labels: np.ndarray | None = None  # (m,) int64 true labels, when known
+    radius_units: str = "input"
 
     @property
     def abstained(self) -> np.ndarray:

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from modes.components.memorization.scores import MemorizationScores
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
-from modes.training.ensemble import seeded_module, train_ensemble
+from modes.training.ensemble import architecture_key, train_ensemble
 
 VERSION = "2"  # 2: stacked-network ensemble training (float32 rounding differs)
 CHUNK_KIND = "memorization-trials"
@@ -190,13 +190,12 @@ class SubsampledMemorization:
 
     def request(self, backbone: BackboneFactory, data: Any, train: TrainScale) -> dict[str, Any]:
         """What determines the result: settings, data, training scale and architecture."""
-        module = seeded_module(lambda: backbone().module(), self.seed)
         return {
             "estimator": attrs.evolve(self, progress=False, device="any"),
             "data": getattr(data, "fingerprint", None) or _fingerprint(data.train_images),
             "labels": data.train_labels.numpy(),
             "train": train,
-            "architecture": hashlib.sha256(repr(module).encode()).hexdigest()[:16],
+            "architecture": architecture_key(backbone, self.seed),
         }
 
     def chunk_size(self, image_shape: tuple[int, ...], batch_size: int) -> int:
