@@ -24,7 +24,8 @@ def _exact_precisions(data: sampler.SamplerData, z: torch.Tensor, capacity: int)
     for r in range(rows):
         for k in range(capacity):
             pts = y[r][valid[r] & (z[r] == k)]
-            kappa = KAPPA0 + pts.shape[0]
+            scale = 1.0 if data.kappa_scale is None else float(data.kappa_scale[r])
+            kappa = KAPPA0 * scale + pts.shape[0]
             mean = pts.sum(0) / kappa
             psi = data.psi0 * torch.eye(d, dtype=y.dtype) + pts.T @ pts
             psi -= kappa * torch.outer(mean, mean)
@@ -32,8 +33,10 @@ def _exact_precisions(data: sampler.SamplerData, z: torch.Tensor, capacity: int)
     return out
 
 
-@pytest.mark.parametrize("metropolis", [True, False])
-def test_chunk_products_match_exact_precisions(monkeypatch, metropolis):
+@pytest.mark.parametrize(("metropolis", "kappa_scale"), [
+    (True, None), (False, None), (True, (0.05, 1.0, 30.0))])
+def test_chunk_products_match_exact_precisions(monkeypatch, metropolis, kappa_scale):
+    """Also with a per-row kappa0 (the ``"within"`` whitening's)."""
     rng = np.random.default_rng(3)
     rows, n, d = 3, 30, 3
     y = torch.as_tensor(rng.normal(size=(rows, n, d)) * rng.uniform(0.5, 2, size=(rows, n, 1)))
@@ -42,6 +45,7 @@ def test_chunk_products_match_exact_precisions(monkeypatch, metropolis):
         valid=torch.ones(rows, n, dtype=torch.bool),
         n=torch.full((rows,), n),
         init_components=6,
+        kappa_scale=None if kappa_scale is None else torch.tensor(kappa_scale, dtype=y.dtype),
     )
     generator = torch.Generator().manual_seed(0)
     state = sampler.init_state(data, generator)

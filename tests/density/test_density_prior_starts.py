@@ -187,3 +187,27 @@ def test_within_cluster_covariance_tries_only_clusters_the_points_can_fill() -> 
     rng = np.random.default_rng(6)
     x = rng.normal(size=(20, 8))  # 2 clusters would need 18 points, 3 would need 27
     assert within_cluster_covariance(x - x.mean(0), 6)[1] in (1, 2)
+
+
+def test_within_whitening_widens_the_means_prior_to_span_the_class() -> None:
+    """Under ``"within"`` whitening kappa0 is scaled by d / tr(W^-1 S) (W within-cluster, S the
+    class's covariance), so that the components' means have a prior as wide as the class; the
+    sampler's log joint then equals the NIW marginal with that kappa0."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(3, 4)) * 6.0
+    x = centres[rng.integers(0, 3, 90)] + rng.normal(size=(90, 4)) * 0.5
+    prep = prepare(x, None, FIRM.whiten)
+    assert prep.clusters is not None and prep.clusters.tolist() == [3]
+    assert prep.kappa_scale is not None
+    y = prep.padded[0]
+    np.testing.assert_allclose(prep.kappa_scale[0], 4 / np.trace(y.T @ y / 90))
+    assert prep.kappa_scale[0] < 0.1
+    cfg = DPGMMConfig(prior=FIRM, **FAST)
+    data = _sampler_data(prep, cfg, torch.float64, torch.device("cpu"))
+    alpha = torch.tensor([0.7], dtype=torch.float64)
+    state = refresh(data, torch.zeros(data.valid.shape, dtype=torch.long), alpha)
+    crp = math.log(0.7) + math.lgamma(90) + math.lgamma(0.7) - math.lgamma(90.7)
+    scaled = NIWPrior("scaled", FIRM.kappa0 * float(prep.kappa_scale[0]), FIRM.dof_per_dim,
+                      FIRM.dof_offset, FIRM.scale_components, whiten="within")
+    expected = _niw_log_marginal_numpy(y, scaled) + crp
+    assert log_joint(state, data).item() == pytest.approx(expected, rel=1e-10)

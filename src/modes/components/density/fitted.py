@@ -71,15 +71,17 @@ class FittedDPGMM:
     seed: int
     prior: NIWPrior = AUTHORS
     chol: torch.Tensor | None = None  # (G, d, d) group covariance factors (full whitening)
+    kappa_scale: torch.Tensor | None = None  # (G,) per-group kappa0 multiplier (or all 1)
     predictive: str = attrs.field(default="paper", validator=attrs.validators.in_(PREDICTIVES))
 
     def with_predictive(self, predictive: str) -> FittedDPGMM:
         """The same chains read through another predictive variant (:data:`PREDICTIVES`)."""
         return attrs.evolve(self, predictive=predictive)
 
-    @property
-    def kappa0(self) -> float:
-        return self.prior.kappa0
+    def kappa0(self, gidx: torch.Tensor) -> torch.Tensor:
+        """kappa0 of the groups ``gidx`` (B,)."""
+        k = torch.full(gidx.shape, self.prior.kappa0, dtype=self.dtype, device=self.device)
+        return k if self.kappa_scale is None else k * self.kappa_scale[gidx]
 
     @property
     def dim(self) -> int:
@@ -158,7 +160,7 @@ class FittedDPGMM:
             mean = st.mean[t, gidx]  # (B, K, d)
             precision = st.precision[t, gidx].to(self.dtype)  # (B, K, d, d)
             counts, logdet = st.counts[t, gidx], st.logdet[t, gidx]
-            kappa = (self.kappa0 + counts).unsqueeze(-1)
+            kappa = (self.kappa0(gidx).unsqueeze(-1) + counts).unsqueeze(-1)
             nu = (self.nu0 + counts).unsqueeze(-1)
             parts = []
             for start in range(0, y.shape[1], CHUNK):
@@ -304,7 +306,7 @@ class FittedDPGMM:
         probs = torch.softmax(log_w[t], dim=-1)
         k = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
         counts = st.counts[t, g, k]
-        kappa, df = self.kappa0 + counts, self.nu0 + counts - d + 1
+        kappa, df = self.kappa0(gidx) + counts, self.nu0 + counts - d + 1
         chol_psi = torch.linalg.cholesky(
             torch.cholesky_inverse(torch.linalg.cholesky(st.precision[:, g].to(self.dtype)))
         )  # (T, K, d, d)

@@ -37,7 +37,7 @@ from .niw import AUTHORS, WHITENINGS, NIWPrior, get_prior
 from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
 
 CHECKPOINT_KIND = "dpgmm-chain"
-CHECKPOINT_VERSION = "3"  # bump when the sampler's random stream or algorithm changes
+CHECKPOINT_VERSION = "4"  # bump when the sampler's random stream or algorithm changes
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK_UPDATES = ("metropolis", "independent")
 STARTS = ("random", "one", "kmeans")
@@ -119,6 +119,7 @@ class PreparedData:
     valid: np.ndarray
     chol: np.ndarray | None = None  # (G, d, d) lower Cholesky factors under full whitening
     clusters: np.ndarray | None = None  # (G,) clusters behind the "within" whitening (else 1)
+    kappa_scale: np.ndarray | None = None  # (G,) kappa0 multiplier ("within" whitening, else 1)
 
 
 def prepare(x: Any, groups: Any, whiten: str = "diagonal", max_clusters: int = 6) -> PreparedData:
@@ -192,15 +193,20 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal", max_clusters: int = 6
     centred = xa[order] - loc[row]
     chol = None
     clusters = np.ones(ids.size, dtype=np.int64)
+    kappa_scale = np.ones(ids.size)
     if whiten in ("full", "within"):  # rows are sorted by group: one segment per group
         bounds = np.concatenate([[0], np.cumsum(sizes)])
         segments = [centred[a:b] for a, b in itertools.pairwise(bounds)]
         covs = [seg.T @ seg / seg.shape[0] for seg in segments]
+        totals = covs
         if whiten == "within":
             chosen = [within_cluster_covariance(seg, max_clusters) for seg in segments]
             covs = [c for c, _ in chosen]
             clusters = np.array([k for _, k in chosen], dtype=np.int64)
         chol = _group_cholesky(covs, ids, sizes)
+        if whiten == "within":  # the means' prior spans the class: see NIWPrior
+            kappa_scale = np.array([d / np.trace(np.linalg.solve(w, t))
+                                    for w, t in zip(covs, totals, strict=True)])
         for g, seg in enumerate(segments):
             padded[g, : seg.shape[0]] = solve_triangular(chol[g], seg.T, lower=True).T
     else:
@@ -209,7 +215,7 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal", max_clusters: int = 6
     valid[row, slot] = True
     return PreparedData(
         x=xa, groups=ga, ids=ids, sizes=sizes, loc=loc, scale=scale, padded=padded, valid=valid,
-        chol=chol, clusters=clusters,
+        chol=chol, clusters=clusters, kappa_scale=kappa_scale,
     )
 
 
@@ -404,6 +410,8 @@ class DPGMM:
             nu0=cfg.prior.nu0(prep.padded.shape[2]),
             seed=cfg.seed,
             prior=cfg.prior,
+            kappa_scale=None if prep.kappa_scale is None else torch.as_tensor(
+                prep.kappa_scale, dtype=dtype, device=device),
         )
 
 
@@ -469,8 +477,13 @@ def _sampler_data(
     y = torch.as_tensor(np.tile(prep.padded, reps), dtype=dtype, device=device)
     valid = torch.as_tensor(np.tile(prep.valid, reps[:2]), device=device)
     n = torch.as_tensor(np.tile(prep.sizes, cfg.chains), device=device)
+    scale = None
+    if prep.kappa_scale is not None and not np.all(prep.kappa_scale == 1.0):
+        scale = torch.as_tensor(np.tile(prep.kappa_scale, cfg.chains), dtype=dtype,
+                                device=device)
     return SamplerData(
-        y=y, valid=valid, n=n, init_components=cfg.init_components, niw=cfg.prior
+        y=y, valid=valid, n=n, init_components=cfg.init_components, niw=cfg.prior,
+        kappa_scale=scale,
     )
 
 

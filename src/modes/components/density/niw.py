@@ -102,7 +102,11 @@ whole class (between-cluster spread included) gives the compact components of a 
 that broad a covariance: planted classes of 3-5 compact blobs (n 300-500, d 16) came out barely
 denser than Gaussians with their covariance, and chains disagreed (``benchmarks/check_worlds.py``),
 while many broad components tiled strongly clustered classes at great cost (83 s/sweep at 100 x 500
-x 64). BIC picks one cluster for every Gaussian class measured (100 of 100, n 67-500, d 16-64), so
+x 64). With the covariance prior that tight, the means' prior ``N(0, Sigma / kappa0)`` would be
+too: new components could not be born at cluster centres far from the class mean. So under
+``"within"`` whitening kappa0 is scaled per class by d / tr(W^-1 S) (W the within-cluster, S the
+class covariance), which makes the means' prior as wide as the class (:func:`.model.prepare`).
+BIC picks one cluster for every Gaussian class measured (100 of 100, n 67-500, d 16-64), so
 there this prior is exactly the ``"full"`` one the measurements above calibrated; a k-means
 within-cluster covariance at fixed k = 6 instead made a Gaussian class -3.05 / -3.55 nats/pt."""
 PRIORS: dict[str, NIWPrior] = {p.name: p for p in (AUTHORS, FIRM)}
@@ -166,7 +170,7 @@ def niw_log_marginal(
     logdet_psi0: float,
     nu0: float,
     d: int,
-    kappa0: float = KAPPA0,
+    kappa0: float | torch.Tensor = KAPPA0,
 ) -> torch.Tensor:
     """Log marginal likelihood ``log p(X_k)`` of the points of each component under the NIW prior.
 
@@ -180,7 +184,7 @@ def niw_log_marginal(
         - _log_multigamma(nu0 / 2, d)
         + 0.5 * nu0 * logdet_psi0
         - 0.5 * nu * logdet_psi
-        + 0.5 * d * (math.log(kappa0) - torch.log(kappa))
+        + 0.5 * d * (torch.log(torch.as_tensor(kappa0, dtype=kappa.dtype)) - torch.log(kappa))
     )
 
 

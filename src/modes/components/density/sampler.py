@@ -44,15 +44,19 @@ class SamplerData:
     n: torch.Tensor
     init_components: int
     niw: NIWPrior = AUTHORS
+    kappa_scale: torch.Tensor | None = None  # (R,) per-row kappa0 multiplier, None: all 1
     workspace: Workspace = field(default_factory=Workspace, repr=False, compare=False)
 
     @property
     def d(self) -> int:
         return int(self.y.shape[-1])
 
-    @property
-    def kappa0(self) -> float:
-        return self.niw.kappa0
+    @cached_property
+    def kappa0(self) -> float | torch.Tensor:
+        """The prior's kappa0, or (R, 1) per row when groups scale it (``"within"`` whitening)."""
+        if self.kappa_scale is None:
+            return self.niw.kappa0
+        return (self.niw.kappa0 * self.kappa_scale).unsqueeze(1)
 
     @property
     def nu0(self) -> float:
@@ -261,10 +265,11 @@ class _Moves:
     vec: torch.Tensor  # (R, 2b, d)
     coef: torch.Tensor  # (R, 2b)
     ones: torch.Tensor  # (R, 1)
-    kappa0: float
+    kappa0: float | torch.Tensor
 
     @classmethod
-    def empty(cls, like: torch.Tensor, slots: torch.Tensor, kappa0: float) -> _Moves:
+    def empty(cls, like: torch.Tensor, slots: torch.Tensor,
+              kappa0: float | torch.Tensor) -> _Moves:
         rows, b, d = like.shape
         return cls(
             seg=slots.new_empty(rows, 2 * b),
