@@ -1,0 +1,70 @@
+"""Planted inputs for the claims' decisions, shaped like the real ones, with known answers.
+
+* Density bins (Fig. 3 claims): the bin axis comes from sorting a mixture of low-density classes
+  (broad, 60% of examples) and high-density classes (higher, narrower) and splitting it into
+  equal bins, so the high-density fraction ramps over a few mixed bins as in the smoke run
+  (0.14 ... 1.0) and the transition falls between bins. Per-bin values follow a line before and
+  a line after the transition with a planted jump at it, plus the sampling noise of a mean of
+  ``count`` examples with bin-dependent spread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from modes.decisions.memorization_jump import MemorizationBins
+from modes.stats.piecewise import transition_from_fractions
+
+
+def bin_axis(n_bins: int, frac_high: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
+    """Bin-mean log-densities and high-density fractions of ``n_bins`` equal bins of the sorted
+    mixture (deterministic: quantiles of low N(-25, 6) and high N(-10, 4) classes)."""
+    m = 400 * n_bins
+    n_high = round(frac_high * m)
+    q = lambda k: (np.arange(k) + 0.5) / k  # noqa: E731
+    values = np.concatenate([stats.norm.ppf(q(m - n_high), -25.0, 6.0),
+                             stats.norm.ppf(q(n_high), -10.0, 4.0)])
+    high = np.concatenate([np.zeros(m - n_high), np.ones(n_high)])
+    order = np.argsort(values, kind="stable")
+    x = np.array([b.mean() for b in np.array_split(values[order], n_bins)])
+    frac = np.array([b.mean() for b in np.array_split(high[order], n_bins)])
+    return x, frac
+
+
+def segmented_truth(x: np.ndarray, transition: float, level: float, slope_before: float,
+                    jump: float, slope_after: float) -> np.ndarray:
+    """``level + slope_before (x - t)`` before ``t``, ``level + jump + slope_after (x - t)``
+    from ``t`` on."""
+    after = x >= transition
+    centred = x - transition
+    out: np.ndarray = level + np.where(after, jump + slope_after * centred,
+                                       slope_before * centred)
+    return out
+
+
+def _bin_mean_and_sd(rng: np.random.Generator, truth: np.ndarray, sd: np.ndarray,
+                     count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd (ddof 1) of ``count`` normal examples per bin, drawn through their sampling
+    distributions; NaN where a bin has fewer examples than the statistic needs."""
+    k = count.astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(k > 0, truth + sd / np.sqrt(np.maximum(k, 1)) * rng.standard_normal(
+            truth.size), np.nan)
+        chi = rng.chisquare(np.maximum(k - 1, 1))
+        sample_sd = np.where(k > 1, sd * np.sqrt(chi / np.maximum(k - 1, 1)), np.nan)
+    return mean, sample_sd
+
+
+def memorization_bins(rng: np.random.Generator, n_bins: int = 8, per_bin: int = 250,
+                      jump: float = 0.0, slope_before: float = -0.004, slope_after: float = 0.0,
+                      level: float = 0.08, example_sd: float = 0.15) -> MemorizationBins:
+    """C5's input: memorization falling (per nat) before the transition, the planted ``jump``
+    at it, ``slope_after`` after; example sd grows by half from the low to the high bins."""
+    x, frac = bin_axis(n_bins)
+    t = transition_from_fractions(x, frac)
+    count = np.full(n_bins, per_bin)
+    sd = example_sd * (1.0 + 0.5 * frac)
+    mean, sample_sd = _bin_mean_and_sd(
+        rng, segmented_truth(x, t, level, slope_before, jump, slope_after), sd, count)
+    return MemorizationBins(x, frac, mean, sample_sd, count)
