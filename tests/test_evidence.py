@@ -8,7 +8,6 @@ import pytest
 from modes.evidence import (
     absence_numbers,
     assert_replicated,
-    bin_transition,
     inconclusive,
     layer_evidence,
     per_class,
@@ -83,15 +82,3 @@ def test_inconclusive_explains_itself() -> None:
     assert result.verdict == INCONCLUSIVE and np.isnan(result.p_value)
     with pytest.raises(AssertionError, match="only 1 class qualifies"):
         assert_replicated(result)
-
-
-def test_bin_transition_and_its_reason() -> None:
-    class Table:
-        log_density_mean = np.array([-3.0, -2.0, -1.0, 0.0])
-        high_fraction = np.array([0.1, 0.2, 0.9, 1.0])
-
-    at, why = bin_transition(Table())
-    assert at == pytest.approx(-1.5) and why == ""
-    Table.high_fraction = np.array([0.8, 0.9, 1.0, 1.0])
-    at, why = bin_transition(Table())
-    assert at is None and "both mostly-low and mostly-high" in why and "0.8" in why

@@ -21,7 +21,6 @@ from modes.stats.modality import (
     class_sds,
     two_mode_evidence,
 )
-from modes.stats.piecewise import transition_from_fractions
 from modes.stats.power import PowerEstimate, TwoModeEffect, two_mode_power
 from modes.stats.split import largest_gap_split
 from modes.stats.verdict import Verdict
@@ -181,15 +180,3 @@ def figure3_spec(table: Any, title: str) -> FigureSpec:
          "series": {"F-score": series(table.smoothed_fscore)}},
     ]
     return FigureSpec("density_bins", "fig3_density_bins", {"panels": panels, "title": title})
-
-
-def bin_transition(table: Any) -> tuple[float | None, str]:
-    """Where bins turn from mostly low- to mostly high-density classes (on the bin-mean
-    log-density axis), or None with the reason when the bins never cross there."""
-    try:
-        return transition_from_fractions(np.asarray(table.log_density_mean),
-                                         np.asarray(table.high_fraction)), ""
-    except ValueError as err:
-        fractions = np.round(np.asarray(table.high_fraction), 2).tolist()
-        return None, (f"no low-to-high transition across the bins ({err}; high-density "
-                      f"fractions by bin {fractions})")

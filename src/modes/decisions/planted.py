@@ -14,6 +14,7 @@ import numpy as np
 from scipy import stats
 
 from modes.decisions.memorization_jump import MemorizationBins
+from modes.decisions.robustness_drop import RobustnessBins
 from modes.stats.piecewise import transition_from_fractions
 
 
@@ -68,3 +69,25 @@ def memorization_bins(rng: np.random.Generator, n_bins: int = 8, per_bin: int = 
     mean, sample_sd = _bin_mean_and_sd(
         rng, segmented_truth(x, t, level, slope_before, jump, slope_after), sd, count)
     return MemorizationBins(x, frac, mean, sample_sd, count)
+
+
+def robustness_bins(rng: np.random.Generator, n_bins: int = 8, certify_per_bin: int = 30,
+                    radius_jump: float = 0.0, fscore_jump: float = 0.0,
+                    abstain_before: float = 0.4, abstain_after: float = 0.4,
+                    radius_level: float = 0.45, radius_sd: float = 0.2,
+                    radius_slope: float = 0.0, fscore_level: float = 0.7,
+                    fscore_noise: float = 0.03) -> RobustnessBins:
+    """C7's input: ``certify_per_bin`` certified inputs per bin, each abstaining with the
+    before/after rate; radii (sd ``radius_sd``) over the inputs that did not abstain around a
+    line (``radius_slope`` per nat on both sides) with ``radius_jump`` at the transition;
+    smoothed F-score with ``fscore_jump`` and bin noise ``fscore_noise``."""
+    x, frac = bin_axis(n_bins)
+    t = transition_from_fractions(x, frac)
+    after = x >= t
+    certified = np.full(n_bins, certify_per_bin)
+    answered = rng.binomial(certified, np.where(after, 1 - abstain_after, 1 - abstain_before))
+    radius = segmented_truth(x, t, radius_level, radius_slope, radius_jump, radius_slope)
+    mean, sample_sd = _bin_mean_and_sd(rng, radius, np.full(n_bins, radius_sd), answered)
+    fscore = (segmented_truth(x, t, fscore_level, 0.0, fscore_jump, 0.0)
+              + fscore_noise * rng.standard_normal(n_bins))
+    return RobustnessBins(x, frac, mean, sample_sd, certified, answered / certified, fscore)
