@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from modes.decisions.fscore_tracking import TrackingBins
 from modes.decisions.memorization_jump import MemorizationBins
 from modes.decisions.robustness_drop import RobustnessBins
 from modes.stats.piecewise import transition_from_fractions
@@ -91,3 +92,13 @@ def robustness_bins(rng: np.random.Generator, n_bins: int = 8, certify_per_bin: 
     fscore = (segmented_truth(x, t, fscore_level, 0.0, fscore_jump, 0.0)
               + fscore_noise * rng.standard_normal(n_bins))
     return RobustnessBins(x, frac, mean, sample_sd, certified, answered / certified, fscore)
+
+
+def tracking_bins(rng: np.random.Generator, n_bins: int = 8, coupling: float = 1.0,
+                  fscore_noise: float = 0.03) -> TrackingBins:
+    """C6's input: memorization of :func:`memorization_bins` (with a 0.1 jump) and a held-out
+    F-score of ``0.6 - coupling * (memorization - its mean)`` plus bin noise; ``coupling`` 0 is
+    the null (F-score unrelated to memorization)."""
+    mem = memorization_bins(rng, n_bins, jump=0.1).memorization_mean
+    fscore = 0.6 - coupling * (mem - mem.mean()) + fscore_noise * rng.standard_normal(n_bins)
+    return TrackingBins(mem, fscore)
