@@ -6,6 +6,11 @@
   (0.14 ... 1.0) and the transition falls between bins. Per-bin values follow a line before and
   a line after the transition with a planted jump at it, plus the sampling noise of a mean of
   ``count`` examples with bin-dependent spread.
+* Subset KL matrices (C8): ``KL(P, Q)`` per stage and subset is a stage level times
+  ``exp(u_P + u_Q + w_sP + w_sQ + v_P + v_Q + e_PQ)``: class effects ``u``, class-by-stage
+  effects ``w`` (classes are fit at different stages) and class-by-subset effects ``v`` (the
+  subset's own density fit) shared by every pair of a class, and pair noise ``e``; NaN diagonal,
+  subsets ordered (memorized, typical, random) as the scenario returns them.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from modes.decisions.class_fitting import SubsetDivergences
 from modes.decisions.fscore_tracking import TrackingBins
 from modes.decisions.memorization_jump import MemorizationBins
 from modes.decisions.robustness_drop import RobustnessBins
 from modes.stats.piecewise import transition_from_fractions
+from modes.stats.planted import class_pairs
 
 
 def bin_axis(n_bins: int, frac_high: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
@@ -102,3 +109,27 @@ def tracking_bins(rng: np.random.Generator, n_bins: int = 8, coupling: float = 1
     mem = memorization_bins(rng, n_bins, jump=0.1).memorization_mean
     fscore = 0.6 - coupling * (mem - mem.mean()) + fscore_noise * rng.standard_normal(n_bins)
     return TrackingBins(mem, fscore)
+
+
+def subset_kl(rng: np.random.Generator, n_classes: int = 19,
+              stage_levels: tuple[float, ...] = (1.0, 2.0, 8.0, 10.0),
+              memorized_shift: float = 0.0, class_sd: float = 0.3, stage_class_sd: float = 0.2,
+              subset_class_sd: float = 0.2, pair_sd: float = 0.3) -> SubsetDivergences:
+    """C8's input, KL (stages, 3 subsets, C, C); memorized pairs scaled by
+    ``exp(memorized_shift)`` (negative: less distinct). Each factor has mean 1, so the mean KL
+    of a stage is its level."""
+    pairs = class_pairs(n_classes)
+    p, q = pairs[:, 0], pairs[:, 1]
+    u = class_sd * rng.standard_normal(n_classes)
+    subset_effect = subset_class_sd * rng.standard_normal((3, n_classes))
+    var = 2 * class_sd**2 + 2 * stage_class_sd**2 + 2 * subset_class_sd**2 + pair_sd**2
+    out = np.full((len(stage_levels), 3, n_classes, n_classes), np.nan)
+    for s, level in enumerate(stage_levels):
+        w = stage_class_sd * rng.standard_normal(n_classes)
+        for j in range(3):
+            v = subset_effect[j]
+            log = (u[p] + u[q] + w[p] + w[q] + v[p] + v[q]
+                   + pair_sd * rng.standard_normal(p.size) - 0.5 * var
+                   + (memorized_shift if j == 0 else 0.0))
+            out[s, j, p, q] = level * np.exp(log)
+    return SubsetDivergences(out, [f"stage {s + 1}" for s in range(len(stage_levels))])
