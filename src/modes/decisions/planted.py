@@ -11,6 +11,10 @@
   effects ``w`` (classes are fit at different stages) and class-by-subset effects ``v`` (the
   subset's own density fit) shared by every pair of a class, and pair noise ``e``; NaN diagonal,
   subsets ordered (memorized, typical, random) as the scenario returns them.
+* Generative predictions (C9): three held-out subsets of examples with classes (memorized ones
+  concentrated in fewer classes), correct at stage ``l`` with probability stage level + subset
+  offset + class effect (the same uniform draw per example at every stage, so an example right
+  at stage 2 stays right later), wrong ones assigned to a random other class.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from scipy import stats
 
 from modes.decisions.class_fitting import SubsetDivergences
 from modes.decisions.fscore_tracking import TrackingBins
+from modes.decisions.generative import HeldOutPredictions
 from modes.decisions.memorization_jump import MemorizationBins
 from modes.decisions.robustness_drop import RobustnessBins
 from modes.stats.piecewise import transition_from_fractions
@@ -133,3 +138,34 @@ def subset_kl(rng: np.random.Generator, n_classes: int = 19,
                    + (memorized_shift if j == 0 else 0.0))
             out[s, j, p, q] = level * np.exp(log)
     return SubsetDivergences(out, [f"stage {s + 1}" for s in range(len(stage_levels))])
+
+
+def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
+                           per_subset: int = 100,
+                           stage_accuracy: tuple[float, ...] = (0.3, 0.4, 0.75, 0.85),
+                           memorized_offset: float = -0.15, unmemorized_offset: float = 0.05,
+                           class_spread: float = 0.08) -> HeldOutPredictions:
+    """C9's input: predictions (stages, 3 * per_subset) of subsets (memorized, unmemorized,
+    random) of ``per_subset`` examples each. The random
+    subset's expected accuracy at stage l is ``stage_accuracy[l]``: class effects are uniform
+    on +-``class_spread`` and probabilities must stay in [0, 1] (ValueError otherwise)."""
+    offsets = (memorized_offset, unmemorized_offset, 0.0)
+    levels = np.asarray(stage_accuracy, dtype=float)
+    lo = levels.min() + min(offsets) - class_spread
+    hi = levels.max() + max(offsets) + class_spread
+    if lo < 0 or hi > 1:
+        raise ValueError(f"accuracies + offsets +- class spread leave [0, 1]: [{lo}, {hi}]")
+    effect = rng.uniform(-class_spread, class_spread, n_classes)
+    memorized_weights = rng.dirichlet(np.full(n_classes, 0.5))
+    truth, prob = [], []
+    for j, offset in enumerate(offsets):
+        weights = memorized_weights if j == 0 else np.full(n_classes, 1.0 / n_classes)
+        cls = rng.choice(n_classes, size=per_subset, p=weights)
+        truth.append(cls)
+        prob.append(levels[:, None] + offset + effect[cls][None, :])
+    y = np.concatenate(truth)
+    correct = rng.uniform(size=y.size)[None, :] < np.concatenate(prob, axis=1)
+    wrong = (y + rng.integers(1, n_classes, size=y.size)) % n_classes
+    predictions = np.where(correct, y[None, :], wrong[None, :])
+    return HeldOutPredictions(predictions, y, np.full(3, per_subset),
+                              [f"stage {s + 1}" for s in range(levels.size)], n_classes)
