@@ -1,5 +1,5 @@
 """The representations file (``--representations``): its layout, every bad file named by its
-problem."""
+problem, and a scenario that reads it in place of data, training and taps."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from modes.data.representations_file import (
     load_representations,
     save_representations,
 )
+from modes.scenario import MissingComponentError, Scenario, ScenarioConfig
+from modes.store import ArtifactStore
 
 
 def arrays(classes: int = 3, n: int = 4, stages: int = 2, d: int = 5,
@@ -136,3 +138,43 @@ def test_save_refuses_a_bad_file_before_writing(tmp_path: Path) -> None:
     with pytest.raises(RepresentationsFileError, match="holds 1 stage"):
         save_representations(tmp_path / "one.npz", data["labels"], [data["stage_1"]])
     assert not (tmp_path / "one.npz").exists()
+
+
+def file_scenario(tmp_path: Path, memorization: bool = False, **config: object) -> Scenario:
+    path = write(tmp_path / "reps.npz", arrays(memorization=memorization))
+    return Scenario(ScenarioConfig(representations=str(path), **config),  # type: ignore[arg-type]
+                    ArtifactStore(tmp_path / "cache"))
+
+
+def test_scenario_reads_the_backbones_representations_from_the_file(tmp_path: Path) -> None:
+    scenario = file_scenario(tmp_path)
+    reps = scenario.representations("resnet18")
+    assert list(reps) == ["stage_1", "stage_2"] and reps["stage_2"].shape == (12, 7)
+    assert scenario.dataset.train_labels.numpy().tolist() == np.repeat(np.arange(3), 4).tolist()
+    assert scenario.dataset.num_classes == 3
+    components = scenario.components()
+    assert components["representations"] == str((tmp_path / "reps.npz").resolve())
+    assert components["representations_sha256"] == hashlib.sha256(
+        (tmp_path / "reps.npz").read_bytes()).hexdigest()
+    assert "dataset" not in components and "backbone" not in components
+    assert components["memorization"] == "none"
+    assert scenario.run_key().startswith("smoke/representations-")
+
+
+def test_what_the_file_lacks_is_a_missing_component_naming_it(tmp_path: Path) -> None:
+    scenario = file_scenario(tmp_path)
+    with pytest.raises(MissingComponentError, match="plain_cnn's representations"):
+        scenario.representations("plain_cnn")
+    with pytest.raises(MissingComponentError, match="no 'memorization' array"):
+        scenario.memorization()
+    with pytest.raises(MissingComponentError, match="images to train the density-bin models"):
+        scenario.density_bins()
+    with pytest.raises(MissingComponentError, match="holds labels and representations, not"):
+        scenario.trained("resnet18")
+
+
+def test_the_files_memorization_scores_are_the_scenarios(tmp_path: Path) -> None:
+    scenario = file_scenario(tmp_path, memorization=True)
+    np.testing.assert_array_equal(scenario.memorization(),
+                                  arrays(memorization=True)["memorization"])
+    assert scenario.components()["memorization"] == "file"
