@@ -18,11 +18,13 @@ from modes.evidence import assert_replicated, profile_panel, reference_effect
 from modes.report.specs import FigureSpec
 
 
-def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim) -> None:
+def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim, requires) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
     seed = modes_scenario.config.seed
     resnet = modes_scenario.config.backbone
     control = modes_scenario.config.control_backbone
+    with requires(C3):  # first the control's densities: a scenario without it stops here
+        layers = modes_scenario.layer_densities(control)
     references = {m: reference_effect(modes_scenario.layer_densities(resnet, m)[-1].log_density,
                                       labels) for m in ("paper", "checked")}
 
@@ -33,7 +35,6 @@ def test_plain_cnn_fits_classes_uniformly(modes_scenario, record_claim) -> None:
 
     result = final(both_measures(partial(modes_scenario.layer_densities, control), inputs,
                                  partial(decide_no_modes, prereg=C3)))
-    layers = modes_scenario.layer_densities(control)
     figure = FigureSpec("class_density_profiles", "figA8_plain_cnn",
                         {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),
                                                "flagged": ld.diagnostics.flagged}

@@ -18,13 +18,14 @@ from __future__ import annotations
 import attrs
 
 from modes.decisions.checks import both_measures, final
-from modes.decisions.transformers import TransformerInput, decide_transformers
+from modes.decisions.transformers import PREREG, TransformerInput, decide_transformers
 from modes.decisions.two_modes import LayerValues
 from modes.evidence import assert_replicated, profile_panel
 from modes.report.specs import FigureSpec
 
 
-def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) -> None:
+def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim,
+                                                  requires) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
     names = list(modes_scenario.config.transformers)
 
@@ -32,7 +33,8 @@ def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim) 
         return [ld for name in names
                 for ld in modes_scenario.layer_densities(name, measure, nulls)]
 
-    counts = [len(modes_scenario.layer_densities(name)) for name in names]
+    with requires(PREREG):  # a scenario without the transformers stops here
+        counts = [len(modes_scenario.layer_densities(name)) for name in names]
 
     def inputs(measure, layers, r):
         out, start = {}, 0

@@ -41,6 +41,9 @@ _DEFAULTS: dict[str, tuple[str | None, str]] = {
                          "default: trained from scratch)"),
     "noise-space": (None, "where smoothing noise is added for training and CERTIFY: normalized "
                           "(the authors') or pixel (Cohen et al.) (default: the scale's)"),
+    "representations": (None, "representations file (.npz: labels, stage_1 ... stage_L, "
+                              "optional memorization) read in place of data, training and taps; "
+                              "claims that need more are inconclusive"),
     "data-root": (None, "dataset root (or MODES_DATA)"),
     "cache-dir": (None, "artifact store directory (or MODES_CACHE; default .modes-cache)"),
     "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
@@ -84,6 +87,7 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         device=opt("device"),
         noise_space=opt("noise-space"),
         pretrained=parse_pretrained(opt("pretrained")),
+        representations=opt("representations"),
     )
 
 

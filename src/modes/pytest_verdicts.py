@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 
-from modes.pytest_plugin import RUN_ID, family_alpha_of, reports_dir, scenario_config
+from modes.pytest_plugin import RUN_ID, family_alpha_of, reports_dir
 
 if TYPE_CHECKING:
     from modes.report.runs import RunRecords
     from modes.report.specs import FigureSpec
+    from modes.scenario import Scenario
     from modes.stats.claim import ClaimResult
 
 Record = Callable[..., "ClaimResult"]
@@ -71,22 +72,23 @@ def claim_properties(result: ClaimResult) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def record_claim(pytestconfig: pytest.Config, modes_reports_dir: Path, modes_run_id: str,
+def record_claim(modes_scenario: Scenario, modes_reports_dir: Path, modes_run_id: str,
                  request: pytest.FixtureRequest) -> Record:
     """``record_claim(result, figures=[FigureSpec...])`` stamps the result with the run id, scale,
-    components, runtime, expected verdict and figure specs (drawn by the report), writes its JSON
-    record, records its verdict as user properties and returns it (module docstring)."""
-    from modes.expected import expected_verdict, reason, run_key
+    components (a representations file by path and sha256), runtime, expected verdict and figure
+    specs (drawn by the report), writes its JSON record, records its verdict as user properties
+    and returns it (module docstring)."""
+    from modes.expected import expected_verdict, reason
     from modes.report.records import write_record
     from modes.stats.verdict import Verdict
 
     started = time.perf_counter()
-    cfg = scenario_config(pytestconfig)
-    key = run_key(cfg.scale, cfg.dataset, cfg.backbone, cfg.seed)
+    cfg = modes_scenario.config
+    key = modes_scenario.run_key()
 
     def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
-            result, run_id=modes_run_id, scale=cfg.scale, components=cfg.components(),
+            result, run_id=modes_run_id, scale=cfg.scale, components=modes_scenario.components(),
             expected=expected_verdict(key, result.claim_id),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
+import torch
 from torch import nn
 
 from modes import registry
@@ -29,11 +30,49 @@ from modes.measures import (
 from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
+if TYPE_CHECKING:
+    from modes.data.representations_file import RepresentationsFile
+
 PIPELINE_VERSION = "1"
 
 
 class MissingComponentError(LookupError):
     """A claim needs a component this scenario does not have (the message says which)."""
+
+
+@attrs.frozen(eq=False)
+class FileData:
+    """The data of a scenario that reads a representations file: its labels, and no images (asking
+    for them is a :class:`MissingComponentError` that says so)."""
+
+    name: str
+    num_classes: int
+    train_labels: torch.Tensor  # int64 (n,), as an ImageDataset's
+
+    def _missing(self, what: str) -> MissingComponentError:
+        return MissingComponentError(
+            f"{what}: the scenario reads representations from {self.name}, which holds "
+            f"labels and representations, not images (run without --representations)")
+
+    @property
+    def num_train(self) -> int:
+        return int(self.train_labels.numel())
+
+    @property
+    def train_images(self) -> torch.Tensor:
+        raise self._missing("training images")
+
+    @property
+    def test_images(self) -> torch.Tensor:
+        raise self._missing("test images")
+
+    @property
+    def test_labels(self) -> torch.Tensor:
+        raise self._missing("test labels")
+
+    @property
+    def image_size(self) -> int:
+        raise self._missing("images (a backbone to train)")
 
 
 TRANSFORMERS = ("vit", "mixer")
@@ -80,6 +119,9 @@ class ScenarioConfig:
     # backbone name -> local pretrained weights file (the appendix's ImageNet-pretrained ViT-B/16
     # and Mixer-B/16); a backbone not named here is trained from scratch
     pretrained: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
+    # a representations file (modes.data.representations_file) used in place of the dataset,
+    # training and taps: the backbone's representations are read from it
+    representations: str | None = None
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -146,9 +188,23 @@ class Scenario:
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
+    def given(self) -> RepresentationsFile | None:
+        """The representations file (``--representations``), loaded and checked once; None when
+        the scenario computes representations from data, training and taps."""
+        if self.config.representations is None:
+            return None
+        from modes.data.representations_file import load_representations
+
+        return load_representations(self.config.representations)
+
+    @functools.cached_property
     def dataset(self) -> Any:
+        """The dataset; with a representations file, its labels only (:class:`FileData`)."""
         from modes.data import load_dataset
 
+        if self.given is not None:
+            return FileData(name=self.given.path, num_classes=self.given.num_classes,
+                            train_labels=torch.from_numpy(self.given.labels))
         root = Path(self.config.data_root) if self.config.data_root else None
         return load_dataset(self.config.dataset, self.scale.data, root=root,
                             seed=self.config.seed, download=self.config.download)
@@ -208,12 +264,17 @@ class Scenario:
         """Store request of one stage: the data and training it stands on, the scale sections
         named in ``scales`` (so changing one knob recomputes only the stages that use it)."""
         c = self.config
-        return {"what": what, "pipeline": PIPELINE_VERSION, "backbone": backbone,
-                "architecture": self.architecture(backbone),
-                "dataset": c.dataset, "data_root": c.data_root, "seed": c.seed,
-                "data": self.scale.data, "train": self.train_scale(backbone),
-                "transformer": (self.scale.transformer_config, self.scale.transformer_blocks,
-                                self.scale.transformer_width),
+        source: dict[str, Any]
+        if self.given is not None:  # the file (by content) stands in for data and training
+            source = {"representations": self.given.sha256}
+        else:
+            source = {"backbone": backbone, "architecture": self.architecture(backbone),
+                      "dataset": c.dataset, "data_root": c.data_root,
+                      "data": self.scale.data, "train": self.train_scale(backbone),
+                      "transformer": (self.scale.transformer_config,
+                                      self.scale.transformer_blocks,
+                                      self.scale.transformer_width)}
+        return {"what": what, "pipeline": PIPELINE_VERSION, "seed": c.seed, **source,
                 **{name: getattr(self.scale, name) for name in scales},
                 "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
                                                           "mem_scores")},
@@ -221,8 +282,17 @@ class Scenario:
                 **extra}
 
     def representations(self, name: str) -> dict[str, np.ndarray]:
-        """Eq. 1 representations of every training image at every tapped layer."""
+        """Eq. 1 representations of every training image at every tapped layer; with a
+        representations file, the file's stages (taken as those of ``--backbone``)."""
         from modes.components.taps import extract_representations
+
+        if self.given is not None:
+            if name != self.config.backbone:
+                raise MissingComponentError(
+                    f"{name}'s representations: the representations file {self.given.path} "
+                    f"holds one network's (taken as the backbone under test, "
+                    f"{self.config.backbone}); {name} would need data and training")
+            return self.given.representations()
 
         def compute() -> dict[str, np.ndarray]:
             backbone, model = self.trained(name)
@@ -230,6 +300,31 @@ class Scenario:
                                            model=model)
 
         return self.store.get_or_compute("representations", self._request("reps", name), compute)
+
+    def components(self) -> dict[str, str]:
+        """The components this run's records name; a representations file by its path and
+        sha256, in place of the dataset, backbone and certifier it stands for."""
+        out = self.config.components()
+        if self.given is None:
+            return out
+        for key in ("dataset", "backbone", "certifier"):
+            del out[key]
+        c = self.config
+        mem = ("none" if c.memorization == "none"
+               else "file" if self.given.memorization is not None
+               else "published" if c.mem_scores else "none")
+        return {**out, "memorization": mem, "representations": self.given.path,
+                "representations_sha256": self.given.sha256}
+
+    def run_key(self) -> str:
+        """The run's key in the expected verdicts (:mod:`modes.expected`): a representations
+        file is its own run, named by its sha256, whose claims are all expected to replicate."""
+        from modes.expected import run_key
+
+        c = self.config
+        if self.given is None:
+            return run_key(c.scale, c.dataset, c.backbone, c.seed)
+        return run_key(c.scale, f"representations-{self.given.sha256[:12]}", "file", c.seed)
 
     # -- density models ------------------------------------------------------------------------
     def density_model(self, seed_offset: int = 0) -> Any:
@@ -309,12 +404,20 @@ class Scenario:
 
     # -- memorization ----------------------------------------------------------------------------
     def memorization(self) -> np.ndarray:
-        """Per-training-example memorization scores: published file or the configured estimator."""
+        """Per-training-example memorization scores: the representations file's, a published
+        file or the configured estimator."""
         labels = self.dataset.train_labels.numpy()
         if self.config.memorization == "none":
             raise MissingComponentError(
                 "no MemorizationEstimator and no published scores (--memorization none); pass "
                 "--memorization subsampled, or --memorization published --mem-scores PATH")
+        if self.given is not None and self.given.memorization is not None:
+            return self.given.memorization
+        if self.given is not None and not self.config.mem_scores:
+            raise MissingComponentError(
+                f"memorization scores: the representations file {self.given.path} has no "
+                f"'memorization' array and no --mem-scores file was given (the estimator needs "
+                f"images and training)")
         if self.config.memorization == "published" or self.config.mem_scores:
             if not self.config.mem_scores:
                 raise MissingComponentError(
@@ -354,6 +457,10 @@ class Scenario:
         """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
         from modes.experiments.density_bins import density_bin_experiment
 
+        if self.given is not None:
+            raise MissingComponentError(
+                f"images to train the density-bin models on: the scenario reads representations "
+                f"from {self.given.path}, which holds no images")
         memorization = self.memorization()  # first: it does not wait on the trained backbone
         last = self.layer_densities(self.config.backbone)[-1]
         return density_bin_experiment(

@@ -82,18 +82,31 @@ def blob_class(n: int, d: int, components: int, radius: float, rng: np.random.Ge
 PLANTED = {"blobs": blob_class, "shells": shell_class}
 
 
+def planted_classes(classes: int, planted_fraction: float, rng: np.random.Generator,
+                    ) -> np.ndarray:
+    """(classes,) bool: a random ``planted_fraction`` of the classes (at least 2) are planted."""
+    planted = np.zeros(classes, bool)
+    planted[rng.permutation(classes)[: max(2, round(planted_fraction * classes))]] = True
+    return planted
+
+
 def two_mode_world(classes: int, n: int, d: int, seed: int, planted_fraction: float = 0.3,
-                   components: int = 5, radius: float = 0.3, kind: str = "blobs") -> World:
-    """``planted_fraction`` of the classes are ``kind`` mixtures (:data:`PLANTED`); the others
-    are Gaussians, each with the covariance of a mixture of the same kind (estimated from 50 n
-    of its points)."""
+                   components: int = 5, radius: float = 0.3, kind: str = "blobs",
+                   planted: np.ndarray | None = None) -> World:
+    """``planted_fraction`` of the classes (or those ``planted`` names, a (classes,) bool mask)
+    are ``kind`` mixtures (:data:`PLANTED`); the others are Gaussians, each with the covariance
+    of a mixture of the same kind (estimated from 50 n of its points)."""
     try:
         make = PLANTED[kind]
     except KeyError:
         raise ValueError(f"unknown planted kind {kind!r}; known: {sorted(PLANTED)}") from None
     rng = np.random.default_rng(seed)
-    planted = np.zeros(classes, bool)
-    planted[rng.permutation(classes)[: max(2, round(planted_fraction * classes))]] = True
+    if planted is None:
+        planted = planted_classes(classes, planted_fraction, rng)
+    elif np.shape(planted) != (classes,):
+        raise ValueError(f"planted must be a ({classes},) bool mask, got shape "
+                         f"{np.shape(planted)}")
+    planted = np.asarray(planted, bool)
     xs = []
     for c in range(classes):
         loc = rng.normal(size=d) * 3.0

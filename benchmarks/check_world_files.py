@@ -1,0 +1,146 @@
+"""C1, C1s, C2 and C4 end to end on planted-world representation files, many seeds: how often
+each verdict comes out.
+
+    python benchmarks/check_world_files.py --seeds 20 --classes 20 --n 100 --scale smoke
+    python benchmarks/check_world_files.py --seeds 1 --classes 6 --n 30 --scale tiny  # a try
+
+For every seed and world (:mod:`modes.experiments.world_files`: ``null``, every class one
+Gaussian at every stage; ``two-mode``, a fraction of the classes made of compact components in the
+deep stages) it writes the world's representations file and runs
+
+    pytest claims/test_c01_two_modes_deep.py claims/test_c02_no_modes_shallow.py
+           claims/test_c04_not_compact_but_complex.py --representations FILE --scale SCALE
+
+in this process (the real reducer, sampler, matched nulls and decisions; a fresh cache and reports
+directory per run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML
+and prints one line per run, then the table of verdict counts per world and claim: the
+family-wise verdicts (Holm over the run's four claims, as the report shows them) and, in
+brackets, the claims' own. Stage dims default to the
+scale's SVD dims, so the reducer keeps every direction of the world. ``tiny`` is a profile of this
+script (smoke with 8 sweeps, 2 chains, 2 folds, 1 matched null, SVD to 3 / 4 dims), only to check
+that everything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import attrs
+import pytest
+import torch
+
+from modes import scale
+from modes.experiments.world_files import WORLDS, scale_dims, write_world_file
+from modes.experiments.worlds import PLANTED
+from modes.stats.verdict import Verdict
+
+CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
+CLAIM_FILES = ("test_c01_two_modes_deep.py", "test_c02_no_modes_shallow.py",
+               "test_c04_not_compact_but_complex.py")
+CLAIMS = ("C1", "C1s", "C2", "C4")
+TINY = attrs.evolve(scale.SMOKE, name="tiny", density=attrs.evolve(
+    scale.SMOKE.density, sweeps=8, burn_in=4, thin=1, chains=2, folds=2, null_replicates=1,
+    dims_shallow=3, dims_deep=4, kl_samples=32))
+
+
+def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
+               ) -> tuple[dict[str, str], dict[str, str]]:
+    """The claims' family-wise and own verdicts on representations file ``path`` (pytest's
+    output goes to ``workdir/pytest.log``)."""
+    junit = workdir / "junit.xml"
+    with open(workdir / "pytest.log", "w") as log, contextlib.redirect_stdout(log):
+        pytest.main([*(str(CLAIMS_DIR / f) for f in CLAIM_FILES), "-p", "no:xdist",
+                     "-p", "no:cacheprovider", "--representations", str(path),
+                     "--scale", scale_name, "--seed", str(seed),
+                     "--cache-dir", str(workdir / "cache"),
+                     "--reports-dir", str(workdir / "reports"), f"--junitxml={junit}"])
+    suite = ET.parse(junit).getroot().find("testsuite")
+    if suite is None:
+        raise RuntimeError(f"no test suite in {junit}")
+    family = {str(p.get("name")).removeprefix("modes.verdict."): str(p.get("value"))
+              for p in suite.find("properties") or [] if p.get("name", "").startswith(
+                  "modes.verdict.")}
+    own = {}
+    for case in suite.iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if "claim" in props:
+            own[str(props["claim"])] = str(props["verdict"])
+    return family, own
+
+
+def table(worlds: list[str], counts: dict[tuple[str, str], collections.Counter[str]],
+          own: dict[tuple[str, str], collections.Counter[str]], seeds: int) -> list[str]:
+    verdicts = [v.value for v in Verdict]
+    lines = [f"| world | claim | {' | '.join(verdicts)} |",
+             "|---|---|" + "---|" * len(verdicts)]
+    for world in worlds:
+        for claim in CLAIMS:
+            c, o = counts[world, claim], own[world, claim]
+            cells = [f"{c[v]}/{seeds} ({o[v]})" for v in verdicts]
+            lines.append(f"| {world} | {claim} | {' | '.join(cells)} |")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. S-1 per world")
+    p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=WORLDS)
+    p.add_argument("--classes", type=int, default=20)
+    p.add_argument("--n", type=int, default=100, help="examples per class")
+    p.add_argument("--dims", type=int, nargs="+", default=None,
+                   help="dims per stage, shallow first (default: the scale's SVD dims, 4 stages)")
+    p.add_argument("--planted", choices=sorted(PLANTED), default="blobs")
+    p.add_argument("--planted-fraction", type=float, default=0.3)
+    p.add_argument("--components", type=int, default=5, help="per planted class")
+    p.add_argument("--scale", default="smoke", help="a scale profile, or 'tiny' (docstring)")
+    p.add_argument("--workdir", default=None, help="keep the files, caches and reports here")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", default=None, help="write every run's verdicts here")
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    scale.PROFILES.setdefault(TINY.name, TINY)
+    dims = tuple(a.dims) if a.dims else scale_dims(scale.get_scale(a.scale))
+    counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
+        collections.Counter)
+    own_counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
+        collections.Counter)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(a.workdir or tmp)
+        for seed in range(a.seeds):
+            for world in a.worlds:
+                workdir = root / f"{world}-{seed}"
+                workdir.mkdir(parents=True, exist_ok=True)
+                started = time.perf_counter()
+                w = write_world_file(workdir / "representations.npz", world, a.classes, a.n,
+                                     dims, seed, planted_fraction=a.planted_fraction,
+                                     components=a.components, kind=a.planted)
+                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed)
+                took = time.perf_counter() - started
+                for claim in CLAIMS:
+                    counts[world, claim][family.get(claim, "missing")] += 1
+                    own_counts[world, claim][own.get(claim, "missing")] += 1
+                print(f"seed {seed} {world}: " + ", ".join(
+                    f"{c} {family.get(c, 'missing')} (own {own.get(c, 'missing')})"
+                    for c in CLAIMS) + f"; {took:.0f} s, sha256 {w.file.sha256[:12]}",
+                    flush=True)
+                runs.append({"seed": seed, "world": world, "sha256": w.file.sha256,
+                             "planted": w.planted.tolist(), "family": family, "own": own,
+                             "seconds": took})
+    print(f"\nverdicts over {a.seeds} seed(s), family-wise (own): {a.classes} classes x {a.n}, "
+          f"dims {list(dims)}, scale {a.scale}")
+    for line in table(a.worlds, counts, own_counts, a.seeds):
+        print(line)
+    if a.json:
+        Path(a.json).write_text(json.dumps({"args": vars(a), "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
