@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,12 +15,10 @@ from modes.stats.modality import (
     DipResult,
     MixtureBIC,
     TwoModeEvidence,
-    TwoModeRule,
     class_means,
     class_sds,
     two_mode_evidence,
 )
-from modes.stats.power import PowerEstimate, TwoModeEffect, two_mode_power
 from modes.stats.split import largest_gap_split
 from modes.stats.verdict import Verdict
 
@@ -96,55 +93,6 @@ def assert_replicated(result: ClaimResult) -> None:
         + (f" | {why}" if why else "")
     )
     assert result.verdict is Verdict.REPLICATED, message
-
-
-def reference_effect(values: np.ndarray, labels: np.ndarray) -> TwoModeEffect:
-    """The two-mode effect seen at a layer (C1's last stage), for power of absence claims."""
-    means = class_means(per_class(values, labels))
-    return TwoModeEffect.from_class_means(means, largest_gap_split(means).high)
-
-
-def absence_numbers(values: Sequence[np.ndarray], labels: np.ndarray, reference: TwoModeEffect,
-                    alpha: float, power_reps: int = 400, seed: int = 0) -> dict[str, Any]:
-    """Numbers for "no two modes at any of these layers" (C2, C3, C10's initial blocks).
-
-    Any layer with two modes refutes the claim, so the dip p-values are Bonferroni-combined
-    (min p times the number of layers). The effect is the largest spread ratio over layers with a
-    defined split, with that layer's CI (an equivalence bound when the CI stays below the
-    threshold). Power: simulated power of the per-layer decision rule (dip at alpha/L and BIC)
-    against the ``reference`` two-mode effect with this many classes.
-    """
-    layers = layer_evidence(values, labels)
-    dips = [m.dip for m in layers]
-    finite = [i for i, m in enumerate(layers) if np.isfinite(m.ratio)]
-    worst = max(finite, key=lambda i: layers[i].ratio) if finite else None
-    p_min = min(d.p_value for d in dips)
-    lowest = min(range(len(dips)), key=lambda i: dips[i].p_value)
-    rule = TwoModeRule(alpha=alpha / len(values))
-    n_classes = len(np.unique(labels))
-    power = _cached_power(reference, n_classes, rule, power_reps, seed)
-    nan = float("nan")
-    effect, (lo, hi) = (layers[worst].ratio, layers[worst].ratio_ci) if worst is not None \
-        else (nan, (nan, nan))
-    return {
-        "statistic": dips[lowest].statistic,
-        "p_value": min(1.0, p_min * len(values)),
-        "effect_size": effect,
-        "ci": (lo, hi),
-        "n": dips[lowest].n,
-        "power": power.power,
-        "details": {"dip_p": [d.p_value for d in dips], "spread_ratio": [m.ratio for m in layers],
-                    "reference_separation": reference.separation,
-                    "reference_frac_high": reference.frac_high,
-                    "power_ci": [power.ci_low, power.ci_high]},
-    }
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_power(reference: TwoModeEffect, n_classes: int, rule: TwoModeRule, reps: int,
-                  seed: int) -> PowerEstimate:
-    """:func:`two_mode_power` once per design: the matched nulls share the real data's design."""
-    return two_mode_power(reference, n_classes, rule=rule, reps=reps, seed=seed)
 
 
 def inconclusive(prereg: Preregistration, n: int, note: str) -> ClaimResult:

@@ -1,0 +1,56 @@
+"""C10's decision on planted backbones: block selection inside Bonferroni, initial blocks decided
+as an absence claim with its power gate."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from modes.decisions.transformers import TransformerInput, decide_transformers
+from modes.decisions.two_modes import LayerValues
+from modes.stats import planted
+from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
+
+PER_CLASS = 20
+
+
+def _backbone(rng: np.random.Generator, n_classes: int, modes_at: tuple[int, ...]) -> LayerValues:
+    sets = [planted.two_mode_classes(rng, n_classes, PER_CLASS, separation=8.0,
+                                     spread_ratio=10.0, example_sd=0.5)[0]
+            if i in modes_at else planted.one_mode_classes(rng, n_classes, PER_CLASS,
+                                                           example_sd=0.5)
+            for i in range(4)]
+    return LayerValues([f"block {i}" for i in range(4)], [np.concatenate(s) for s in sets],
+                       np.repeat(np.arange(n_classes), PER_CLASS))
+
+
+def test_modes_in_one_deeper_block_and_none_initially_replicate() -> None:
+    rng = np.random.default_rng(0)
+    result = decide_transformers(TransformerInput(
+        {"vit": _backbone(rng, 100, (3,)), "mixer": _backbone(rng, 100, (2,))}))
+    assert result.verdict == REPLICATED, result.explanation
+    vit = result.details["backbones"]["vit"]
+    assert vit["block"] == "block 3" and vit["k"] == 2
+    assert vit["p"] == min(1.0, 2 * vit["block_dip_p"][1])  # selected, then multiplied by k
+    assert vit["initial_verdict"] == "replicated"
+
+
+def test_modes_in_an_initial_block_refute_the_claim() -> None:
+    rng = np.random.default_rng(1)
+    result = decide_transformers(TransformerInput({"vit": _backbone(rng, 100, (0, 3))}))
+    assert result.verdict == NOT_REPLICATED and "initial blocks" in result.explanation
+
+
+def test_initial_blocks_without_power_are_inconclusive() -> None:
+    """20 classes: the dip could not see the pre-registered effect at the initial blocks, so a
+    non-significant dip no longer counts as absence."""
+    rng = np.random.default_rng(2)
+    result = decide_transformers(TransformerInput({"vit": _backbone(rng, 20, (3,))}))
+    assert result.verdict != REPLICATED
+    assert "underpowered" in result.details["backbones"]["vit"]["initial_note"]
+
+
+def test_no_modes_anywhere_is_not_replicated() -> None:
+    rng = np.random.default_rng(3)
+    verdicts = [decide_transformers(TransformerInput({"vit": _backbone(rng, 100, ())})).verdict
+                for _ in range(10)]
+    assert REPLICATED not in verdicts and INCONCLUSIVE not in verdicts
