@@ -153,7 +153,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _junit_properties(config, run)
     if session.exitstatus == pytest.ExitCode.OK and not all(r.as_expected for r in run.results):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    written = write_report(run, reports_dir(config), load_controls(records), alpha)
+    written = write_report(run, reports_dir(config), load_controls(records, run.run_id), alpha)
     config.stash[REPORT_FILES] = len(written)
 
 

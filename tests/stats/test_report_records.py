@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from modes.decisions.controls import CONTROLS, judge
 from modes.report.records import (
     load_controls,
     record_path,
@@ -21,7 +22,6 @@ from modes.report.records import (
 )
 from modes.report.runs import load_run
 from modes.stats.claim import ClaimResult, Preregistration, evaluate, require
-from modes.stats.controls import CONTROLS, run_control
 from modes.stats.multiple import family_wise
 from modes.stats.verdict import Verdict
 
@@ -131,8 +131,13 @@ def test_records_without_run_ids_are_all_stale(tmp_path: Path) -> None:
     assert run.run_id == "" and run.results == () and [s.claim_id for s in run.stale] == ["C1"]
 
 
-def test_controls_round_trip(tmp_path: Path) -> None:
-    results = [run_control(c, reps=50) for c in CONTROLS[:2]]
-    write_controls(records_dir(tmp_path), results)
-    assert load_controls(tmp_path) == results
+def test_controls_round_trip_by_run(tmp_path: Path) -> None:
+    results = [judge(c, 3, 400, "SPRT accepted alpha", 1.5, run_id="run-a")
+               for c in CONTROLS[:2]]
+    old = judge(CONTROLS[3], 0, 300, "SPRT accepted alpha", run_id="run-b")
+    write_controls(records_dir(tmp_path), [*results, old])
+    (records_dir(tmp_path) / "controls" / "summary.json").write_text("[]")  # the former layout
+    assert load_controls(tmp_path, "run-a") == results
+    assert load_controls(tmp_path, "run-b") == [old]
+    assert len(load_controls(tmp_path)) == 3
     assert load_controls(tmp_path / "empty") == []

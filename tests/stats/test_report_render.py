@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 import pytest
 
+from modes.decisions.controls import CONTROLS, judge
 from modes.report.records import records_dir, write_controls, write_record
 from modes.report.render import family_rows, fmt, report_main, verdict_label
 from modes.report.specs import FigureSpec
@@ -23,7 +24,6 @@ from modes.stats.claim import (
     Preregistration,
     evaluate,
 )
-from modes.stats.controls import CONTROLS, run_control
 from modes.stats.multiple import family_wise
 
 RUN = "20250101T000000-abcdef"
@@ -106,7 +106,9 @@ def test_family_rows_apply_holm_to_presence_claims_only() -> None:
 def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
     for res in _results():
         write_record(tmp_path, res)
-    write_controls(records_dir(tmp_path), [run_control(c, reps=50) for c in CONTROLS[:3]])
+    write_controls(records_dir(tmp_path), [judge(c, 2, 300, "SPRT accepted alpha", run_id=RUN)
+                                           for c in CONTROLS[:3]]
+                   + [judge(CONTROLS[3], 0, 300, run_id="an older run")])
     written = report_main(records_dir(tmp_path), tmp_path)
     names = {p.name for p in written}
     assert {"summary.md", "index.html", "fig1.png"} <= names
@@ -122,7 +124,9 @@ def test_report_main_writes_a_readable_page(tmp_path: Path) -> None:
     assert "not replicated (expected)" in page and f"Run {RUN}" in page
     assert "Hartigan&#x27;s dip test" in page
     md = (tmp_path / "summary.md").read_text()
-    assert md.count("\n| C") == 10 and "## Controls" in md
+    assert md.split("\n## ")[0].count("\n| C") == 10 and "## Controls" in md
+    assert md.count("\n| C1 | null |") == 1 and md.count("\n| C1s |") == 0  # this run's only
+    assert "- Controls (alpha 0.01): false-positive rate 0.007" in md
     assert "](figures/fig1.png)" in md
     assert "not below the family-wise alpha" in md
     assert "Expected at smoke: not replicated (modes/expected), as measured" in md

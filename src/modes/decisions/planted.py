@@ -15,20 +15,28 @@
   concentrated in fewer classes), correct at stage ``l`` with probability stage level + subset
   offset + class effect (the same uniform draw per example at every stage, so an example right
   at stage 2 stays right later), wrong ones assigned to a random other class.
+* Per-example log-densities per class and stage (C1, C1s, C2, C4, C10): each stage is either one
+  mode (class means from one unit-sd Gaussian, per-example sds jittered around 1) or two modes
+  (a minority ``frac_high`` of classes ``separation`` class-mean sds higher, their per-example
+  sd ``spread_ratio`` times smaller), drawn class by class as the scenario's ``(N,)`` arrays with
+  their labels (:func:`layer_values`).
 """
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 from scipy import stats
 
 from modes.decisions.class_fitting import SubsetDivergences
+from modes.decisions.complexity import ComplexityInput
 from modes.decisions.fscore_tracking import TrackingBins
 from modes.decisions.generative import HeldOutPredictions
 from modes.decisions.memorization_jump import MemorizationBins
 from modes.decisions.robustness_drop import RobustnessBins
+from modes.decisions.two_modes import LayerValues
 from modes.stats.piecewise import transition_from_fractions
-from modes.stats.planted import class_pairs
+from modes.stats.planted import class_pairs, one_mode_classes, two_mode_classes
 
 
 def bin_axis(n_bins: int, frac_high: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
@@ -169,3 +177,59 @@ def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
     predictions = np.where(correct, y[None, :], wrong[None, :])
     return HeldOutPredictions(predictions, y, np.full(3, per_subset),
                               [f"stage {s + 1}" for s in range(levels.size)], n_classes)
+
+
+@attrs.frozen
+class Stage:
+    """One stage's shape: ``two_modes`` False is one mode; otherwise ``frac_high`` of the classes
+    sit ``separation`` class-mean sds higher with ``spread_ratio`` times smaller example sds."""
+
+    two_modes: bool = False
+    frac_high: float = 0.25
+    separation: float = 8.0
+    spread_ratio: float = 10.0
+
+
+ONE_MODE = Stage()
+TWO_MODES = Stage(two_modes=True)
+
+
+def stage_values(rng: np.random.Generator, stage: Stage, n_classes: int,
+                 per_class: int) -> np.ndarray:
+    """Per-example log-densities of one stage, class by class (``per_class`` each), shape
+    ``(n_classes * per_class,)``, in the order of :func:`labels`."""
+    if stage.two_modes:
+        sets, _ = two_mode_classes(rng, n_classes, per_class, stage.frac_high,
+                                   stage.separation, stage.spread_ratio)
+    else:
+        sets = one_mode_classes(rng, n_classes, per_class)
+    return np.concatenate(sets)
+
+
+def labels(n_classes: int, per_class: int) -> np.ndarray:
+    return np.repeat(np.arange(n_classes), per_class)
+
+
+def layer_values(rng: np.random.Generator, stages: tuple[Stage, ...], n_classes: int = 20,
+                 per_class: int = 50) -> LayerValues:
+    """Per-example log-densities at each stage of ``stages`` (shallow first), as C1, C1s, C2 and
+    C10 read them."""
+    return LayerValues([f"stage {i + 1}" for i in range(len(stages))],
+                       [stage_values(rng, s, n_classes, per_class) for s in stages],
+                       labels(n_classes, per_class))
+
+
+def complexity_input(rng: np.random.Generator, n_classes: int = 20, per_class: int = 50,
+                     entropy_shift: float = 0.0, compact_shift: float = 0.0,
+                     seed: int = 0) -> ComplexityInput:
+    """C4's input: a two-mode last stage; per-class relative entropy (Eq. 4) N(0, 1) plus
+    ``entropy_shift`` for the high-density classes, mean intra-class distance N(10, 1) minus
+    ``compact_shift`` for them (positive: more compact). The planted high classes are the
+    largest-gap split's high side (``separation`` 8 leaves no overlap)."""
+    stage = TWO_MODES
+    sets, high = two_mode_classes(rng, n_classes, per_class, stage.frac_high, stage.separation,
+                                  stage.spread_ratio)
+    rel = rng.standard_normal(n_classes) + entropy_shift * high
+    dist = 10.0 + rng.standard_normal(n_classes) - compact_shift * high
+    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist,
+                           seed=seed)

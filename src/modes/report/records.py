@@ -4,8 +4,9 @@ Each claim test writes ``<reports_dir>/records/<claim_id>.json`` from its
 :class:`~modes.stats.claim.ClaimResult`, stamped with its run's id; which records form the run the
 report shows is :mod:`modes.report.runs`' business. The verdict is written for readers of the JSON
 and checked when the record is read: it must be the one the record's numbers decide. Non-finite
-numbers are written as ``null`` (strict JSON) and read back as NaN. Control results live in
-``<records_dir>/controls/summary.json``.
+numbers are written as ``null`` (strict JSON) and read back as NaN. Control results
+(:mod:`modes.decisions.controls`) live one per file in ``<records_dir>/controls/``, stamped with
+the run id of the session that ran them like the claims; a report reads only its run's.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import Any
 
 import attrs
 
+from modes.decisions.controls import ControlResult
 from modes.stats.claim import ClaimResult, Preregistration
-from modes.stats.controls import ControlResult
 from modes.stats.verdict import Condition, FamilyWise
 from modes.store import save_json
 
 RECORDS_SUBDIR = "records"
-CONTROLS_FILE = Path("controls") / "summary.json"
+CONTROLS_SUBDIR = "controls"
 _CLAIM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _FLOAT_FIELDS = ("statistic", "p_value", "effect_size", "ci_low", "ci_high", "power",
                  "runtime_s")
@@ -127,23 +128,43 @@ def read_record(file: Path) -> dict[str, Any]:
     return out
 
 
-def write_controls(records: Path | str, controls: Sequence[ControlResult]) -> Path:
-    """Write control results to ``<records>/controls/summary.json``."""
-    path = Path(records) / CONTROLS_FILE
-    save_json(path, [_finite_or_none(attrs.asdict(c)) for c in controls])
+def _control_slug(c: ControlResult) -> str:
+    label = re.sub(r"[^A-Za-z0-9]+", "-", c.label).strip("-")[:80]
+    return f"{c.claim}-{c.kind}-{label}"
+
+
+def write_control(records: Path | str, control: ControlResult) -> Path:
+    """Write one control result to ``<records>/controls/<claim>-<kind>-<label>.json``."""
+    path = Path(records) / CONTROLS_SUBDIR / f"{_control_slug(control)}.json"
+    save_json(path, _finite_or_none(attrs.asdict(control)))
     return path
 
 
-def load_controls(path: Path | str) -> list[ControlResult]:
-    """Control results under ``path`` (records or reports dir); empty when none were written."""
-    file = resolve(path) / CONTROLS_FILE
-    if not file.exists():
-        return []
-    rows = json.loads(file.read_text())
+def write_controls(records: Path | str, controls: Sequence[ControlResult]) -> list[Path]:
+    """:func:`write_control` for each result."""
+    return [write_control(records, c) for c in controls]
+
+
+_CONTROL_FLOATS = ("alpha", "rate", "ci_low", "ci_high", "mc_se", "bound", "runtime_s")
+
+
+def load_controls(path: Path | str, run_id: str | None = None) -> list[ControlResult]:
+    """Control results under ``path`` (records or reports dir) of run ``run_id`` (every run's when
+    None), in :data:`~modes.decisions.controls.CONTROLS` order; files of another shape (written
+    before controls carried a run id) are skipped."""
+    from modes.decisions.controls import CONTROLS, ids
+
+    folder = resolve(path) / CONTROLS_SUBDIR
+    fields = {a.name for a in attrs.fields(ControlResult)}
     out = []
-    for row in rows:
-        row["claims"] = tuple(row["claims"])
-        for name in ("rate", "ci_low", "ci_high", "bound", "alpha"):
+    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        row = json.loads(file.read_text())
+        if not isinstance(row, dict) or set(row) != fields:
+            continue
+        if run_id is not None and row["run_id"] != run_id:
+            continue
+        for name in _CONTROL_FLOATS:
             row[name] = float("nan") if row[name] is None else float(row[name])
         out.append(ControlResult(**row))
-    return out
+    order = {ids(c): i for i, c in enumerate(CONTROLS)}
+    return sorted(out, key=lambda r: order.get(f"{r.claim}-{r.kind}-{r.label}", len(order)))

@@ -1,4 +1,8 @@
-"""Controls: each claim's statistical procedure run on planted fixtures with known answers.
+"""Controls of the statistical primitives (dip test, BIC rule, spread ratio, piecewise fits, rank
+tests) on planted fixtures with known answers, at alpha 0.05; run by ``tests/stats``.
+
+The claims' own controls, which run each claim's decision function at its own alpha and go to the
+report, are :mod:`modes.decisions.controls`.
 
 A :class:`Control` is one procedure on one family of fixtures; one *trial* draws a fresh fixture
 and says whether the procedure rejected (``null`` and ``planted`` controls) or whether its CI

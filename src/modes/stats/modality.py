@@ -1,10 +1,10 @@
 """Evidence for two modes of class fitting in a set of class-mean log-densities (Fig. 1).
 
 Three pieces: Hartigan's dip test of unimodality (``diptest``), a BIC comparison of one and two
-1-D Gaussian components (scikit-learn's ``GaussianMixture``), and the ratio of the two groups'
-spreads of per-example log-densities with a CI. The dip test is the primary test: it is valid
-for any unimodal null (the uniform is least favourable, so it is conservative for Gaussian-like
-nulls). BIC alone over-splits skewed or heavy-tailed unimodal samples; use it with
+1-D Gaussian components (scikit-learn's ``GaussianMixture`` EM, in numpy), and the ratio of the
+two groups' spreads of per-example log-densities with a CI. The dip test is the primary test: it
+is valid for any unimodal null (the uniform is least favourable, so it is conservative for
+Gaussian-like nulls). BIC alone over-splits skewed or heavy-tailed unimodal samples; use it with
 the dip test, as :class:`TwoModeRule` does.
 """
 
@@ -16,7 +16,6 @@ import attrs
 import diptest
 import numpy as np
 from scipy import stats
-from sklearn.mixture import GaussianMixture
 
 from modes.stats.split import as_sample, largest_gap_split
 
@@ -87,26 +86,22 @@ def mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: int = 1000
         raise ValueError("x has zero variance; a mixture cannot be fitted")
     z = ((sample - centre) / sd1)[:, None]
     floor_var = sd_floor_fraction**2
-    # init_params only seeds what the *_init arguments leave unset (nothing, for two components):
-    # "random_from_data" is deterministic here and skips the k-means run of the default (~16 ms)
-    settings = {"covariance_type": "full", "reg_covar": floor_var, "max_iter": max_iter,
-                "tol": tol, "init_params": "random_from_data", "random_state": 0}
-    one = GaussianMixture(n_components=1, **settings).fit(z)
     inits = [largest_gap_split(sample).high]
     inits += [sample > q for q in np.quantile(sample, [0.25, 0.5, 0.75])]
     inits = list({high.tobytes(): high for high in inits}.values())  # the gap may be a quartile
-    fits = [GaussianMixture(n_components=2, **settings,
-                            **_init_from_split(z[:, 0], high, floor_var)).fit(z)
-            for high in inits if high.any() and not high.all()]
-    two = min(fits, key=lambda fit: float(fit.bic(z)))  # the largest gap always has both groups
-    order = np.argsort(two.means_[:, 0])
-    means = centre + sd1 * two.means_[order, 0]
-    sds = sd1 * np.sqrt(two.covariances_[order, 0, 0])
-    weights = two.weights_[order]
+    starts = [_init_from_split(z[:, 0], high, floor_var) for high in inits
+              if high.any() and not high.all()]  # the largest gap always has both groups
+    score_one = _one_gaussian_score(z[:, 0], floor_var)
+    weights, mu, var, score_two = _two_gaussian_em(z[:, 0], starts, floor_var, max_iter, tol)
+    order = np.argsort(mu)
+    means = centre + sd1 * mu[order]
+    sds = sd1 * np.sqrt(var[order])
+    weights = weights[order]
     units = 2.0 * n * float(np.log(sd1))  # -2 loglik gains 2 n log(sd1) back in the sample's units
+    log_n = float(np.log(n))
     return MixtureBIC(
-        bic_one=float(one.bic(z) + units),
-        bic_two=float(two.bic(z) + units),
+        bic_one=float(-2.0 * n * score_one + 2 * log_n + units),
+        bic_two=float(-2.0 * n * score_two + 5 * log_n + units),
         means=(float(means[0]), float(means[1])),
         sds=(float(sds[0]), float(sds[1])),
         weights=(float(weights[0]), float(weights[1])),
@@ -114,6 +109,55 @@ def mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: int = 1000
     )
 
 
+_EPS10 = 10 * np.finfo(np.float64).eps  # scikit-learn's guard on component masses
+
+
+def _one_gaussian_score(z: np.ndarray, reg: float) -> float:
+    """Mean log-likelihood of one Gaussian at its EM fixed point (mean, variance + ``reg``),
+    which scikit-learn's one-component fit reaches after its first M step."""
+    var = float(np.mean((z - z.mean()) ** 2)) + reg
+    return float(-0.5 * (np.log(2 * np.pi * var) + np.mean((z - z.mean()) ** 2) / var))
+
+
+def _log_joint(z: np.ndarray, w: np.ndarray, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """log w_k + log N(z | mu_k, var_k), shape (starts, 2, n)."""
+    return (np.log(w)[..., None] - 0.5 * np.log(2 * np.pi * var)[..., None]
+            - 0.5 * (z[None, None, :] - mu[..., None]) ** 2 / var[..., None])
+
+
+def _two_gaussian_em(z: np.ndarray, starts: list[dict[str, np.ndarray]], reg: float,
+                     max_iter: int, tol: float
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """scikit-learn's ``GaussianMixture(2, covariance_type="full", reg_covar=reg)`` EM in one
+    dimension, run from every start at once (same E and M steps, same stopping rule: the mean
+    log-likelihood changes by less than ``tol``); returns the weights, means, variances and
+    mean log-likelihood of the start whose final BIC is lowest (the same number of parameters
+    for every start, so the highest final likelihood)."""
+    w = np.array([s["weights_init"] for s in starts], dtype=float)
+    mu = np.array([s["means_init"][:, 0] for s in starts], dtype=float)
+    var = np.array([1.0 / s["precisions_init"][:, 0, 0] for s in starts], dtype=float)
+    lower = np.full(len(starts), -np.inf)
+    active = np.ones(len(starts), dtype=bool)
+    for _ in range(max_iter):
+        joint = _log_joint(z, w[active], mu[active], var[active])
+        norm = np.logaddexp(joint[:, 0], joint[:, 1])
+        resp = np.exp(joint - norm[:, None, :])
+        nk = resp.sum(axis=2) + _EPS10
+        m = (resp * z).sum(axis=2) / nk
+        v = (resp * (z[None, None, :] - m[..., None]) ** 2).sum(axis=2) / nk + reg
+        wk = nk / z.size
+        w[active], mu[active], var[active] = wk / wk.sum(axis=1, keepdims=True), m, v
+        bound = norm.mean(axis=1)
+        done = np.abs(bound - lower[active]) < tol
+        lower[active] = bound
+        idx = np.flatnonzero(active)
+        active[idx[done]] = False
+        if not active.any():
+            break
+    joint = _log_joint(z, w, mu, var)
+    score = np.logaddexp(joint[:, 0], joint[:, 1]).mean(axis=1)
+    best = int(np.argmax(score))
+    return w[best], mu[best], var[best], float(score[best])
 @attrs.frozen
 class TwoModeRule:
     """Decision rule "the class means form two modes": dip test rejects AND BIC prefers two.
