@@ -31,6 +31,7 @@ from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
 if TYPE_CHECKING:
+    from modes.components.memorization.authors_files import AuthorsFiles
     from modes.data.representations_file import RepresentationsFile
 
 PIPELINE_VERSION = "1"
@@ -122,6 +123,9 @@ class ScenarioConfig:
     # a representations file (modes.data.representations_file) used in place of the dataset,
     # training and taps: the backbone's representations are read from it
     representations: str | None = None
+    # the authors' files/ folder (issue 11): published scores, Fig. 4 splits and Fig. A.11
+    # held-out lists for this backbone and dataset
+    authors_files: str | None = None
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -277,7 +281,7 @@ class Scenario:
         return {"what": what, "pipeline": PIPELINE_VERSION, "seed": c.seed, **source,
                 **{name: getattr(self.scale, name) for name in scales},
                 "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
-                                                          "mem_scores")},
+                                                          "mem_scores", "authors_files")},
                 "versions": _component_versions(),
                 **extra}
 
@@ -413,6 +417,12 @@ class Scenario:
                 "--memorization subsampled, or --memorization published --mem-scores PATH")
         if self.given is not None and self.given.memorization is not None:
             return self.given.memorization
+        if self.authors is not None and self.authors.scores is not None:
+            published = self.authors.scores
+            if not np.array_equal(np.asarray(published.labels), labels):
+                raise ValueError(f"{self.config.authors_files}: the published scores' labels "
+                                 f"differ from the {self.config.dataset} training labels")
+            return np.asarray(published.scores)
         if self.given is not None and not self.config.mem_scores:
             raise MissingComponentError(
                 f"memorization scores: the representations file {self.given.path} has no "
@@ -469,80 +479,115 @@ class Scenario:
             store=self.store, device=self.config.device)
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
-    def fitting_subsets(self) -> dict[str, np.ndarray]:
-        """Indices of memorized (score above the threshold), typical (lowest scores) and random
-        examples, of equal size, as in the paper's Fig. 4 experiment."""
-        scores = self.memorization()
-        rng = np.random.default_rng(self.config.seed + 17)
-        memorized = np.flatnonzero(scores > self.scale.fitting.memorized_threshold)
-        k = len(memorized)
-        order = np.argsort(scores, kind="stable")
-        typical = order[:k]
-        rest = np.setdiff1d(np.arange(len(scores)), np.concatenate([memorized, typical]))
-        random = rng.choice(rest, size=min(k, len(rest)), replace=False)
-        return {"memorized": memorized, "typical": typical, "random": np.sort(random)}
+    @functools.cached_property
+    def authors(self) -> AuthorsFiles | None:
+        """The authors' files for this backbone and dataset (``--authors-files``), loaded and
+        checked against the training labels once; None without the option."""
+        if self.config.authors_files is None:
+            return None
+        from modes.components.memorization.authors_files import (
+            ARCHS,
+            list_classes,
+            load_authors_files,
+        )
+
+        arch, dataset = self.config.backbone, AUTHORS_DATASETS.get(self.config.dataset)
+        if arch not in ARCHS or dataset is None:
+            raise ValueError(
+                f"--authors-files {self.config.authors_files}: the authors published files for "
+                f"backbones {list(ARCHS)} on datasets {sorted(AUTHORS_DATASETS)}, not "
+                f"{self.config.backbone} on {self.config.dataset}")
+        labels = self.dataset.train_labels.numpy()
+        # the files index this training set (published scores of another size are an error)
+        files = load_authors_files(self.config.authors_files, arch, dataset,
+                                   train_size=labels.size)
+        for subset, lists in files.fig4.items():
+            list_classes(lists, labels, f"{self.config.authors_files}: Fig. 4 subset "
+                                        f"{subset!r}")
+        return files
+
+    def fitting_subsets(self) -> dict[str, list[np.ndarray]]:
+        """The Fig. 4 subsets, ``{"most", "least", "random"}`` -> one index array per class of
+        the subset's own class set: the authors' split files with ``--authors-files``, else the
+        rule that produced them (:func:`modes.components.memorization.fig4_split`, settings in
+        ``scale.fitting``) applied to this scenario's scores."""
+        from modes.components.memorization.fig4_subsets import fig4_split
+
+        if self.authors is not None:
+            return {s: list(v) for s, v in self.authors.fig4.items()}
+        f = self.scale.fitting
+        return fig4_split(self.memorization(), self.dataset.train_labels.numpy(),
+                          most_from=f.memorized_from, least_below=f.typical_below,
+                          per_class_min=f.per_class_min, per_class_cap=f.per_class_cap,
+                          rng=np.random.default_rng(self.config.seed + 17))
+
+    def heldout_subsets(self) -> dict[str, np.ndarray]:
+        """The Fig. A.11 held-out examples, ``{"most", "least", "random"}`` -> indices: the
+        authors' lists with ``--authors-files``, else
+        :func:`modes.components.memorization.a11_heldout` on this scenario's scores."""
+        from modes.components.memorization.fig4_subsets import a11_heldout
+
+        if self.authors is not None:
+            return dict(self.authors.a11)
+        return a11_heldout(self.memorization(), self.scale.fitting.heldout_per_subset,
+                           np.random.default_rng(self.config.seed + 29))
 
     def subset_divergences(self, name: str) -> dict[str, np.ndarray]:
-        """Between-class KL matrices (Eq. 4, both directions) per layer and subset.
+        """Between-class KL matrices (Eq. 4, both directions) per layer within each Fig. 4
+        subset, among that subset's own classes (:meth:`fitting_subsets`).
 
-        Only classes with at least ``min_class_representatives`` examples in every subset are
-        kept. Returns ``kl`` of shape (layers, subsets, C', C') and the kept ``classes``.
+        Returns ``kl_<subset>`` of shape (layers, C_s, C_s) and ``classes_<subset>`` (C_s,) for
+        subset in most, least, random.
         """
         reps = self.representations(name)
         layers = list(reps)
         labels = self.dataset.train_labels.numpy()
         subsets = self.fitting_subsets()
-        need = self.scale.fitting.min_class_representatives
-        counts = np.stack([np.bincount(labels[idx], minlength=self.dataset.num_classes)
-                           for idx in subsets.values()])
-        classes = np.flatnonzero((counts >= need).all(axis=0))
+        num_classes = self.dataset.num_classes
+        classes = {s: np.array([int(labels[idx[0]]) for idx in lists], dtype=np.int64)
+                   for s, lists in subsets.items()}
 
         def compute() -> dict[str, np.ndarray]:
-            out = np.full((len(layers), len(subsets), len(classes), len(classes)), np.nan)
-            if len(classes) < 2:
-                return {"kl": out, "classes": classes}
-            for li, layer in enumerate(layers):
-                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
-                    reps[layer]).transform(reps[layer])
-                xs, gs = [], []
-                for si, idx in enumerate(subsets.values()):
-                    keep = idx[np.isin(labels[idx], classes)]
-                    xs.append(x_all[keep])
-                    gs.append(si * self.dataset.num_classes + labels[keep])
-                fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
-                                                                      np.concatenate(gs))
-                column = {int(g): i for i, g in enumerate(fitted.groups)}
-                for si in range(len(subsets)):
-                    ids = [column[si * self.dataset.num_classes + int(c)] for c in classes]
-                    for a, ca in enumerate(classes):
-                        row = fitted.kl_to_all(si * self.dataset.num_classes + int(ca),
-                                               num_samples=self.scale.density.kl_samples)
-                        out[li, si, a] = row[ids]
-                    np.fill_diagonal(out[li, si], np.nan)
-            return {"kl": out, "classes": classes}
+            out = {s: np.full((len(layers), len(classes[s]), len(classes[s])), np.nan)
+                   for s in subsets}
+            if min(len(c) for c in classes.values()) >= 2:
+                for li, layer in enumerate(layers):
+                    dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                    x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
+                        reps[layer]).transform(reps[layer])
+                    xs, gs = [], []
+                    for si, s in enumerate(subsets):
+                        for idx in subsets[s]:
+                            xs.append(x_all[idx])
+                            gs.append(si * num_classes + labels[idx])
+                    fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
+                                                                          np.concatenate(gs))
+                    column = {int(g): i for i, g in enumerate(fitted.groups)}
+                    for si, s in enumerate(subsets):
+                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
+                        for a, ca in enumerate(classes[s]):
+                            row = fitted.kl_to_all(si * num_classes + int(ca),
+                                                   num_samples=self.scale.density.kl_samples)
+                            out[s][li, a] = row[ids]
+                        np.fill_diagonal(out[s][li], np.nan)
+            return {**{f"kl_{s}": m for s, m in out.items()},
+                    **{f"classes_{s}": c for s, c in classes.items()}}
 
         request = self._request("subset-kl", name, "density", "memorization", "fitting",
-                                kl="shared-samples")
+                                kl="shared-samples", split="own-classes",
+                                subsets=_digest(subsets))
         return self.store.get_or_compute("subset-kl", request, compute)
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
-        """Eq. A.7 generative classifier: fit class densities without the held-out subsets, then
-        predict their classes at every layer (class priors: the fitted data's class frequencies).
-        Returns predictions (layers, held-out), truth and the subsets' sizes."""
+        """Eq. A.7 generative classifier: fit class densities without the held-out subsets
+        (:meth:`heldout_subsets`), then predict their classes at every layer (class priors: the
+        fitted data's class frequencies). Returns predictions (layers, held-out), truth and the
+        subsets' sizes (most, least, random)."""
         reps = self.representations(name)
         layers = list(reps)
         labels = self.dataset.train_labels.numpy()
-        scores = self.memorization()
-        k = self.scale.fitting.classifier_holdout // 3
-        rng = np.random.default_rng(self.config.seed + 29)
-        order = np.argsort(-scores, kind="stable")
-        memorized = order[:k]
-        unmemorized = rng.permutation(np.setdiff1d(np.flatnonzero(scores <= 0.0), memorized))[:k]
-        remaining = np.setdiff1d(np.arange(len(labels)), np.concatenate([memorized, unmemorized]))
-        random = rng.choice(remaining, size=k, replace=False)
-        held = {"memorized": memorized, "unmemorized": unmemorized, "random": random}
-        held_all = np.concatenate(list(held.values()))
+        held = self.heldout_subsets()
+        held_all = np.concatenate([held[s] for s in ("most", "least", "random")])
         train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
 
         def compute() -> dict[str, np.ndarray]:
@@ -554,11 +599,28 @@ class Scenario:
                 fitted = self.density_model(seed_offset=200 + li).fit(
                     reducer.transform(reps[layer][train_idx]), labels[train_idx])
                 preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
-            sizes = np.array([len(v) for v in held.values()])
+            sizes = np.array([len(held[s]) for s in ("most", "least", "random")])
             return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
 
-        request = self._request("gen-clf", name, "density", "memorization", "fitting")
+        request = self._request("gen-clf", name, "density", "memorization", "fitting",
+                                heldout=_digest({"held": [held_all]}))
         return self.store.get_or_compute("generative-classifier", request, compute)
+
+
+# the authors' dataset folder names (files/dkls/<arch>/<dataset>) for this project's datasets
+AUTHORS_DATASETS = {"cifar100": "cifar100", "mini-imagenet": "mini_imagenet"}
+
+
+def _digest(subsets: dict[str, list[np.ndarray]]) -> str:
+    """sha256 of the subsets' index lists: the store request names the split it was run on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for s in sorted(subsets):
+        h.update(s.encode())
+        for idx in subsets[s]:
+            h.update(np.asarray(idx, dtype=np.int64).tobytes() + b"|")
+    return h.hexdigest()
 
 
 def _component_versions() -> dict[str, str]:
