@@ -21,6 +21,7 @@ from modes import registry
 from modes.components.density.class_diagnostics import ClassDiagnostics
 from modes.measures import (
     MEASURES,
+    DensityMeasure,
     LayerMeasurement,
     NullMeasurement,
     SamplerSettings,
@@ -126,6 +127,12 @@ class ScenarioConfig:
     # the authors' files/ folder (issue 11): published scores, Fig. 4 splits and Fig. A.11
     # held-out lists for this backbone and dataset
     authors_files: str | None = None
+    # analytic choices where the paper's text and the authors' code differ (issue 11, item 7;
+    # modes.sensitivity); None keeps the default: the measure's predictive, the reducer's
+    # centring (the paper's: none), the sampler's block update ("metropolis")
+    predictive: str | None = None
+    svd_centre: bool | None = None
+    block_update: str | None = None
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -189,6 +196,12 @@ class Scenario:
             scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
                                                                 noise_space=config.noise_space))
         self.scale: Scale = scale
+
+    def variant(self, **changes: Any) -> Scenario:
+        """The same run with some :class:`ScenarioConfig` fields changed (an analytic choice of
+        :mod:`modes.sensitivity`), sharing the store: stages the change does not touch are
+        loaded, not recomputed, and those it touches are cached under their own request."""
+        return Scenario(attrs.evolve(self.config, **changes), self.store)
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
@@ -285,6 +298,13 @@ class Scenario:
                 "versions": _component_versions(),
                 **extra}
 
+    def _choices(self) -> dict[str, Any]:
+        """The analytic choices set away from their defaults, for store requests (absent when
+        unset, so default runs keep their cached stages)."""
+        c = self.config
+        return {k: v for k, v in (("svd_centre", c.svd_centre), ("block_update", c.block_update))
+                if v is not None}
+
     def representations(self, name: str) -> dict[str, np.ndarray]:
         """Eq. 1 representations of every training image at every tapped layer; with a
         representations file, the file's stages (taken as those of ``--backbone``)."""
@@ -342,10 +362,27 @@ class Scenario:
 
     def sampler_settings(self) -> SamplerSettings:
         d = self.scale.density
+        extra = {} if self.config.block_update is None else {
+            "block_update": self.config.block_update}
         return SamplerSettings(sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin,
                                block_size=d.block_size, init_components=d.init_components,
                                chains=d.chains, dtype=d.dtype, folds=d.folds,
-                               kl_samples=d.kl_samples, null_replicates=d.null_replicates)
+                               kl_samples=d.kl_samples, null_replicates=d.null_replicates,
+                               **extra)
+
+    def measure(self, name: str) -> DensityMeasure:
+        """Measurement ``name`` (:data:`modes.measures.MEASURES`), read through the configured
+        predictive variant when one is set."""
+        if name not in MEASURES:
+            raise ValueError(f"unknown measure {name!r}; known: {sorted(MEASURES)}")
+        m = MEASURES[name]
+        return m if self.config.predictive is None else attrs.evolve(
+            m, predictive=self.config.predictive)
+
+    def reducer(self, dims: int) -> Any:
+        """The configured reducer with ``dims`` components (and the configured SVD centring)."""
+        extra = {} if self.config.svd_centre is None else {"centre": self.config.svd_centre}
+        return registry.create("reducer", self.config.reducer, dims=dims, **extra)
 
     def layer_densities(self, name: str, measure: str = "checked",
                         nulls: bool = False) -> list[LayerDensities]:
@@ -363,27 +400,28 @@ class Scenario:
     def _reduced(self, layer: str, index: int, num_layers: int,
                  x_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
-        reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
+        reducer = self.reducer(dims).fit(x_full)
         return reducer.transform(x_full), np.cumsum(reducer.explained_variance_ratio), dims
 
     def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
                        x_full: np.ndarray, measure: str, nulls: bool = False) -> LayerDensities:
         labels = self.dataset.train_labels.numpy()
         seed = self.config.seed + index
+        how = self.measure(measure)
 
         def compute() -> dict[str, np.ndarray]:
             x, curve, dims = self._reduced(layer, index, num_layers, x_full)
-            m = measure_layer(x, labels, MEASURES[measure], self.sampler_settings(), seed=seed,
+            m = measure_layer(x, labels, how, self.sampler_settings(), seed=seed,
                               device=self.config.device)
             return {**m.to_arrays(), "dims": np.array(dims), "variance_curve": curve}
 
         def compute_nulls() -> dict[str, np.ndarray]:
             x, _, _ = self._reduced(layer, index, num_layers, x_full)
-            return measure_nulls(x, labels, MEASURES[measure], self.sampler_settings(),
+            return measure_nulls(x, labels, how, self.sampler_settings(),
                                  seed=seed, device=self.config.device).to_arrays()
 
-        request = self._request("layer-density", name, "density", layer=layer,
-                                measure=MEASURES[measure])
+        request = self._request("layer-density", name, "density", layer=layer, measure=how,
+                                **self._choices())
         out = self.store.get_or_compute("layer-density", request, compute)
         m = LayerMeasurement.from_arrays(out)
         classes = np.unique(labels)
@@ -394,7 +432,7 @@ class Scenario:
             null = NullMeasurement.from_arrays(self.store.get_or_compute(
                 "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls))
         diagnostics = m.diagnostics
-        if not MEASURES[measure].held_out:  # in-sample: is it far above the held-out density?
+        if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
             classes = diagnostics.classes
             held_mean = np.array([held.log_density[labels == c].mean() for c in classes])
