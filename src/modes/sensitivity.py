@@ -8,8 +8,9 @@ A choice is one :class:`ScenarioConfig` change (:meth:`modes.scenario.Scenario.v
   densities averaged), ``occupied`` (occupied components, densities averaged) and ``authors``
   (occupied, weights alpha + n_k, **log**-densities averaged: the authors'
   ``calculate_predictive_log_densities.py``). State averaging is not a separate switch here:
-  ``occupied`` vs ``authors`` is the averaging choice (plus the weights). The chains are the
-  same (same seeds, same sampler); only how they are read changes. No new sampler settings.
+  ``occupied`` vs ``authors`` is the averaging choice (plus the weights). The variant is fitted
+  with the same seeds and settings, so its chains are the default run's, but the store does not
+  keep chains: today the variant re-runs the sampler (cost of one more fit per layer).
 * ``block_update``: ``independent`` (the authors' sampler) against the default ``metropolis``:
   refits.
 * ``svd_centre``: centred SVD (PCA) against the paper's uncentred one: refits.
