@@ -69,6 +69,7 @@ class SamplerSettings:
     folds: int
     kl_samples: int
     null_replicates: int
+    block_update: str = "metropolis"  # DPGMMConfig.block_update ("independent": the authors')
 
 
 @attrs.frozen(eq=False)
@@ -131,7 +132,7 @@ def _model(measure: DensityMeasure, settings: SamplerSettings, seed: int, device
         sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
         block_size=settings.block_size, init_components=settings.init_components,
         chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-        starts=starts), device=device, progress=False)
+        starts=starts, block_update=settings.block_update), device=device, progress=False)
 
 
 @attrs.frozen(eq=False)

@@ -44,6 +44,10 @@ _DEFAULTS: dict[str, tuple[str | None, str]] = {
     "representations": (None, "representations file (.npz: labels, stage_1 ... stage_L, "
                               "optional memorization) read in place of data, training and taps; "
                               "claims that need more are inconclusive"),
+    "authors-files": (None, "the paper authors' files/ folder (dkls/, generative_classification/, "
+                            "optional memorization/<arch>/<dataset>/mem_scores.npz): published "
+                            "scores, Fig. 4 splits and Fig. A.11 held-out lists for --backbone "
+                            "(resnet18, resnet50) and --dataset (cifar100, mini-imagenet)"),
     "data-root": (None, "dataset root (or MODES_DATA)"),
     "cache-dir": (None, "artifact store directory (or MODES_CACHE; default .modes-cache)"),
     "reports-dir": ("reports", "where JSON records, summary.md, index.html and figures go"),
@@ -88,6 +92,7 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         noise_space=opt("noise-space"),
         pretrained=parse_pretrained(opt("pretrained")),
         representations=opt("representations"),
+        authors_files=opt("authors-files"),
     )
 
 

@@ -21,6 +21,7 @@ from modes import registry
 from modes.components.density.class_diagnostics import ClassDiagnostics
 from modes.measures import (
     MEASURES,
+    DensityMeasure,
     LayerMeasurement,
     NullMeasurement,
     SamplerSettings,
@@ -31,6 +32,7 @@ from modes.scale import Scale, get_scale
 from modes.store import ArtifactStore
 
 if TYPE_CHECKING:
+    from modes.components.memorization.authors_files import AuthorsFiles
     from modes.data.representations_file import RepresentationsFile
 
 PIPELINE_VERSION = "1"
@@ -122,6 +124,15 @@ class ScenarioConfig:
     # a representations file (modes.data.representations_file) used in place of the dataset,
     # training and taps: the backbone's representations are read from it
     representations: str | None = None
+    # the authors' files/ folder (issue 11): published scores, Fig. 4 splits and Fig. A.11
+    # held-out lists for this backbone and dataset
+    authors_files: str | None = None
+    # analytic choices where the paper's text and the authors' code differ (issue 11, item 7;
+    # modes.sensitivity); None keeps the default: the measure's predictive, the reducer's
+    # centring (the paper's: none), the sampler's block update ("metropolis")
+    predictive: str | None = None
+    svd_centre: bool | None = None
+    block_update: str | None = None
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
@@ -185,6 +196,12 @@ class Scenario:
             scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
                                                                 noise_space=config.noise_space))
         self.scale: Scale = scale
+
+    def variant(self, **changes: Any) -> Scenario:
+        """The same run with some :class:`ScenarioConfig` fields changed (an analytic choice of
+        :mod:`modes.sensitivity`), sharing the store: stages the change does not touch are
+        loaded, not recomputed, and those it touches are cached under their own request."""
+        return Scenario(attrs.evolve(self.config, **changes), self.store)
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
@@ -277,9 +294,16 @@ class Scenario:
         return {"what": what, "pipeline": PIPELINE_VERSION, "seed": c.seed, **source,
                 **{name: getattr(self.scale, name) for name in scales},
                 "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
-                                                          "mem_scores")},
+                                                          "mem_scores", "authors_files")},
                 "versions": _component_versions(),
                 **extra}
+
+    def _choices(self) -> dict[str, Any]:
+        """The analytic choices set away from their defaults, for store requests (absent when
+        unset, so default runs keep their cached stages)."""
+        c = self.config
+        return {k: v for k, v in (("svd_centre", c.svd_centre), ("block_update", c.block_update))
+                if v is not None}
 
     def representations(self, name: str) -> dict[str, np.ndarray]:
         """Eq. 1 representations of every training image at every tapped layer; with a
@@ -338,10 +362,27 @@ class Scenario:
 
     def sampler_settings(self) -> SamplerSettings:
         d = self.scale.density
+        extra = {} if self.config.block_update is None else {
+            "block_update": self.config.block_update}
         return SamplerSettings(sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin,
                                block_size=d.block_size, init_components=d.init_components,
                                chains=d.chains, dtype=d.dtype, folds=d.folds,
-                               kl_samples=d.kl_samples, null_replicates=d.null_replicates)
+                               kl_samples=d.kl_samples, null_replicates=d.null_replicates,
+                               **extra)
+
+    def measure(self, name: str) -> DensityMeasure:
+        """Measurement ``name`` (:data:`modes.measures.MEASURES`), read through the configured
+        predictive variant when one is set."""
+        if name not in MEASURES:
+            raise ValueError(f"unknown measure {name!r}; known: {sorted(MEASURES)}")
+        m = MEASURES[name]
+        return m if self.config.predictive is None else attrs.evolve(
+            m, predictive=self.config.predictive)
+
+    def reducer(self, dims: int) -> Any:
+        """The configured reducer with ``dims`` components (and the configured SVD centring)."""
+        extra = {} if self.config.svd_centre is None else {"centre": self.config.svd_centre}
+        return registry.create("reducer", self.config.reducer, dims=dims, **extra)
 
     def layer_densities(self, name: str, measure: str = "checked",
                         nulls: bool = False) -> list[LayerDensities]:
@@ -359,27 +400,28 @@ class Scenario:
     def _reduced(self, layer: str, index: int, num_layers: int,
                  x_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
-        reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(x_full)
+        reducer = self.reducer(dims).fit(x_full)
         return reducer.transform(x_full), np.cumsum(reducer.explained_variance_ratio), dims
 
     def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
                        x_full: np.ndarray, measure: str, nulls: bool = False) -> LayerDensities:
         labels = self.dataset.train_labels.numpy()
         seed = self.config.seed + index
+        how = self.measure(measure)
 
         def compute() -> dict[str, np.ndarray]:
             x, curve, dims = self._reduced(layer, index, num_layers, x_full)
-            m = measure_layer(x, labels, MEASURES[measure], self.sampler_settings(), seed=seed,
+            m = measure_layer(x, labels, how, self.sampler_settings(), seed=seed,
                               device=self.config.device)
             return {**m.to_arrays(), "dims": np.array(dims), "variance_curve": curve}
 
         def compute_nulls() -> dict[str, np.ndarray]:
             x, _, _ = self._reduced(layer, index, num_layers, x_full)
-            return measure_nulls(x, labels, MEASURES[measure], self.sampler_settings(),
+            return measure_nulls(x, labels, how, self.sampler_settings(),
                                  seed=seed, device=self.config.device).to_arrays()
 
-        request = self._request("layer-density", name, "density", layer=layer,
-                                measure=MEASURES[measure])
+        request = self._request("layer-density", name, "density", layer=layer, measure=how,
+                                **self._choices())
         out = self.store.get_or_compute("layer-density", request, compute)
         m = LayerMeasurement.from_arrays(out)
         classes = np.unique(labels)
@@ -390,7 +432,7 @@ class Scenario:
             null = NullMeasurement.from_arrays(self.store.get_or_compute(
                 "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls))
         diagnostics = m.diagnostics
-        if not MEASURES[measure].held_out:  # in-sample: is it far above the held-out density?
+        if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
             classes = diagnostics.classes
             held_mean = np.array([held.log_density[labels == c].mean() for c in classes])
@@ -413,6 +455,12 @@ class Scenario:
                 "--memorization subsampled, or --memorization published --mem-scores PATH")
         if self.given is not None and self.given.memorization is not None:
             return self.given.memorization
+        if self.authors is not None and self.authors.scores is not None:
+            published = self.authors.scores
+            if not np.array_equal(np.asarray(published.labels), labels):
+                raise ValueError(f"{self.config.authors_files}: the published scores' labels "
+                                 f"differ from the {self.config.dataset} training labels")
+            return np.asarray(published.scores)
         if self.given is not None and not self.config.mem_scores:
             raise MissingComponentError(
                 f"memorization scores: the representations file {self.given.path} has no "
@@ -469,80 +517,115 @@ class Scenario:
             store=self.store, device=self.config.device)
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
-    def fitting_subsets(self) -> dict[str, np.ndarray]:
-        """Indices of memorized (score above the threshold), typical (lowest scores) and random
-        examples, of equal size, as in the paper's Fig. 4 experiment."""
-        scores = self.memorization()
-        rng = np.random.default_rng(self.config.seed + 17)
-        memorized = np.flatnonzero(scores > self.scale.fitting.memorized_threshold)
-        k = len(memorized)
-        order = np.argsort(scores, kind="stable")
-        typical = order[:k]
-        rest = np.setdiff1d(np.arange(len(scores)), np.concatenate([memorized, typical]))
-        random = rng.choice(rest, size=min(k, len(rest)), replace=False)
-        return {"memorized": memorized, "typical": typical, "random": np.sort(random)}
+    @functools.cached_property
+    def authors(self) -> AuthorsFiles | None:
+        """The authors' files for this backbone and dataset (``--authors-files``), loaded and
+        checked against the training labels once; None without the option."""
+        if self.config.authors_files is None:
+            return None
+        from modes.components.memorization.authors_files import (
+            ARCHS,
+            list_classes,
+            load_authors_files,
+        )
+
+        arch, dataset = self.config.backbone, AUTHORS_DATASETS.get(self.config.dataset)
+        if arch not in ARCHS or dataset is None:
+            raise ValueError(
+                f"--authors-files {self.config.authors_files}: the authors published files for "
+                f"backbones {list(ARCHS)} on datasets {sorted(AUTHORS_DATASETS)}, not "
+                f"{self.config.backbone} on {self.config.dataset}")
+        labels = self.dataset.train_labels.numpy()
+        # the files index this training set (published scores of another size are an error)
+        files = load_authors_files(self.config.authors_files, arch, dataset,
+                                   train_size=labels.size)
+        for subset, lists in files.fig4.items():
+            list_classes(lists, labels, f"{self.config.authors_files}: Fig. 4 subset "
+                                        f"{subset!r}")
+        return files
+
+    def fitting_subsets(self) -> dict[str, list[np.ndarray]]:
+        """The Fig. 4 subsets, ``{"most", "least", "random"}`` -> one index array per class of
+        the subset's own class set: the authors' split files with ``--authors-files``, else the
+        rule that produced them (:func:`modes.components.memorization.fig4_split`, settings in
+        ``scale.fitting``) applied to this scenario's scores."""
+        from modes.components.memorization.fig4_subsets import fig4_split
+
+        if self.authors is not None:
+            return {s: list(v) for s, v in self.authors.fig4.items()}
+        f = self.scale.fitting
+        return fig4_split(self.memorization(), self.dataset.train_labels.numpy(),
+                          most_from=f.memorized_from, least_below=f.typical_below,
+                          per_class_min=f.per_class_min, per_class_cap=f.per_class_cap,
+                          rng=np.random.default_rng(self.config.seed + 17))
+
+    def heldout_subsets(self) -> dict[str, np.ndarray]:
+        """The Fig. A.11 held-out examples, ``{"most", "least", "random"}`` -> indices: the
+        authors' lists with ``--authors-files``, else
+        :func:`modes.components.memorization.a11_heldout` on this scenario's scores."""
+        from modes.components.memorization.fig4_subsets import a11_heldout
+
+        if self.authors is not None:
+            return dict(self.authors.a11)
+        return a11_heldout(self.memorization(), self.scale.fitting.heldout_per_subset,
+                           np.random.default_rng(self.config.seed + 29))
 
     def subset_divergences(self, name: str) -> dict[str, np.ndarray]:
-        """Between-class KL matrices (Eq. 4, both directions) per layer and subset.
+        """Between-class KL matrices (Eq. 4, both directions) per layer within each Fig. 4
+        subset, among that subset's own classes (:meth:`fitting_subsets`).
 
-        Only classes with at least ``min_class_representatives`` examples in every subset are
-        kept. Returns ``kl`` of shape (layers, subsets, C', C') and the kept ``classes``.
+        Returns ``kl_<subset>`` of shape (layers, C_s, C_s) and ``classes_<subset>`` (C_s,) for
+        subset in most, least, random.
         """
         reps = self.representations(name)
         layers = list(reps)
         labels = self.dataset.train_labels.numpy()
         subsets = self.fitting_subsets()
-        need = self.scale.fitting.min_class_representatives
-        counts = np.stack([np.bincount(labels[idx], minlength=self.dataset.num_classes)
-                           for idx in subsets.values()])
-        classes = np.flatnonzero((counts >= need).all(axis=0))
+        num_classes = self.dataset.num_classes
+        classes = {s: np.array([int(labels[idx[0]]) for idx in lists], dtype=np.int64)
+                   for s, lists in subsets.items()}
 
         def compute() -> dict[str, np.ndarray]:
-            out = np.full((len(layers), len(subsets), len(classes), len(classes)), np.nan)
-            if len(classes) < 2:
-                return {"kl": out, "classes": classes}
-            for li, layer in enumerate(layers):
-                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
-                    reps[layer]).transform(reps[layer])
-                xs, gs = [], []
-                for si, idx in enumerate(subsets.values()):
-                    keep = idx[np.isin(labels[idx], classes)]
-                    xs.append(x_all[keep])
-                    gs.append(si * self.dataset.num_classes + labels[keep])
-                fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
-                                                                      np.concatenate(gs))
-                column = {int(g): i for i, g in enumerate(fitted.groups)}
-                for si in range(len(subsets)):
-                    ids = [column[si * self.dataset.num_classes + int(c)] for c in classes]
-                    for a, ca in enumerate(classes):
-                        row = fitted.kl_to_all(si * self.dataset.num_classes + int(ca),
-                                               num_samples=self.scale.density.kl_samples)
-                        out[li, si, a] = row[ids]
-                    np.fill_diagonal(out[li, si], np.nan)
-            return {"kl": out, "classes": classes}
+            out = {s: np.full((len(layers), len(classes[s]), len(classes[s])), np.nan)
+                   for s in subsets}
+            if min(len(c) for c in classes.values()) >= 2:
+                for li, layer in enumerate(layers):
+                    dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                    x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
+                        reps[layer]).transform(reps[layer])
+                    xs, gs = [], []
+                    for si, s in enumerate(subsets):
+                        for idx in subsets[s]:
+                            xs.append(x_all[idx])
+                            gs.append(si * num_classes + labels[idx])
+                    fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
+                                                                          np.concatenate(gs))
+                    column = {int(g): i for i, g in enumerate(fitted.groups)}
+                    for si, s in enumerate(subsets):
+                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
+                        for a, ca in enumerate(classes[s]):
+                            row = fitted.kl_to_all(si * num_classes + int(ca),
+                                                   num_samples=self.scale.density.kl_samples)
+                            out[s][li, a] = row[ids]
+                        np.fill_diagonal(out[s][li], np.nan)
+            return {**{f"kl_{s}": m for s, m in out.items()},
+                    **{f"classes_{s}": c for s, c in classes.items()}}
 
         request = self._request("subset-kl", name, "density", "memorization", "fitting",
-                                kl="shared-samples")
+                                kl="shared-samples", split="own-classes",
+                                subsets=_digest(subsets))
         return self.store.get_or_compute("subset-kl", request, compute)
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
-        """Eq. A.7 generative classifier: fit class densities without the held-out subsets, then
-        predict their classes at every layer (class priors: the fitted data's class frequencies).
-        Returns predictions (layers, held-out), truth and the subsets' sizes."""
+        """Eq. A.7 generative classifier: fit class densities without the held-out subsets
+        (:meth:`heldout_subsets`), then predict their classes at every layer (class priors: the
+        fitted data's class frequencies). Returns predictions (layers, held-out), truth and the
+        subsets' sizes (most, least, random)."""
         reps = self.representations(name)
         layers = list(reps)
         labels = self.dataset.train_labels.numpy()
-        scores = self.memorization()
-        k = self.scale.fitting.classifier_holdout // 3
-        rng = np.random.default_rng(self.config.seed + 29)
-        order = np.argsort(-scores, kind="stable")
-        memorized = order[:k]
-        unmemorized = rng.permutation(np.setdiff1d(np.flatnonzero(scores <= 0.0), memorized))[:k]
-        remaining = np.setdiff1d(np.arange(len(labels)), np.concatenate([memorized, unmemorized]))
-        random = rng.choice(remaining, size=k, replace=False)
-        held = {"memorized": memorized, "unmemorized": unmemorized, "random": random}
-        held_all = np.concatenate(list(held.values()))
+        held = self.heldout_subsets()
+        held_all = np.concatenate([held[s] for s in ("most", "least", "random")])
         train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
 
         def compute() -> dict[str, np.ndarray]:
@@ -554,11 +637,28 @@ class Scenario:
                 fitted = self.density_model(seed_offset=200 + li).fit(
                     reducer.transform(reps[layer][train_idx]), labels[train_idx])
                 preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
-            sizes = np.array([len(v) for v in held.values()])
+            sizes = np.array([len(held[s]) for s in ("most", "least", "random")])
             return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
 
-        request = self._request("gen-clf", name, "density", "memorization", "fitting")
+        request = self._request("gen-clf", name, "density", "memorization", "fitting",
+                                heldout=_digest({"held": [held_all]}))
         return self.store.get_or_compute("generative-classifier", request, compute)
+
+
+# the authors' dataset folder names (files/dkls/<arch>/<dataset>) for this project's datasets
+AUTHORS_DATASETS = {"cifar100": "cifar100", "mini-imagenet": "mini_imagenet"}
+
+
+def _digest(subsets: dict[str, list[np.ndarray]]) -> str:
+    """sha256 of the subsets' index lists: the store request names the split it was run on."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for s in sorted(subsets):
+        h.update(s.encode())
+        for idx in subsets[s]:
+            h.update(np.asarray(idx, dtype=np.int64).tobytes() + b"|")
+    return h.hexdigest()
 
 
 def _component_versions() -> dict[str, str]:

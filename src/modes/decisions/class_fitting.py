@@ -20,15 +20,20 @@ Statistics (issue 10, item 2): classes, not class pairs, are the units.
   classes differ in the stage at which they are fit (0.022 at nominal 0.01, 2000 repetitions;
   the jackknife's 0.003).
   The effect is the margin: increase 2->3 minus the largest other increase (mean KL).
-* "Memorized examples give less distinct classes" (at the last stage): mean over pairs of
-  KL(memorized) - KL(typical) < 0, one-sided jackknife t test.
+* "Memorized examples give less distinct classes" (at the last stage): mean over the memorized
+  subset's class pairs minus mean over the typical subset's < 0. The subsets do not share their
+  classes (issue 11, item 3: the authors' split files, which produced Fig. 4, give each subset
+  its own class set, e.g. 53 memorized and 61 typical classes on ResNet18 / CIFAR-100, so no
+  pair is measured in both), so the two means are compared as independent samples of classes:
+  each with its delete-one-class jackknife variance, Welch-Satterthwaite degrees of freedom
+  (:func:`modes.stats.class_pairs.class_jackknife_difference`), one-sided.
 * The claim's p-value is the intersection-union p (largest of the parts'; see
   :mod:`modes.decisions.conjunction`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 import numpy as np
@@ -36,7 +41,12 @@ import numpy as np
 from modes.decisions.conjunction import Condition, condition_details, intersection_union
 from modes.evidence import inconclusive
 from modes.stats.claim import ClaimResult, Preregistration, evaluate
-from modes.stats.class_pairs import PairMeanTest, class_jackknife
+from modes.stats.class_pairs import (
+    PairMeanDifference,
+    PairMeanTest,
+    class_jackknife,
+    class_jackknife_difference,
+)
 
 PREREG = Preregistration(
     claim_id="C8",
@@ -46,8 +56,9 @@ PREREG = Preregistration(
     paper_ref="Fig. 4",
     test="classes as units (delete-one-class jackknife t tests of means over ordered class "
          "pairs, C - 1 df): on the random subset, (increase 2->3) - (increase j) > 0 for every "
-         "other step j; at the last stage KL(memorized) - KL(typical) < 0; intersection-union "
-         "of all",
+         "other step j; at the last stage mean KL over the memorized subset's class pairs minus "
+         "that over the typical subset's (own class sets) < 0, Welch jackknife t; "
+         "intersection-union of all",
     effect_name="margin of the stage 2->3 increase over the largest other (nats)",
     effect_threshold=0.0,
     effect_direction="greater",
@@ -62,44 +73,56 @@ def _names(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _floats(value: object) -> np.ndarray:
-    return np.asarray(value, dtype=float)
+def _matrices(value: Mapping[str, object]) -> dict[str, np.ndarray]:
+    return {k: np.asarray(v, dtype=float) for k, v in value.items()}
+
+
+def ordered_pairs(n_classes: int) -> np.ndarray:
+    """Ordered class pairs (P, Q), P != Q, shape (C (C - 1), 2)."""
+    a, b = np.nonzero(~np.eye(n_classes, dtype=bool))
+    return np.column_stack([a, b])
 
 
 @attrs.frozen(eq=False)
 class SubsetDivergences:
-    """``kl`` (stages, subsets, C, C): KL from class P's to class Q's predictive density per
-    stage and subset (subsets in :data:`SUBSETS` order; the diagonal is ignored)."""
+    """``kl[subset]`` (stages, C_s, C_s): KL from class P's to class Q's predictive density per
+    stage, among the classes of that subset (the diagonal is ignored). Each subset of
+    :data:`SUBSETS` has its own class set and size (the Fig. 4 rule,
+    :func:`modes.components.memorization.fig4_split`)."""
 
-    kl: np.ndarray = attrs.field(converter=_floats)
+    kl: dict[str, np.ndarray] = attrs.field(converter=_matrices)
     stages: tuple[str, ...] = attrs.field(converter=_names)
 
     def __attrs_post_init__(self) -> None:
-        if self.kl.ndim != 4 or self.kl.shape[1] != len(SUBSETS) \
-                or self.kl.shape[2] != self.kl.shape[3]:
-            raise ValueError(f"kl must have shape (stages, {len(SUBSETS)}, C, C), got "
-                             f"{self.kl.shape}")
-        if len(self.stages) != self.kl.shape[0]:
-            raise ValueError(f"{len(self.stages)} stage names for {self.kl.shape[0]} stages")
+        if set(self.kl) != set(SUBSETS):
+            raise ValueError(f"kl must have the subsets {list(SUBSETS)}, got {sorted(self.kl)}")
+        for s, m in self.kl.items():
+            if m.ndim != 3 or m.shape[1] != m.shape[2]:
+                raise ValueError(f"kl[{s!r}] must have shape (stages, C, C), got {m.shape}")
+            if m.shape[0] != len(self.stages):
+                raise ValueError(f"{len(self.stages)} stage names for {m.shape[0]} stages in "
+                                 f"kl[{s!r}]")
+
+    def n_classes_of(self, subset: str) -> int:
+        return int(self.kl[subset].shape[1])
 
     @property
     def n_classes(self) -> int:
-        return int(self.kl.shape[2])
+        """Classes of the smallest subset (every part of the test needs 3)."""
+        return min(self.n_classes_of(s) for s in SUBSETS)
 
-    @property
-    def pairs(self) -> np.ndarray:
-        """Ordered class pairs (P, Q), P != Q, shape (C (C - 1), 2)."""
-        a, b = np.nonzero(~np.eye(self.n_classes, dtype=bool))
-        return np.column_stack([a, b])
+    def pairs(self, subset: str) -> np.ndarray:
+        """Ordered class pairs of ``subset``, indices into its classes."""
+        return ordered_pairs(self.n_classes_of(subset))
 
     def per_pair(self, subset: str) -> np.ndarray:
-        """KL per stage over the ordered pairs, shape (stages, pairs)."""
-        a, b = self.pairs.T
-        values: np.ndarray = self.kl[:, SUBSETS.index(subset), a, b]
+        """KL per stage over the subset's ordered pairs, shape (stages, pairs)."""
+        a, b = self.pairs(subset).T
+        values: np.ndarray = self.kl[subset][:, a, b]
         return values
 
 
-def _account(test: PairMeanTest) -> str:
+def _account(test: PairMeanTest | PairMeanDifference) -> str:
     return (f"mean {test.mean:.3g} nats, 95% CI [{test.ci_low:.3g}, {test.ci_high:.3g}], "
             f"{test.n_classes} classes")
 
@@ -108,21 +131,24 @@ def decide_class_fitting(inp: SubsetDivergences, prereg: Preregistration = PRERE
                          ) -> ClaimResult:
     """Stage 2->3 increase larger than every other and memorized < typical at the last stage,
     classes as units (module docstring)."""
-    stages, c = inp.kl.shape[0], inp.n_classes
-    if c < 3 or stages < 3:
-        return inconclusive(prereg, c, f"{c} classes and {stages} stages; the test needs at "
-                                       "least 3 of each")
+    stages, c = len(inp.stages), inp.n_classes_of("random")
+    if inp.n_classes < 3 or stages < 3:
+        sizes = ", ".join(f"{inp.n_classes_of(s)} {s}" for s in SUBSETS)
+        return inconclusive(prereg, inp.n_classes,
+                            f"classes per subset: {sizes}; {stages} stages; the test needs at "
+                            "least 3 classes in every subset and 3 stages")
     if not np.all(np.isfinite(inp.per_pair("random"))) or not np.all(
             np.isfinite(inp.per_pair("memorized")[-1])) or not np.all(
             np.isfinite(inp.per_pair("typical")[-1])):
         return inconclusive(prereg, c, "some between-class KL values are not finite")
-    pairs = inp.pairs
+    pairs = inp.pairs("random")
     increases = np.diff(inp.per_pair("random"), axis=0)
     others = [j for j in range(stages - 1) if j != TARGET]
     growth = {j: class_jackknife(increases[TARGET] - increases[j], pairs, "greater")
               for j in others}
-    memorized = class_jackknife(inp.per_pair("memorized")[-1] - inp.per_pair("typical")[-1],
-                                pairs, "less")
+    memorized = class_jackknife_difference(
+        inp.per_pair("memorized")[-1], inp.pairs("memorized"), inp.per_pair("typical")[-1],
+        inp.pairs("typical"), "less")
     conditions = [
         *(Condition(f"increase 2->3 above increase {j + 1}->{j + 2}", g.t, g.p_value,
                     _account(g)) for j, g in growth.items()),
@@ -137,6 +163,7 @@ def decide_class_fitting(inp: SubsetDivergences, prereg: Preregistration = PRERE
         ci=(closest.ci_low, closest.ci_high), n=c, note=failed,
         details={"increases": mean_increase.tolist(), "n_classes": c,
                  "n_pairs": len(pairs), "stages": list(inp.stages),
+                 "subset_classes": {s: inp.n_classes_of(s) for s in SUBSETS},
                  "conditions": condition_details(conditions),
                  "memorized_minus_typical": memorized.mean,
                  "memorized_minus_typical_ci": [memorized.ci_low, memorized.ci_high],

@@ -127,25 +127,31 @@ def tracking_bins(rng: np.random.Generator, n_bins: int = 8, coupling: float = 1
 def subset_kl(rng: np.random.Generator, n_classes: int = 19,
               stage_levels: tuple[float, ...] = (1.0, 2.0, 8.0, 10.0),
               memorized_shift: float = 0.0, class_sd: float = 0.3, stage_class_sd: float = 0.2,
-              subset_class_sd: float = 0.2, pair_sd: float = 0.3) -> SubsetDivergences:
-    """C8's input, KL (stages, 3 subsets, C, C); memorized pairs scaled by
-    ``exp(memorized_shift)`` (negative: less distinct). Each factor has mean 1, so the mean KL
-    of a stage is its level."""
-    pairs = class_pairs(n_classes)
-    p, q = pairs[:, 0], pairs[:, 1]
-    u = class_sd * rng.standard_normal(n_classes)
-    subset_effect = subset_class_sd * rng.standard_normal((3, n_classes))
+              subset_class_sd: float = 0.2, pair_sd: float = 0.3,
+              subset_sizes: tuple[int, int, int] | None = None) -> SubsetDivergences:
+    """C8's input: per subset (memorized, typical, random) its own classes, ``subset_sizes``
+    of them (default ``n_classes`` each), KL (stages, C_s, C_s); memorized pairs scaled by
+    ``exp(memorized_shift)`` (negative: less distinct). The subsets' classes are different
+    classes (independent class effects), as in the authors' Fig. 4 split files. Each factor has
+    mean 1, so the mean KL of a stage is its level."""
+    sizes = subset_sizes or (n_classes, n_classes, n_classes)
     var = 2 * class_sd**2 + 2 * stage_class_sd**2 + 2 * subset_class_sd**2 + pair_sd**2
-    out = np.full((len(stage_levels), 3, n_classes, n_classes), np.nan)
-    for s, level in enumerate(stage_levels):
-        w = stage_class_sd * rng.standard_normal(n_classes)
-        for j in range(3):
-            v = subset_effect[j]
+    kl = {}
+    for j, (name, size) in enumerate(zip(("memorized", "typical", "random"), sizes,
+                                         strict=True)):
+        pairs = class_pairs(size)
+        p, q = pairs[:, 0], pairs[:, 1]
+        u = class_sd * rng.standard_normal(size)
+        v = subset_class_sd * rng.standard_normal(size)
+        out = np.full((len(stage_levels), size, size), np.nan)
+        for s, level in enumerate(stage_levels):
+            w = stage_class_sd * rng.standard_normal(size)
             log = (u[p] + u[q] + w[p] + w[q] + v[p] + v[q]
                    + pair_sd * rng.standard_normal(p.size) - 0.5 * var
                    + (memorized_shift if j == 0 else 0.0))
-            out[s, j, p, q] = level * np.exp(log)
-    return SubsetDivergences(out, [f"stage {s + 1}" for s in range(len(stage_levels))])
+            out[s, p, q] = level * np.exp(log)
+        kl[name] = out
+    return SubsetDivergences(kl, [f"stage {s + 1}" for s in range(len(stage_levels))])
 
 
 def generative_predictions(rng: np.random.Generator, n_classes: int = 20,

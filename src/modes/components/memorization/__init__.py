@@ -4,8 +4,10 @@ from modes.components.memorization.authors_files import AuthorsFiles, load_autho
 from modes.components.memorization.fig4_subsets import (
     SplitAudit,
     SubsetClasses,
+    a11_heldout,
     audit_fig4,
     authors_rule,
+    fig4_split,
     paper_rule,
 )
 from modes.components.memorization.published import PublishedMemorization, load_published
@@ -27,9 +29,11 @@ __all__ = [
     "SplitAudit",
     "SubsampledMemorization",
     "SubsetClasses",
+    "a11_heldout",
     "audit_fig4",
     "authors_rule",
     "coverage_failure_probability",
+    "fig4_split",
     "load_authors_files",
     "load_published",
     "paper_rule",

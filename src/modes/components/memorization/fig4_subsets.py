@@ -8,6 +8,10 @@ above 0.9 and 9 classes have at least 100 of them; the 5,288 lowest scores (all 
 classes; no class is in both. The files follow another rule (``authors_rule``): 53 classes with
 at least 100 examples scoring >= 0.70, 61 with at least 100 scoring < 0.015, all 100 for random,
 each subset with its own classes (16 shared by all three).
+
+``fig4_split`` applies that rule to any scores (the scenario's, estimated or published) and draws
+the examples; ``a11_heldout`` is the Fig. A.11 rule (the 1,000 highest scores, 1,000 scoring
+0.0 or less, 1,000 random others, as the authors' ``generative_classification`` files hold).
 """
 
 from __future__ import annotations
@@ -96,3 +100,51 @@ def audit_fig4(fig4: Mapping[str, list[np.ndarray]], scores: MemorizationScores)
         values = scores.scores[np.concatenate(lists)]
         ranges[s] = (float(values.min()), float(values.max()))
     return SplitAudit(classes=SubsetClasses(**classes), sizes=sizes, score_range=ranges)
+
+
+def fig4_split(scores: np.ndarray, labels: np.ndarray, most_from: float, least_below: float,
+               per_class_min: int, per_class_cap: int,
+               rng: np.random.Generator) -> dict[str, list[np.ndarray]]:
+    """The Fig. 4 subsets as the authors' split files were made, one index array per class.
+
+    Candidates: ``most`` scores >= ``most_from``, ``least`` scores < ``least_below``, ``random``
+    every example. Each subset keeps its own classes: those with at least ``per_class_min``
+    candidates; each kept class contributes ``min(candidates, per_class_cap)`` of them, drawn
+    at random (the files hold a draw, not the highest scores). Lists are in increasing class
+    order, as in the files; with ``per_class_min == per_class_cap == 100`` and 0.70 / 0.015 this
+    is :func:`authors_rule` with the examples drawn.
+    """
+    scores, labels = np.asarray(scores), np.asarray(labels)
+    if scores.shape != labels.shape or scores.ndim != 1:
+        raise ValueError(f"scores and labels must be (n,) alike, got {scores.shape} and "
+                         f"{labels.shape}")
+    if not 1 <= per_class_min <= per_class_cap:
+        raise ValueError(f"need 1 <= per_class_min <= per_class_cap, got {per_class_min} and "
+                         f"{per_class_cap}")
+    candidates = {"most": scores >= most_from, "least": scores < least_below,
+                  "random": np.ones(scores.size, dtype=bool)}
+    out: dict[str, list[np.ndarray]] = {}
+    for s in SUBSETS:
+        lists = []
+        for c in classes_with_members(labels, candidates[s], per_class_min):
+            members = np.flatnonzero(candidates[s] & (labels == c))
+            take = min(members.size, per_class_cap)
+            lists.append(np.sort(rng.choice(members, size=take, replace=False)))
+        out[s] = lists
+    return out
+
+
+def a11_heldout(scores: np.ndarray, per_subset: int,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The Fig. A.11 held-out examples: ``most`` the ``per_subset`` highest scores, ``least``
+    ``per_subset`` drawn among scores <= 0.0 ("memorization 0.0"; the negative ones count, as in
+    the authors' file), ``random`` ``per_subset`` drawn from the rest. Disjoint; a subset with
+    too few candidates keeps what there is."""
+    scores = np.asarray(scores)
+    order = np.argsort(-scores, kind="stable")
+    most = order[:per_subset]
+    zero = np.setdiff1d(np.flatnonzero(scores <= 0.0), most)
+    least = rng.permutation(zero)[:per_subset]
+    rest = np.setdiff1d(np.arange(scores.size), np.concatenate([most, least]))
+    random = rng.choice(rest, size=min(per_subset, rest.size), replace=False)
+    return {"most": most, "least": least, "random": random}
