@@ -266,7 +266,7 @@ def _values(stages: tuple[planted.Stage, ...], n_classes: int
 def _absence(stages: tuple[planted.Stage, ...], n_classes: int
              ) -> Callable[[np.random.Generator], no_modes.AbsenceInput]:
     return lambda rng: no_modes.AbsenceInput(planted.layer_values(rng, stages, n_classes,
-                                                                  PER_CLASS), REFERENCE)
+                                                                  PER_CLASS))
 
 
 def _transformers(stages: tuple[planted.Stage, ...], n_classes: int
@@ -299,9 +299,7 @@ def _density_controls() -> list[ClaimControl]:
         ClaimControl("C1s", "planted", f"two modes, high spread 10x lower, {big} classes", c1s,
                      d1s, _values((_TWO, _TWO), big)),
         ClaimControl("C2", "null", f"bimodal shallow stages (50/50, 8 sd, equal spreads), {n} "
-                     "classes", c2, d2, _absence((_HALF_SPLIT, _HALF_SPLIT), n),
-                     known_defect="C2 replicates on bimodal shallow stages: absence accepted "
-                     "on the spread ratio, not on the dip test its power is for (issue 10)"),
+                     "classes", c2, d2, _absence((_HALF_SPLIT, _HALF_SPLIT), n)),
         ClaimControl("C2", "null", f"two modes (25% high, 8 sd) at the second shallow stage "
                      f"only, {n} classes", c2, d2, _absence((_ONE, _TWO), n)),
         ClaimControl("C2", "planted", f"one mode at both shallow stages, {big} classes", c2,
