@@ -12,9 +12,9 @@ from modes.stats.planted import two_mode_classes
 
 def _values(spread_ratio: float, separation: float, seed: int, stages: int = 2) -> LayerValues:
     rng = np.random.default_rng(seed)
-    per_stage = [two_mode_classes(rng, 60, 200, separation=separation,
+    per_stage = [two_mode_classes(rng, 100, 50, separation=separation,
                                   spread_ratio=spread_ratio)[0] for _ in range(stages)]
-    labels = np.repeat(np.arange(60), 200)
+    labels = np.repeat(np.arange(100), 50)
     return LayerValues([f"s{i}" for i in range(stages)],
                        [np.concatenate(sets) for sets in per_stage], labels)
 
@@ -48,3 +48,13 @@ def test_ashman_d_is_the_standardised_distance_of_the_two_fitted_modes(
         m: tuple[float, float], s: tuple[float, float], d: float) -> None:
     bic = MixtureBIC(bic_one=0.0, bic_two=0.0, means=m, sds=s, weights=(0.5, 0.5), n=10)
     assert ashman_d(bic) == pytest.approx(d)
+
+
+def test_c1_is_inconclusive_where_it_cannot_see_the_preregistered_effect() -> None:
+    rng = np.random.default_rng(3)
+    sets = two_mode_classes(rng, 20, 50, separation=8.0, spread_ratio=10.0)[0]
+    values = LayerValues(["s0"], [np.concatenate(sets)], np.repeat(np.arange(20), 50))
+    for decide in (decide_two_modes, decide_low_spread):
+        result = decide(values)
+        assert result.verdict == "inconclusive" and "underpowered" in result.explanation
+        assert result.details["power"]["ci_low"] < 0.8

@@ -12,6 +12,7 @@ analysis: the smallest separation detected with the target power.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 import numpy as np
@@ -20,6 +21,8 @@ from scipy import stats
 from modes.stats.modality import TwoModeRule
 from modes.stats.planted import n_high_classes
 from modes.stats.split import as_sample
+
+T = TypeVar("T")
 
 
 def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -41,8 +44,8 @@ class PowerEstimate:
     reps: int
 
 
-def simulate_power(detect: Callable[[np.ndarray], bool],
-                   generate: Callable[[np.random.Generator], np.ndarray],
+def simulate_power(detect: Callable[[T], bool],
+                   generate: Callable[[np.random.Generator], T],
                    reps: int = 500, seed: int = 0) -> PowerEstimate:
     """Run ``detect`` on ``reps`` samples from ``generate``; the rate with its exact 95% CI."""
     if reps < 10:
