@@ -7,31 +7,72 @@ Claims read sizes only from here; nothing is hard-coded in a claim.
 
 from __future__ import annotations
 
+import functools
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
 import attrs
+
+
+def at_least(low: float) -> Any:
+    """attrs validator: the value is ``>= low`` (the message names the field)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+        if value < low:
+            raise ValueError(f"{attribute.name} must be >= {low}, got {value!r}")
+
+    return check
+
+
+def positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def probability(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """An alpha or a ratio strictly between 0 and 1."""
+    if not 0 < value < 1:
+        raise ValueError(f"{attribute.name} must lie in (0, 1), got {value!r}")
+
+
+def one_of(*choices: str) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"{attribute.name} must be one of {list(choices)}, got {value!r}")
+
+    return check
+
+
+COUNT = at_least(1)  # sizes, epochs, sweeps, samples
+NON_NEGATIVE = at_least(0)
 
 
 @attrs.frozen
 class DataScale:
-    num_classes: int
-    train_per_class: int
-    test_per_class: int
-    image_size: int = 32
+    num_classes: int = attrs.field(validator=COUNT)
+    train_per_class: int = attrs.field(validator=COUNT)
+    test_per_class: int = attrs.field(validator=COUNT)
+    image_size: int = attrs.field(default=32, validator=COUNT)
 
 
 @attrs.frozen
 class TrainScale:
     """Training hyper-parameters (paper: Feldman & Zhang's setting, authors' weight decay)."""
 
-    epochs: int
-    batch_size: int
-    max_lr: float
-    width: float
-    min_lr: float = 1e-6
-    warmup_fraction: float = 0.15
-    momentum: float = 0.9
-    weight_decay: float = 1e-6
+    epochs: int = attrs.field(validator=COUNT)
+    batch_size: int = attrs.field(validator=COUNT)
+    max_lr: float = attrs.field(validator=positive)
+    width: float = attrs.field(validator=positive)
+    min_lr: float = attrs.field(default=1e-6, validator=NON_NEGATIVE)
+    warmup_fraction: float = 0.15  # the one-cycle schedule checks it against the step count
+    momentum: float = attrs.field(default=0.9, validator=NON_NEGATIVE)
+    weight_decay: float = attrs.field(default=1e-6, validator=NON_NEGATIVE)
     nesterov: bool = True
-    crop_padding: int = 4
+    crop_padding: int = attrs.field(default=4, validator=NON_NEGATIVE)
     hflip: bool = True
 
 
@@ -41,18 +82,22 @@ class DensityScale:
     k-means, K0 random again); ``folds`` cross-fit the held-out densities of the checked measure;
     ``null_replicates`` matched-null classes per real class (:mod:`modes.measures`)."""
 
-    sweeps: int
-    burn_in: int
-    thin: int
-    block_size: int
-    init_components: int
-    dims_shallow: int
-    dims_deep: int
-    chains: int
-    kl_samples: int
-    dtype: str = "float64"
-    folds: int = 5
-    null_replicates: int = 4
+    sweeps: int = attrs.field(validator=COUNT)
+    burn_in: int = attrs.field(validator=NON_NEGATIVE)
+    thin: int = attrs.field(validator=COUNT)
+    block_size: int = attrs.field(validator=COUNT)
+    init_components: int = attrs.field(validator=COUNT)
+    dims_shallow: int = attrs.field(validator=COUNT)
+    dims_deep: int = attrs.field(validator=COUNT)
+    chains: int = attrs.field(validator=COUNT)
+    kl_samples: int = attrs.field(validator=COUNT)
+    dtype: str = attrs.field(default="float64", validator=one_of("float32", "float64"))
+    folds: int = attrs.field(default=5, validator=at_least(2))
+    null_replicates: int = attrs.field(default=4, validator=NON_NEGATIVE)
+
+    def __attrs_post_init__(self) -> None:
+        if self.burn_in >= self.sweeps:
+            raise ValueError(f"burn_in must be below sweeps ({self.sweeps}), got {self.burn_in}")
 
 
 @attrs.frozen
@@ -60,20 +105,15 @@ class MemorizationScale:
     """Feldman & Zhang trials. ``stem`` "mini-imagenet" (3x3 conv, stride 3) makes each trial
     several times cheaper on 32 px images, as the paper did for its Mini-ImageNet models."""
 
-    trials: int
-    subset_ratio: float
-    min_per_side: int
-    epochs: int
-    width: float
+    trials: int = attrs.field(validator=COUNT)
+    subset_ratio: float = attrs.field(validator=probability)
+    min_per_side: int = attrs.field(validator=COUNT)
+    epochs: int = attrs.field(validator=COUNT)
+    width: float = attrs.field(validator=positive)
     stem: str | None = None  # None: the dataset's own stem
 
 
 NOISE_SPACES = ("normalized", "pixel")
-
-
-def _check_noise_space(_: object, __: object, value: str) -> None:
-    if value not in NOISE_SPACES:
-        raise ValueError(f"noise_space must be one of {list(NOISE_SPACES)}, got {value!r}")
 
 
 @attrs.frozen
@@ -87,23 +127,23 @@ class RobustnessScale:
     (:class:`modes.components.certification.NoiseSpace`).
     """
 
-    bins: int
-    bin_epochs: int
-    sigma: float
-    n0: int
-    n: int
-    alpha: float
-    certify_per_bin: int
-    noise_space: str = attrs.field(default="normalized", validator=_check_noise_space)
+    bins: int = attrs.field(validator=COUNT)
+    bin_epochs: int = attrs.field(validator=COUNT)
+    sigma: float = attrs.field(validator=positive)
+    n0: int = attrs.field(validator=COUNT)
+    n: int = attrs.field(validator=COUNT)
+    alpha: float = attrs.field(validator=probability)
+    certify_per_bin: int = attrs.field(validator=COUNT)
+    noise_space: str = attrs.field(default="normalized", validator=one_of(*NOISE_SPACES))
 
 
 @attrs.frozen
 class FittingScale:
     """Settings of the 'where classes are fit' experiments (Fig. 4, Fig. A.11)."""
 
-    memorized_threshold: float
-    min_class_representatives: int
-    classifier_holdout: int
+    memorized_threshold: float = attrs.field(validator=NON_NEGATIVE)
+    min_class_representatives: int = attrs.field(validator=COUNT)
+    classifier_holdout: int = attrs.field(validator=COUNT)
 
 
 FINETUNE = TrainScale(epochs=100, batch_size=512, max_lr=0.03, width=1.0, warmup_fraction=0.05,
@@ -128,9 +168,9 @@ class Scale:
     robustness: RobustnessScale
     fitting: FittingScale
     transformer_config: str
-    transformer_blocks: int
-    transformer_width: int
-    family_alpha: float = 0.01
+    transformer_blocks: int = attrs.field(validator=COUNT)
+    transformer_width: int = attrs.field(validator=COUNT)
+    family_alpha: float = attrs.field(default=0.01, validator=probability)
     transformer_finetune: TrainScale = FINETUNE
 
 
@@ -174,9 +214,100 @@ FULL = Scale(
 PROFILES: dict[str, Scale] = {s.name: s for s in (SMOKE, FULL)}
 
 
-def get_scale(name: str) -> Scale:
-    """The profile called ``name``; an unknown name is an error listing the known ones."""
+# -- profiles as data ----------------------------------------------------------------------------
+
+PROFILE_DIR = "profiles"  # package data beside this module: <name>.toml
+
+
+class ProfileError(ValueError):
+    """A profile file or an override that does not describe a valid :class:`Scale`; the message
+    names the key (``density.sweeps``) and the bad value."""
+
+
+def profile_names() -> list[str]:
+    """The shipped profiles (``src/modes/profiles/<name>.toml``), sorted."""
+    folder = resources.files(__package__).joinpath(PROFILE_DIR)
+    return sorted(f.name.removesuffix(".toml") for f in folder.iterdir()
+                  if f.name.endswith(".toml"))
+
+
+def profile_text(name: str) -> str:
+    """The TOML text of shipped profile ``name``; an unknown name lists the known ones."""
+    if name not in profile_names():
+        raise ProfileError(f"unknown scale profile {name!r}; known profiles: {profile_names()}")
+    return resources.files(__package__).joinpath(PROFILE_DIR, f"{name}.toml").read_text()
+
+
+def _type_name(tp: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    """``value`` as the field type ``tp`` (an int is a float where a float is asked for); any
+    other mismatch is an error naming ``key``."""
+    if attrs.has(tp):
+        if not isinstance(value, Mapping):
+            raise ProfileError(f"{key} must be a table of {tp.__name__} settings, got {value!r}")
+        return _build(tp, value, f"{key}.")
+    if isinstance(tp, types.UnionType):  # X | None: the optional settings
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _convert(args[0], value, key)
+    if isinstance(value, bool) and tp is not bool:
+        raise ProfileError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, tp):
+        raise ProfileError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _build(cls: type, table: Mapping[str, Any], prefix: str = "") -> Any:
+    """An instance of attrs class ``cls`` from ``table``: unknown keys, missing required keys,
+    wrong types and values the class's validators reject are errors naming the key."""
+    fields = attrs.fields_dict(cls)
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ProfileError(f"unknown key {prefix}{unknown[0]}; known keys"
+                           f"{' of ' + prefix.rstrip('.') if prefix else ''}: {sorted(fields)}")
+    kwargs = {}
+    for name, field in fields.items():
+        if name in table:
+            kwargs[name] = _convert(hints[name], table[name], prefix + name)
+        elif field.default is attrs.NOTHING:
+            raise ProfileError(f"missing key {prefix}{name}")
     try:
-        return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown scale {name!r}; known scales: {sorted(PROFILES)}") from None
+        return cls(**kwargs)
+    except (ValueError, TypeError) as err:  # the validators name the field first
+        raise ProfileError(f"{prefix}{err}") from None
+
+
+def scale_from_dict(data: Mapping[str, Any], name: str) -> Scale:
+    """The :class:`Scale` called ``name`` that ``data`` (a parsed profile file) describes."""
+    if "name" in data:
+        raise ProfileError("a profile is named by its file; remove the key 'name'")
+    scale: Scale = _build(Scale, {**data, "name": name})
+    return scale
+
+
+@functools.cache
+def _shipped(name: str) -> Scale:
+    try:
+        data = tomllib.loads(profile_text(name))
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"profiles/{name}.toml is not valid TOML: {err}") from None
+    try:
+        return scale_from_dict(data, name)
+    except ProfileError as err:
+        raise ProfileError(f"profiles/{name}.toml: {err}") from None
+
+
+def load_profile(name: str) -> Scale:
+    """Shipped profile ``name`` (``src/modes/profiles/<name>.toml``)."""
+    return _shipped(name)
+
+
+def get_scale(name: str) -> Scale:
+    """The shipped profile called ``name``; an unknown name is an error listing the known ones."""
+    return load_profile(name)
