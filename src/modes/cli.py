@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 
 from modes import registry
-from modes.scale import PROFILES
+from modes.scale import load_profile, profile_names
 
 
 def _components(_: argparse.Namespace) -> int:
@@ -27,7 +27,8 @@ def _components(_: argparse.Namespace) -> int:
 
 
 def _profiles(_: argparse.Namespace) -> int:
-    print(json.dumps({name: attrs.asdict(p) for name, p in PROFILES.items()}, indent=2))
+    print(json.dumps({name: attrs.asdict(load_profile(name)) for name in profile_names()},
+                     indent=2))
     return 0
 
 

@@ -1,7 +1,10 @@
 """Scale profiles: every size knob of the pipeline in one frozen object.
 
+Profiles are data, TOML files shipped in the package (``src/modes/profiles/<name>.toml``):
 ``smoke`` runs every claim on the embedded synthetic data on a 2-core CPU in minutes; ``full`` holds
 the paper's hyper-parameters (CIFAR-100 / Mini-ImageNet, 400 sweeps, 1e5 noise samples, GPU).
+:func:`load_profile` reads one into the attrs :class:`Scale`, validated: an unknown or missing key,
+a value of the wrong type or one the settings reject is a :class:`ProfileError` naming the key.
 Claims read sizes only from here; nothing is hard-coded in a claim.
 """
 
@@ -146,19 +149,11 @@ class FittingScale:
     classifier_holdout: int = attrs.field(validator=COUNT)
 
 
-FINETUNE = TrainScale(epochs=100, batch_size=512, max_lr=0.03, width=1.0, warmup_fraction=0.05,
-                      weight_decay=0.0, nesterov=False)
-"""Fine-tuning a pretrained transformer (the appendix gives no hyper-parameters; these follow
-google-research/vision_transformer's fine-tuning defaults, ``vit_jax/configs/common.py``: SGD with
-momentum 0.9, base_lr 0.03, 500 warm-up steps of 10,000 at batch 512 (~100 CIFAR epochs), no weight
-decay. Differences: the one-cycle schedule decays linearly, not by cosine, and gradients are not
-clipped (theirs: global norm 1))."""
-
-
 @attrs.frozen
 class Scale:
     """Every size knob. ``transformer_finetune`` trains a transformer that starts from pretrained
-    weights (``--pretrained``); one without them is trained from scratch with ``train``."""
+    weights (``--modes-pretrained``); one without them is trained from scratch with ``train``.
+    Profiles are data: :func:`load_profile` reads ``src/modes/profiles/<name>.toml``."""
 
     name: str
     data: DataScale
@@ -167,51 +162,11 @@ class Scale:
     memorization: MemorizationScale
     robustness: RobustnessScale
     fitting: FittingScale
+    transformer_finetune: TrainScale
     transformer_config: str
     transformer_blocks: int = attrs.field(validator=COUNT)
     transformer_width: int = attrs.field(validator=COUNT)
     family_alpha: float = attrs.field(default=0.01, validator=probability)
-    transformer_finetune: TrainScale = FINETUNE
-
-
-SMOKE = Scale(
-    name="smoke",
-    data=DataScale(num_classes=20, train_per_class=100, test_per_class=25),
-    train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
-    density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
-                         dims_shallow=8, dims_deep=16, chains=4, kl_samples=256, folds=3,
-                         null_replicates=4),
-    memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=8,
-                                   width=0.125, stem="mini-imagenet"),
-    robustness=RobustnessScale(bins=8, bin_epochs=6, sigma=0.5, n0=32, n=500, alpha=0.001,
-                               certify_per_bin=30),
-    fitting=FittingScale(memorized_threshold=0.15, min_class_representatives=5,
-                         classifier_holdout=300),
-    transformer_config="small",
-    transformer_blocks=4,
-    transformer_width=64,
-    transformer_finetune=attrs.evolve(FINETUNE, epochs=15, batch_size=128),
-)
-
-FULL = Scale(
-    name="full",
-    data=DataScale(num_classes=100, train_per_class=500, test_per_class=100),
-    train=TrainScale(epochs=100, batch_size=512, max_lr=0.4, width=1.0),
-    density=DensityScale(sweeps=400, burn_in=320, thin=4, block_size=4, init_components=6,
-                         dims_shallow=16, dims_deep=64, chains=4, kl_samples=10_000, folds=5,
-                         null_replicates=20),
-    memorization=MemorizationScale(trials=2000, subset_ratio=0.7, min_per_side=100, epochs=100,
-                                   width=1.0),
-    robustness=RobustnessScale(bins=50, bin_epochs=160, sigma=0.5, n0=100, n=100_000,
-                               alpha=0.001, certify_per_bin=1000),
-    fitting=FittingScale(memorized_threshold=0.9, min_class_representatives=100,
-                         classifier_holdout=1000),
-    transformer_config="b16",
-    transformer_blocks=12,
-    transformer_width=768,
-)
-
-PROFILES: dict[str, Scale] = {s.name: s for s in (SMOKE, FULL)}
 
 
 # -- profiles as data ----------------------------------------------------------------------------
@@ -311,3 +266,7 @@ def load_profile(name: str) -> Scale:
 def get_scale(name: str) -> Scale:
     """The shipped profile called ``name``; an unknown name is an error listing the known ones."""
     return load_profile(name)
+
+
+SMOKE = load_profile("smoke")
+FULL = load_profile("full")
