@@ -8,7 +8,15 @@ import attrs
 import pytest
 
 from modes import scale
-from modes.scale import FULL, SMOKE, ProfileError, load_profile, scale_from_dict
+from modes.scale import (
+    FULL,
+    SMOKE,
+    Override,
+    ProfileError,
+    canonical_overrides,
+    load_profile,
+    scale_from_dict,
+)
 from modes.store import request_key
 
 
@@ -110,3 +118,48 @@ def test_an_int_is_read_as_a_float_where_a_float_is_asked_for() -> None:
     data["train"]["width"] = 1
     width = scale_from_dict(data, "edited").train.width
     assert width == 1.0 and isinstance(width, float)
+
+
+def test_overrides_change_one_knob_each_and_the_last_one_wins() -> None:
+    tuned = load_profile("full", ["density.sweeps=100", "robustness.bins=20", "family_alpha=0.05",
+                                  "robustness.noise_space=pixel", "density.sweeps=120",
+                                  "density.burn_in=80"])
+    assert tuned.density == attrs.evolve(FULL.density, sweeps=120, burn_in=80)
+    assert tuned.robustness == attrs.evolve(FULL.robustness, bins=20, noise_space="pixel")
+    assert tuned.family_alpha == 0.05 and tuned.name == "full"
+    assert (tuned.data, tuned.train, tuned.memorization) == (FULL.data, FULL.train,
+                                                             FULL.memorization)
+    assert load_profile("smoke", ["memorization.stem=none"]).memorization.stem is None
+    assert load_profile("smoke", ['robustness.noise_space="pixel"']).robustness.noise_space == \
+        "pixel"
+
+
+def test_overrides_are_recorded_canonically() -> None:
+    given = ["train.max_lr=1", "density.sweeps=1_000", "memorization.stem=none",
+             "density.sweeps=100", "train.nesterov=false"]
+    assert canonical_overrides("smoke", given) == (
+        "train.max_lr=1.0", "density.sweeps=100", "memorization.stem=none",
+        "train.nesterov=false")
+    assert Override.parse("robustness.alpha=1e-3") == Override(("robustness", "alpha"), 0.001)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("densty.sweeps=100", r"unknown section 'densty'; sections: \['data', 'density'"),
+    ("density.sweps=100", r"unknown key 'density\.sweps'; keys of density: .*'sweeps'"),
+    ("sweeps=100", r"unknown key 'sweeps'; keys outside a section: .*'family_alpha'"),
+    ("density=100", r"unknown key 'density'"),
+    ("density.sweeps.x=1", r"unknown section 'density\.sweeps'"),
+    ("density.sweeps=1.5", r"density\.sweeps must be an integer, got 1\.5"),
+    ("density.sweeps=many", r"density\.sweeps must be an integer, got 'many'"),
+    ("train.hflip=1", r"train\.hflip must be true or false, got 1"),
+    ("density.sweeps=0", r"density\.sweeps must be >= 1, got 0"),
+    ("density.burn_in=500", r"density\.burn_in must be below sweeps \(60\), got 500"),
+    ("robustness.noise_space=raw", r"robustness\.noise_space must be one of \['normalized'"),
+    ("family_alpha=1", r"family_alpha must lie in \(0, 1\), got 1\.0"),
+    ("density.sweeps", r"an override is SECTION\.KEY=VALUE"),
+    ("density.sweeps=", r"an override is SECTION\.KEY=VALUE"),
+    (".sweeps=1", r"an override is SECTION\.KEY=VALUE"),
+])
+def test_a_bad_override_is_an_error_naming_it(override: str, message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        load_profile("smoke", [override])

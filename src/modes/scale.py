@@ -14,7 +14,7 @@ import functools
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -258,14 +258,107 @@ def _shipped(name: str) -> Scale:
         raise ProfileError(f"profiles/{name}.toml: {err}") from None
 
 
-def load_profile(name: str) -> Scale:
-    """Shipped profile ``name`` (``src/modes/profiles/<name>.toml``)."""
-    return _shipped(name)
+def load_profile(name: str, overrides: Iterable[str | Override] = ()) -> Scale:
+    """Shipped profile ``name`` (``src/modes/profiles/<name>.toml``) with ``overrides``
+    (``"density.sweeps=100"``, applied in order: :func:`apply_overrides`)."""
+    return apply_overrides(_shipped(name), overrides)
 
 
 def get_scale(name: str) -> Scale:
     """The shipped profile called ``name``; an unknown name is an error listing the known ones."""
     return load_profile(name)
+
+
+# -- overrides -----------------------------------------------------------------------------------
+
+NONE = "none"  # the value that unsets an optional setting (memorization.stem=none)
+
+
+@attrs.frozen
+class Override:
+    """One ``SECTION.KEY=VALUE`` (or ``KEY=VALUE`` for a top-level key) setting.
+
+    ``value`` is read as a TOML value (``100``, ``0.5``, ``true``, ``"pixel"``); a bare word that
+    is not TOML is a string (``pixel``), and ``none`` unsets an optional setting. Whether the key
+    exists and the value fits is checked against the profile by :func:`apply_overrides`.
+    """
+
+    path: tuple[str, ...]
+    value: Any
+
+    @classmethod
+    def parse(cls, text: str) -> Override:
+        """``"density.sweeps=100"`` -> ``Override(("density", "sweeps"), 100)``."""
+        key, sep, raw = text.partition("=")
+        path = tuple(part.strip() for part in key.split("."))
+        if not sep or not all(path) or not raw.strip():
+            raise ProfileError(f"an override is SECTION.KEY=VALUE (e.g. density.sweeps=100), "
+                               f"got {text!r}")
+        raw = raw.strip()
+        try:
+            value = tomllib.loads(f"value = {raw}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = None if raw == NONE else raw
+        return cls(path, value)
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+    def __str__(self) -> str:
+        """The canonical text: what records, the report header and ``modes profiles`` show."""
+        v = self.value
+        text = (NONE if v is None else str(v).lower() if isinstance(v, bool)
+                else repr(v) if isinstance(v, float) else str(v))
+        return f"{self.key}={text}"
+
+
+def _as_override(item: str | Override) -> Override:
+    return item if isinstance(item, Override) else Override.parse(item)
+
+
+def apply_overrides(scale: Scale, overrides: Iterable[str | Override]) -> Scale:
+    """``scale`` with each override applied in order (a later one wins); an unknown section or
+    key, a value of the wrong type or one the settings reject is a :class:`ProfileError` that
+    names the override."""
+    items = [_as_override(o) for o in overrides]
+    if not items:
+        return scale
+    data: dict[str, Any] = attrs.asdict(scale, recurse=True)
+    name = data.pop("name")
+    for item in items:
+        *sections, key = item.path
+        table = data
+        for depth, section in enumerate(sections):
+            inner = table.get(section)
+            if not isinstance(inner, dict):
+                where = ".".join(sections[:depth])
+                known = sorted(k for k, v in table.items() if isinstance(v, dict))
+                raise ProfileError(f"override {item}: unknown section "
+                                   f"{'.'.join(sections[:depth + 1])!r}; sections"
+                                   f"{' of ' + where if where else ''}: {known}")
+            table = inner
+        if key not in table or isinstance(table[key], dict):
+            known = sorted(k for k, v in table.items() if not isinstance(v, dict))
+            where = ".".join(sections)
+            raise ProfileError(f"override {item}: unknown key {item.key!r}; keys"
+                               f"{' of ' + where if where else ' outside a section'}: {known}")
+        table[key] = item.value
+    try:
+        return scale_from_dict(data, name)
+    except ProfileError as err:
+        given = ", ".join(str(i) for i in items)
+        raise ProfileError(f"override of profile {name!r} ({given}): {err}") from None
+
+
+def canonical_overrides(name: str, overrides: Iterable[str | Override]) -> tuple[str, ...]:
+    """``overrides`` of profile ``name`` validated and written canonically: each key once, with
+    the value the profile ends up with (the last given wins; ``train.max_lr=1`` reads
+    ``train.max_lr=1.0``), in the order the keys were first given."""
+    items = [_as_override(o) for o in overrides]
+    scale = load_profile(name, items)
+    paths = dict.fromkeys(item.path for item in items)
+    return tuple(str(Override(path, functools.reduce(getattr, path, scale))) for path in paths)
 
 
 SMOKE = load_profile("smoke")
