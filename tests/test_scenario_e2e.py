@@ -13,13 +13,12 @@ from modes import registry
 from modes.measures import mean_pairwise_distance
 from modes.scenario import Scenario, ScenarioConfig, layer_dims
 from modes.store import ArtifactStore
-from scenario_tiny import TINY
+from scenario_tiny import TINY, TINY_OVERRIDES
 
 
 def tiny_scenario(tmp_path: Path, backbone: str) -> Scenario:
-    scenario = Scenario(ScenarioConfig(backbone=backbone), ArtifactStore(tmp_path / "cache"))
-    scenario.scale = TINY
-    return scenario
+    return Scenario(ScenarioConfig(backbone=backbone, overrides=TINY_OVERRIDES),
+                    ArtifactStore(tmp_path / "cache"))
 
 
 def check_layers(scenario: Scenario, backbone: str, num_layers: int) -> None:

@@ -82,7 +82,7 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         download=bool(opt("download")),
         seed=int(opt("seed")),
         device=opt("device"),
-        noise_space=opt("noise-space"),
+        overrides=(f"robustness.noise_space={opt('noise-space')}",) if opt("noise-space") else (),
         pretrained=parse_pretrained(opt("pretrained")),
     )
 
@@ -112,10 +112,11 @@ def modes_reports_dir(pytestconfig: pytest.Config) -> Path:
 
 def family_alpha_of(config: pytest.Config) -> float:
     """``--family-alpha``, or the scale profile's family-wise alpha."""
-    from modes.scale import get_scale
+    from modes.scale import load_profile
 
     given = config.getoption("family_alpha")
-    return float(given) if given is not None else get_scale(config.getoption("scale")).family_alpha
+    scale = load_profile(config.getoption("scale"))
+    return float(given) if given is not None else scale.family_alpha
 
 
 @pytest.fixture(scope="session")

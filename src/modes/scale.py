@@ -264,11 +264,6 @@ def load_profile(name: str, overrides: Iterable[str | Override] = ()) -> Scale:
     return apply_overrides(_shipped(name), overrides)
 
 
-def get_scale(name: str) -> Scale:
-    """The shipped profile called ``name``; an unknown name is an error listing the known ones."""
-    return load_profile(name)
-
-
 # -- overrides -----------------------------------------------------------------------------------
 
 NONE = "none"  # the value that unsets an optional setting (memorization.stem=none)

@@ -9,6 +9,7 @@ Everything is lazy: a claim pays only for the stages it uses.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from modes.measures import (
     measure_layer,
     measure_nulls,
 )
-from modes.scale import Scale, get_scale
+from modes.scale import Scale, load_profile
 from modes.store import ArtifactStore
 
 PIPELINE_VERSION = "1"
@@ -42,6 +43,10 @@ TRANSFORMERS = ("vit", "mixer")
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     items = value.items() if isinstance(value, dict) else value
     return tuple(sorted((str(k), str(v)) for k, v in items))
+
+
+def _texts(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in value)
 
 
 def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
@@ -60,9 +65,12 @@ def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
 
 @attrs.frozen
 class ScenarioConfig:
-    """Which components and data a run uses (all names are registry names)."""
+    """Which components and data a run uses (all names are registry names). ``scale`` names a
+    shipped profile and ``overrides`` change its knobs (``"density.sweeps=100"``,
+    :func:`modes.scale.load_profile`)."""
 
     scale: str = "smoke"
+    overrides: tuple[str, ...] = attrs.field(default=(), converter=_texts)
     dataset: str = "synthetic"
     backbone: str = "resnet18"
     control_backbone: str = "plain_cnn"
@@ -76,7 +84,6 @@ class ScenarioConfig:
     download: bool = False
     seed: int = 0
     device: str = "cpu"
-    noise_space: str | None = None  # overrides the scale's robustness.noise_space when given
     # backbone name -> local pretrained weights file (the appendix's ImageNet-pretrained ViT-B/16
     # and Mixer-B/16); a backbone not named here is trained from scratch
     pretrained: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
@@ -138,11 +145,7 @@ class Scenario:
     def __init__(self, config: ScenarioConfig, store: ArtifactStore) -> None:
         self.config = config
         self.store = store
-        scale = get_scale(config.scale)
-        if config.noise_space is not None:
-            scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
-                                                                noise_space=config.noise_space))
-        self.scale: Scale = scale
+        self.scale: Scale = load_profile(config.scale, config.overrides)
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
