@@ -204,7 +204,8 @@ class Scenario:
 
         backbone = self.backbone(name)
         model = train_classifier(backbone, self.dataset, self.train_scale(name),
-                                 seed=self.config.seed, store=self.store)
+                                 seed=self.config.seed, store=self.store,
+                                 progress=False)  # progress: the store's log
         return backbone, model
 
     def _request(self, what: str, backbone: str, *scales: str, **extra: Any) -> dict[str, Any]:
