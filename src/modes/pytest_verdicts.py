@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 
-from modes.pytest_plugin import RUN_ID, family_alpha_of, reports_dir, scenario_config
+from modes.pytest_plugin import family_alpha_of, reports_dir, run_id_of, scenario_config
 
 if TYPE_CHECKING:
     from modes.report.runs import RunRecords
@@ -140,7 +140,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from modes.report.runs import load_run
     from modes.stats.multiple import family_wise
 
-    run = load_run(records, config.stash[RUN_ID])
+    run = load_run(records, run_id_of(config))
     if not run.results:
         return
     alpha = family_alpha_of(config)

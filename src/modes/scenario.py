@@ -58,7 +58,7 @@ def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
             continue
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
-            raise ValueError(f"--pretrained takes NAME=PATH items, got {item!r}")
+            raise ValueError(f"--modes-pretrained takes NAME=PATH items, got {item!r}")
         pairs.append((name.strip(), path.strip()))
     return _pairs(pairs)
 
@@ -317,12 +317,13 @@ class Scenario:
         labels = self.dataset.train_labels.numpy()
         if self.config.memorization == "none":
             raise MissingComponentError(
-                "no MemorizationEstimator and no published scores (--memorization none); pass "
-                "--memorization subsampled, or --memorization published --mem-scores PATH")
+                "no MemorizationEstimator and no published scores (--modes-memorization none); "
+                "pass --modes-memorization subsampled, or --modes-memorization published "
+                "--modes-mem-scores PATH")
         if self.config.memorization == "published" or self.config.mem_scores:
             if not self.config.mem_scores:
                 raise MissingComponentError(
-                    "--memorization published needs --mem-scores PATH (the authors' "
+                    "--modes-memorization published needs --modes-mem-scores PATH (the authors' "
                     "mem_scores.npz or Feldman & Zhang's cifar100_infl_matrix.npz)")
             from modes.components.memorization.published import load_published
 
