@@ -1,10 +1,11 @@
 """The pytest plugin's options and activation: prefixed, typed options; overrides validated,
-shown in the report header and handed to xdist workers; the plugin acts only in runs
+shown in the report header, recorded and handed to xdist workers; the plugin acts only in runs
 that use it (header, thread settings)."""
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from pathlib import Path
 
@@ -102,6 +103,27 @@ def test_a_run_that_does_not_use_the_plugin_gets_no_header(pytester: pytest.Pyte
     result = _run(pytester)
     assert result.ret == pytest.ExitCode.OK
     assert "modes:" not in result.stdout.str()
+
+
+def test_overrides_are_recorded_with_the_claim(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile('''
+from modes.evidence import assert_replicated
+from modes.stats.claim import Preregistration, evaluate
+
+
+def test_t1(record_claim):
+    prereg = Preregistration(claim_id="T1", hypothesis="h", paper_ref="r", test="t",
+                             effect_name="e", effect_threshold=1.0, effect_direction="greater")
+    assert_replicated(record_claim(evaluate(prereg, statistic=1.0, p_value=1e-6,
+                                            effect_size=2.0, ci=(1.5, 2.5), n=10)))
+''')
+    result = _run(pytester, "--modes-set", "density.sweeps=100", "--modes-set",
+                  "density.sweeps=80", "--modes-run-id", "run-o")
+    assert result.ret == pytest.ExitCode.OK
+    record = json.loads((pytester.path / "reports" / "records" / "T1.json").read_text())
+    assert record["scale"] == "smoke" and record["overrides"] == ["density.sweeps=80"]
+    summary = (pytester.path / "reports" / "summary.md").read_text()
+    assert "smoke [density.sweeps=80]" in summary
 
 
 WORKER_SEES = '''

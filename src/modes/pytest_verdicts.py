@@ -1,11 +1,12 @@
 """pytest plugin: claim records, and pytest's outcome read from the claims' verdicts.
 
-* ``record_claim`` stamps a claim's result with the run (id, scale, components, the verdict the run
-  expects, :mod:`modes.expected`), writes its JSON record and puts the verdict in the test's
-  ``user_properties`` (hence JUnit XML ``<property>`` elements). A claim whose verdict is the
-  expected non-replicated one is ``xfail(strict=True)``; a claim that replicates on its own but is
-  expected not to may still lose its replication to Holm's correction, so its test passes and the
-  session's end decides (below); any other verdict than the expected one fails.
+* ``record_claim`` stamps a claim's result with the run (id, scale and its overrides, components,
+  the verdict the run expects, :mod:`modes.expected`), writes its JSON record and puts the
+  verdict in the test's ``user_properties`` (hence JUnit XML ``<property>`` elements). A claim
+  whose verdict is the expected non-replicated one is ``xfail(strict=True)``; a claim that
+  replicates on its own but is expected not to may still lose its replication to Holm's
+  correction, so its test passes and the session's end decides (below); any other verdict than
+  the expected one fails.
 * ``pytest_report_teststatus``: a claim test that failed with an ``inconclusive`` verdict is
   counted and shown as INCONCLUSIVE (``I``) instead of FAILED; it still fails the session.
 * At the end of the session the controller places this run's claims in their family (Holm,
@@ -82,11 +83,12 @@ def record_claim(pytestconfig: pytest.Config, modes_reports_dir: Path, modes_run
 
     started = time.perf_counter()
     cfg = scenario_config(pytestconfig)
-    key = run_key(cfg.scale, cfg.dataset, cfg.backbone, cfg.seed)
+    key = run_key(cfg.scale, cfg.dataset, cfg.backbone, cfg.seed, cfg.overrides)
 
     def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
-            result, run_id=modes_run_id, scale=cfg.scale, components=cfg.components(),
+            result, run_id=modes_run_id, scale=cfg.scale, overrides=cfg.overrides,
+            components=cfg.components(),
             expected=expected_verdict(key, result.claim_id),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))
