@@ -17,6 +17,8 @@ from modes.scale import (
     load_profile,
     scale_from_dict,
 )
+from modes.stats.modality import TwoModeRule
+from modes.stats.power import TwoModeEffect, two_mode_power
 from modes.store import request_key
 
 
@@ -64,7 +66,7 @@ def test_toml_profile_keeps_the_store_keys_of_the_constants_it_replaced(name: st
 
 
 def test_every_shipped_profile_loads_and_writes_out_every_knob() -> None:
-    assert {"smoke", "full"} <= set(scale.profile_names())
+    assert {"smoke", "full", "lab"} <= set(scale.profile_names())
     for name in scale.profile_names():
         profile = load_profile(name)
         assert profile.name == name
@@ -163,3 +165,13 @@ def test_overrides_are_recorded_canonically() -> None:
 def test_a_bad_override_is_an_error_naming_it(override: str, message: str) -> None:
     with pytest.raises(ProfileError, match=message):
         load_profile("smoke", [override])
+
+
+def test_the_lab_profile_gives_c1_power_that_smoke_lacks() -> None:
+    """The controls' planted two-mode effect (30% high classes, separation 8 within-group sds)
+    is detected by C1's rule with power >= 0.8 at lab's class count, not at smoke's."""
+    effect = TwoModeEffect(frac_high=0.3, separation=8.0)
+    rule = TwoModeRule(alpha=0.01)
+    lab = two_mode_power(effect, load_profile("lab").data.num_classes, rule, reps=200)
+    smoke = two_mode_power(effect, SMOKE.data.num_classes, rule, reps=200)
+    assert lab.ci_low >= 0.8 > smoke.ci_high, (lab, smoke)

@@ -43,7 +43,7 @@ def test_every_option_is_prefixed_and_the_old_names_are_gone(pytester: pytest.Py
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (("--modes-scale", "huge"), "*--modes-scale: invalid choice: 'huge' (choose from *full*"
+    (("--modes-scale", "huge"), "*--modes-scale: invalid choice: 'huge' (choose from *full*lab*"
                                 "smoke*"),
     (("--modes-seed", "one"), "*--modes-seed: invalid int value: 'one'*"),
     (("--modes-family-alpha", "2"), "*--modes-family-alpha: must be a number in (0, 1), got '2'*"),
