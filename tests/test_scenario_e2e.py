@@ -52,15 +52,12 @@ def test_resnet_pipeline_is_cached(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.layer_densities("resnet18")[-1].log_density, first)
 
 
-def test_third_party_backbone_runs_unchanged(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_third_party_backbone_runs_unchanged(tmp_path: Path) -> None:
     ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
                     group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == ep.group else [])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setitem(registry._REGISTRY, "backbone", dict(registry._REGISTRY["backbone"]))
-    scenario = tiny_scenario(tmp_path, "third_party_net")
-    check_layers(scenario, "third_party_net", 2)
+    with registry.scoped([ep]):
+        scenario = tiny_scenario(tmp_path, "third_party_net")
+        check_layers(scenario, "third_party_net", 2)
 
 
 def test_mean_pairwise_distance_matches_brute_force() -> None:
