@@ -178,6 +178,12 @@ def activate(config: pytest.Config) -> None:
         scenario_config(config)
     except ValueError as err:
         raise pytest.UsageError(f"modes: {err}") from None
+    share_cores(config)
+
+
+def share_cores(config: pytest.Config) -> None:
+    """On an xdist worker, torch's thread count is the worker's share of the cores (all of them
+    would oversubscribe the CPU); elsewhere nothing changes."""
     worker = getattr(config, "workerinput", None)
     if worker is not None:
         import torch
