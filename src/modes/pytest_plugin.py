@@ -14,7 +14,8 @@ it: a run is *active* when a conftest calls :func:`activate` (``claims/conftest.
 ``--modes-*`` option is given. Only an active run validates the scale profile and its overrides up
 front (a bad ``--modes-set`` is a usage error), prints the report header, and on each xdist worker
 sets torch's thread count to its share of the cores. Any other run gets the options, the fixtures
-(which cost nothing until a test requests them) and the ``claim`` marker, and nothing else.
+(which cost nothing until a test requests them), the ``claim`` marker and a listener of
+:mod:`modes.pytest_verdicts` that stays idle unless a claim test reports; nothing else.
 """
 
 from __future__ import annotations
