@@ -9,16 +9,17 @@ Gaussian at every stage; ``two-mode``, a fraction of the classes made of compact
 deep stages) it writes the world's representations file and runs
 
     pytest claims/test_c01_two_modes_deep.py claims/test_c02_no_modes_shallow.py
-           claims/test_c04_not_compact_but_complex.py --representations FILE --scale SCALE
+           claims/test_c04_not_compact_but_complex.py --modes-representations FILE \
+           --modes-scale SCALE [--modes-set SECTION.KEY=VALUE ...]
 
 in this process (the real reducer, sampler, matched nulls and decisions; a fresh cache and reports
 directory per run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML
 and prints one line per run, then the table of verdict counts per world and claim: the
 family-wise verdicts (Holm over the run's four claims, as the report shows them) and, in
 brackets, the claims' own. Stage dims default to the
-scale's SVD dims, so the reducer keeps every direction of the world. ``tiny`` is a profile of this
-script (smoke with 8 sweeps, 2 chains, 2 folds, 1 matched null, SVD to 3 / 4 dims), only to check
-that everything runs.
+scale's SVD dims, so the reducer keeps every direction of the world. ``tiny`` is this script's
+name for smoke with overrides (8 sweeps, 2 chains, 2 folds, 1 matched null, SVD to 3 / 4 dims,
+given to pytest as ``--modes-set``), only to check that everything runs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import attrs
 import pytest
 import torch
 
@@ -45,9 +45,15 @@ CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
 CLAIM_FILES = ("test_c01_two_modes_deep.py", "test_c02_no_modes_shallow.py",
                "test_c04_not_compact_but_complex.py")
 CLAIMS = ("C1", "C1s", "C2", "C4")
-TINY = attrs.evolve(scale.SMOKE, name="tiny", density=attrs.evolve(
-    scale.SMOKE.density, sweeps=8, burn_in=4, thin=1, chains=2, folds=2, null_replicates=1,
-    dims_shallow=3, dims_deep=4, kl_samples=32))
+# --scale tiny: the smoke profile with these overrides
+TINY = ("smoke", ("density.sweeps=8", "density.burn_in=4", "density.thin=1", "density.chains=2",
+                  "density.folds=2", "density.null_replicates=1", "density.dims_shallow=3",
+                  "density.dims_deep=4", "density.kl_samples=32"))
+
+
+def profile_of(name: str) -> tuple[str, tuple[str, ...]]:
+    """A shipped profile's name and no overrides, or ``tiny``'s (:data:`TINY`)."""
+    return TINY if name == "tiny" else (name, ())
 
 
 def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
@@ -55,12 +61,13 @@ def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
     """The claims' family-wise and own verdicts on representations file ``path`` (pytest's
     output goes to ``workdir/pytest.log``)."""
     junit = workdir / "junit.xml"
+    profile, overrides = profile_of(scale_name)
     with open(workdir / "pytest.log", "w") as log, contextlib.redirect_stdout(log):
         pytest.main([*(str(CLAIMS_DIR / f) for f in CLAIM_FILES), "-p", "no:xdist",
-                     "-p", "no:cacheprovider", "--representations", str(path),
-                     "--scale", scale_name, "--seed", str(seed),
-                     "--cache-dir", str(workdir / "cache"),
-                     "--reports-dir", str(workdir / "reports"), f"--junitxml={junit}"])
+                     "-p", "no:cacheprovider", "--modes-representations", str(path),
+                     "--modes-scale", profile, *(f"--modes-set={o}" for o in overrides),
+                     "--modes-seed", str(seed), "--modes-cache-dir", str(workdir / "cache"),
+                     "--modes-reports-dir", str(workdir / "reports"), f"--junitxml={junit}"])
     suite = ET.parse(junit).getroot().find("testsuite")
     if suite is None:
         raise RuntimeError(f"no test suite in {junit}")
@@ -105,8 +112,7 @@ def main() -> None:
     p.add_argument("--json", default=None, help="write every run's verdicts here")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    scale.PROFILES.setdefault(TINY.name, TINY)
-    dims = tuple(a.dims) if a.dims else scale_dims(scale.get_scale(a.scale))
+    dims = tuple(a.dims) if a.dims else scale_dims(scale.load_profile(*profile_of(a.scale)))
     counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
     own_counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(

@@ -1,5 +1,7 @@
 """Scheduling and fixtures shared by the claim modules (options, the scenario and
-``record_claim`` come from the modes pytest plugin: modes.pytest_plugin, modes.pytest_verdicts)."""
+``record_claim`` come from the modes pytest plugin: modes.pytest_plugin, modes.pytest_verdicts).
+This conftest activates the plugin for the runs that collect the claims
+(:func:`modes.pytest_plugin.activate`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 import pytest
 
 from modes.evidence import assert_replicated, inconclusive
+from modes.pytest_plugin import activate
 from modes.pytest_verdicts import Record
 from modes.scenario import MissingComponentError
 from modes.stats.claim import Preregistration
@@ -39,8 +42,10 @@ def _module(nodeid: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """``-n`` without ``--dist`` means xdist's ``load``: use ``loadgroup`` in our order instead
-    (an explicit ``--dist`` is kept)."""
+    """These are the plugin's claims: activate it (report header, validated profile, torch
+    threads shared among xdist workers). ``-n`` without ``--dist`` means xdist's ``load``: use
+    ``loadgroup`` in our order instead (an explicit ``--dist`` is kept)."""
+    activate(config)
     config.addinivalue_line("markers", "xdist_group(name): the claim's artifact group")
     if getattr(config.option, "dist", None) == "load":  # xdist may be absent or disabled
         config.option.dist = "loadgroup"

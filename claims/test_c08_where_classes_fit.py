@@ -7,7 +7,7 @@ examples induce slightly less distinct class representations."
 The decision (:func:`modes.decisions.class_fitting.decide_class_fitting`) takes classes, not
 class pairs, as the units: the former Wilcoxon test over ~380 ordered pairs that share classes
 had a false-positive rate of 0.19-0.32 at alpha 0.01 under modest class effects. The subsets are
-those of the authors' split files (``--authors-files``) or the rule that produced them: each
+those of the authors' split files (``--modes-authors-files``) or the rule that produced them: each
 subset with its own classes, so memorized and typical are compared as independent class sets.
 """
 

@@ -10,7 +10,8 @@ Decided by :func:`modes.decisions.transformers.decide_transformers` under both d
 measurements and on their matched nulls (:func:`modes.decisions.checks.both_measures`).
 
 The paper fine-tunes ImageNet-pretrained (SAM) ViT-B/16 and Mixer-B/16; the record says, per
-backbone, whether it started from a pretrained file (``--pretrained``) or was trained from scratch.
+backbone, whether it started from a pretrained file (``--modes-pretrained``) or was trained from
+scratch.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim,
     if scratch:
         extra["initialization_note"] = (
             f"{', '.join(scratch)} trained from scratch, not fine-tuned from ImageNet-pretrained "
-            f"(SAM) weights as in the paper (give them with --pretrained NAME=PATH)")
+            f"(SAM) weights as in the paper (give them with --modes-pretrained NAME=PATH)")
     result = attrs.evolve(result, details={**result.details, **extra})
     figures = tuple(
         FigureSpec("class_density_profiles", f"figA9_A10_{name}",

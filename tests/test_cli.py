@@ -47,3 +47,25 @@ def test_report_without_records_is_an_error(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--reports-dir", str(tmp_path)]) == 2
     assert "no records" in capsys.readouterr().err
+
+
+def test_profiles_resolve_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["profiles", "full", "--set", "density.sweeps=100", "--set",
+                 "density.burn_in=60", "--set", "train.max_lr=1"]) == 0
+    profiles = json.loads(capsys.readouterr().out)
+    assert list(profiles) == ["full"]
+    full = profiles["full"]
+    assert (full["density"]["sweeps"], full["density"]["burn_in"]) == (100, 60)
+    assert full["train"]["max_lr"] == 1.0 and full["density"]["thin"] == 4
+    assert full["overrides"] == ["density.sweeps=100", "density.burn_in=60", "train.max_lr=1.0"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["profiles", "huge"], "unknown scale profile 'huge'; known profiles: ['full'"),
+    (["profiles", "--set", "density.sweps=1"], "unknown key 'density.sweps'"),
+    (["profiles", "--set", "density.sweeps=0"], "density.sweeps must be >= 1, got 0"),
+])
+def test_profiles_name_a_bad_profile_or_override(argv: list[str], message: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

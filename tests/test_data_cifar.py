@@ -58,7 +58,8 @@ def test_root_from_environment(cifar_root, monkeypatch) -> None:
 def test_missing_root_says_what_to_do(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("MODES_DATA", raising=False)
     scale = DataScale(num_classes=2, train_per_class=1, test_per_class=1)
-    with pytest.raises(ValueError, match=r"--data-root.*MODES_DATA.*cifar-100-python\.tar\.gz"):
+    with pytest.raises(ValueError,
+                       match=r"--modes-data-root.*MODES_DATA.*cifar-100-python\.tar\.gz"):
         load_dataset("cifar100", scale)
     with pytest.raises(FileNotFoundError, match=r"cifar-100-python/train.*cifar-100-python\.tar"):
         load_dataset("cifar100", scale, root=tmp_path)

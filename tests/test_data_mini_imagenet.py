@@ -80,9 +80,10 @@ def test_paper_split_sizes() -> None:
 
 def test_missing_root_says_what_to_do(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("MODES_DATA", raising=False)
-    with pytest.raises(ValueError, match=r"--data-root.*MODES_DATA.*Mini-ImageNet"):
+    with pytest.raises(ValueError, match=r"--modes-data-root.*MODES_DATA.*Mini-ImageNet"):
         load_dataset("mini-imagenet", SCALE)
-    with pytest.raises(FileNotFoundError, match=r"train/<wnid>/\*\.jpg.*train\.csv.*--data-root"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"train/<wnid>/\*\.jpg.*train\.csv.*--modes-data-root"):
         load_dataset("mini-imagenet", SCALE, root=tmp_path)
     with pytest.raises(ValueError, match="cannot be downloaded"):
         load_dataset("mini-imagenet", SCALE, root=tmp_path, download=True)

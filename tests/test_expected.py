@@ -16,6 +16,13 @@ def test_shipped_file_loads_and_keys_runs() -> None:
     assert expected_verdict("full/cifar100/resnet50/0", "C1", table) is REPLICATED
 
 
+def test_a_run_with_overrides_is_another_run() -> None:
+    key = run_key("smoke", "synthetic", "resnet18", 0, ("density.sweeps=100",))
+    assert key == "smoke [density.sweeps=100]/synthetic/resnet18/0"
+    assert key not in load()
+    assert run_key("smoke", "synthetic", "resnet18", 0, ()) == "smoke/synthetic/resnet18/0"
+
+
 def test_verdicts_are_read_as_the_enum(tmp_path: Path) -> None:
     path = tmp_path / "smoke.json"
     path.write_text('{"_about": "x", "smoke/synthetic/resnet18/0": {"C1": "not replicated"}}')

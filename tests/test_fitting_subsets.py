@@ -1,4 +1,5 @@
-"""The Fig. 4 / Fig. A.11 subsets C8 and C9 get: ``--authors-files`` or the rule that made them."""
+"""The Fig. 4 / Fig. A.11 subsets C8 and C9 get: ``--modes-authors-files`` or the rule that made
+them."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from modes import scale
 from modes.components.memorization import a11_heldout, fig4_split, load_authors_files
 from modes.components.memorization.authors_files import SUBSETS
 from modes.data.representations_file import save_representations
 from modes.scale import FULL
 from modes.scenario import FileData, Scenario, ScenarioConfig
 from modes.store import ArtifactStore
-from scenario_tiny import TINY
+from scenario_tiny import TINY_OVERRIDES
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "authors-files"
@@ -92,19 +92,18 @@ def test_authors_files_need_their_backbone_and_dataset(tmp_path: Path) -> None:
         scenario.fitting_subsets()
 
 
-def test_c8_and_c9_stages_run_on_the_files_subsets(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_c8_and_c9_stages_run_on_the_files_subsets(tmp_path: Path) -> None:
     """subset_divergences fits each subset's own classes; the generative classifier holds out
     the files' examples (tiny sizes, a representations file with the fixture's labels)."""
-    monkeypatch.setitem(scale.PROFILES, TINY.name, TINY)
     files = load_authors_files(FIXTURE, "resnet18", "cifar100")
     assert files.scores is not None
     labels = files.scores.labels.astype(np.int64)
     rng = np.random.default_rng(2)
     stages = [rng.normal(size=(60, 6)) + labels[:, None] * k for k in (0.0, 0.5, 2.0)]
     reps = save_representations(tmp_path / "reps.npz", labels, stages)
-    scenario = Scenario(ScenarioConfig(scale=TINY.name, dataset="cifar100", backbone="resnet18",
-                                       representations=reps.path, authors_files=str(FIXTURE)),
+    scenario = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, dataset="cifar100",
+                                       backbone="resnet18", representations=reps.path,
+                                       authors_files=str(FIXTURE)),
                         ArtifactStore(tmp_path / "store"))
     out = scenario.subset_divergences("resnet18")
     for s in SUBSETS:
@@ -160,7 +159,7 @@ def test_with_the_real_files_c8_and_c9_get_the_files_lists(tmp_path: Path,
     assert all(_same_lists(subsets[s], files.fig4[s]) for s in SUBSETS)
     held = scenario.heldout_subsets()
     assert all(np.array_equal(held[s], files.a11[s]) for s in SUBSETS)
-    # without --authors-files, the rule on the same (published) scores: the same classes
+    # without --modes-authors-files, the rule on the same (published) scores: the same classes
     rule = _scenario(tmp_path, real_root, files.scores.labels, authors_files=None,
                      mem_scores=str(real_root / MEM), scale="full")
     ruled = rule.fitting_subsets()

@@ -188,8 +188,8 @@ def test_the_setting_defaults_to_the_authors_space_and_is_validated(tmp_path) ->
 def test_a_scenario_can_choose_the_space(tmp_path) -> None:
     store = ArtifactStore(tmp_path)
     assert Scenario(ScenarioConfig(), store).scale.robustness.noise_space == "normalized"
-    chosen = Scenario(ScenarioConfig(noise_space="pixel"), store)
+    chosen = Scenario(ScenarioConfig(overrides=("robustness.noise_space=pixel",)), store)
     assert chosen.scale.robustness.noise_space == "pixel"
     assert chosen.scale.robustness.sigma == SMOKE.robustness.sigma
-    with pytest.raises(ValueError, match="noise_space must be one of"):
-        Scenario(ScenarioConfig(noise_space="input"), store)
+    with pytest.raises(ValueError, match=r"robustness\.noise_space must be one of"):
+        Scenario(ScenarioConfig(overrides=("robustness.noise_space=input",)), store)

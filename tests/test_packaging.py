@@ -9,6 +9,7 @@ from typing import Any
 from packaging.requirements import Requirement
 
 import modes
+import modes.scale
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +45,10 @@ def test_dependencies_sit_where_they_are_needed() -> None:
     assert "scikit-learn" in _names(project["dependencies"])  # src imports sklearn
     assert {"pytest", "pytest-xdist"} <= _names(extras["claims"]) & _names(extras["test"])
     assert {"ruff", "mypy"} <= _names(extras["dev"])
+
+
+def test_scale_profiles_are_shipped() -> None:
+    meta = _project()
+    assert "profiles/*.toml" in meta["tool"]["setuptools"]["package-data"]["modes"]
+    assert sorted(p.stem for p in (ROOT / "src" / "modes" / "profiles").glob("*.toml")) == \
+        modes.scale.profile_names()

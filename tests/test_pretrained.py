@@ -141,7 +141,7 @@ def test_a_changed_or_absent_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_scenario_fine_tunes_a_pretrained_transformer_and_says_so(tmp_path: Path) -> None:
-    """--pretrained vit=PATH: the ViT starts from the file and is fine-tuned with the scale's
+    """--modes-pretrained vit=PATH: the ViT starts from the file and is fine-tuned with the scale's
     transformer_finetune; the Mixer, not named, is trained from scratch; cache requests differ."""
     plain = Scenario(ScenarioConfig(), ArtifactStore(tmp_path / "cache"))
     vit = plain.backbone("vit")

@@ -49,8 +49,8 @@ def _module(**claims: float) -> str:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:xdist", "--seed", "7",
-                              f"--reports-dir={pytester.path / 'reports'}", *args)
+    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:xdist", "--modes-seed", "7",
+                              f"--modes-reports-dir={pytester.path / 'reports'}", *args)
 
 
 def _record(pytester: pytest.Pytester, claim_id: str) -> dict[str, object]:
@@ -62,7 +62,7 @@ def _record(pytester: pytest.Pytester, claim_id: str) -> dict[str, object]:
 def test_inconclusive_has_its_own_status_and_junit_gets_the_verdicts(
         pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_claims=_module(T1=1e-6, T2=float("nan")))
-    result = _run(pytester, "--run-id", "run-1", "--junitxml=junit.xml", "-v")
+    result = _run(pytester, "--modes-run-id", "run-1", "--junitxml=junit.xml", "-v")
     assert result.ret == 1
     assert result.parseoutcomes() == {"passed": 1, "inconclusive": 1}
     result.stdout.fnmatch_lines(["*test_t2 INCONCLUSIVE*",
@@ -88,7 +88,7 @@ def test_the_exit_status_is_the_family_wise_verdict(pytester: pytest.Pytester) -
     # T2 and T3 replicate at their own alpha 0.01, but Holm takes 0.006 to 2 * 0.006 = 0.012
     # and T3 up with it (step-down: the running maximum)
     pytester.makepyfile(test_claims=_module(T1=1e-6, T2=0.006, T3=0.008))
-    result = _run(pytester, "--run-id", "run-2")
+    result = _run(pytester, "--modes-run-id", "run-2")
     assert result.parseoutcomes() == {"passed": 3}
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["T1*replicated*3.00e-06*",
@@ -101,16 +101,17 @@ def test_the_exit_status_is_the_family_wise_verdict(pytester: pytest.Pytester) -
     assert record["family"] == {"adjusted_p": pytest.approx(0.012), "alpha": 0.01, "size": 3}
     summary = (pytester.path / "reports" / "summary.md").read_text()
     assert "Run run-2" in summary and "## T2: not replicated" in summary
-    assert _run(pytester, "--run-id", "run-3", "--family-alpha", "0.05").ret == pytest.ExitCode.OK
+    relaxed = _run(pytester, "--modes-run-id", "run-3", "--modes-family-alpha", "0.05")
+    assert relaxed.ret == pytest.ExitCode.OK
 
 
 def test_records_of_earlier_runs_never_join_the_family(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_a=_module(T3=1e-9, T4=1e-9))
-    assert _run(pytester, "--run-id", "old").ret == pytest.ExitCode.OK
+    assert _run(pytester, "--modes-run-id", "old").ret == pytest.ExitCode.OK
     pytester.path.joinpath("test_a.py").unlink()
     # with the old T3 and T4 in the family, Holm would multiply 0.004 by 3, not by 1
     pytester.makepyfile(test_b=_module(T1=0.004))
-    result = _run(pytester, "--run-id", "new")
+    result = _run(pytester, "--modes-run-id", "new")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["T1*replicated*0.004*",
                                  "2 stale record(s) of other runs left out: T3, T4"])
@@ -125,7 +126,7 @@ def test_expected_verdicts_xfail_strictly_and_mismatches_fail(
                                            "T2": Verdict.INCONCLUSIVE}}
     monkeypatch.setattr("modes.expected.load", lambda path=None: table)
     pytester.makepyfile(test_claims=_module(T1=0.5, T2=1e-6, T3=1e-6))
-    result = _run(pytester, "--run-id", "run-x", "-rxf")
+    result = _run(pytester, "--modes-run-id", "run-x", "-rxf")
     assert result.parseoutcomes() == {"xfailed": 1, "failed": 1, "passed": 1}
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
@@ -144,7 +145,7 @@ def test_a_run_of_only_expected_failures_exits_zero(
     table = {"smoke/synthetic/resnet18/7": {"T1": Verdict.NOT_REPLICATED}}
     monkeypatch.setattr("modes.expected.load", lambda path=None: table)
     pytester.makepyfile(test_claims=_module(T1=0.5, T2=1e-6))
-    result = _run(pytester, "--run-id", "run-y")
+    result = _run(pytester, "--modes-run-id", "run-y")
     assert result.parseoutcomes() == {"xfailed": 1, "passed": 1}
     assert result.ret == pytest.ExitCode.OK
 
@@ -155,17 +156,17 @@ def test_an_expected_failure_holm_can_still_make_waits_for_the_family(
     table = {"smoke/synthetic/resnet18/7": {"T2": Verdict.NOT_REPLICATED}}
     monkeypatch.setattr("modes.expected.load", lambda path=None: table)
     pytester.makepyfile(test_claims=_module(T1=0.006, T2=0.008))
-    downgraded = _run(pytester, "--run-id", "run-h")  # Holm: 0.012 for both
+    downgraded = _run(pytester, "--modes-run-id", "run-h")  # Holm: 0.012 for both
     assert downgraded.parseoutcomes() == {"passed": 2}
     downgraded.stdout.fnmatch_lines(["T2*not replicated (expected)*0.012*",
                                      "not as expected (exit status 1): T1 not replicated"])
     assert downgraded.ret == pytest.ExitCode.TESTS_FAILED  # T1 expected to replicate
-    kept = _run(pytester, "--run-id", "run-k", "--family-alpha", "0.05")
+    kept = _run(pytester, "--modes-run-id", "run-k", "--modes-family-alpha", "0.05")
     kept.stdout.fnmatch_lines(["T2*replicated (expected not replicated)*",
                                "not as expected (exit status 1): T2 replicated"])
     assert kept.ret == pytest.ExitCode.TESTS_FAILED
     table["smoke/synthetic/resnet18/7"]["T1"] = Verdict.NOT_REPLICATED
-    both = _run(pytester, "--run-id", "run-b")
+    both = _run(pytester, "--modes-run-id", "run-b")
     assert both.parseoutcomes() == {"passed": 2} and both.ret == pytest.ExitCode.OK
 
 
@@ -191,7 +192,7 @@ def test_needs_memorization(requires):
     with requires(PREREG):
         raise MissingComponentError("no memorization scores for this dataset")
 ''')
-    result = _run(pytester, "--run-id", "run-m")
+    result = _run(pytester, "--modes-run-id", "run-m")
     assert result.parseoutcomes() == {"inconclusive": 1} and result.ret == 1
     # the status line carries the whole note (the verdict table shortens it to the terminal)
     result.stdout.fnmatch_lines(["T9*inconclusive*needs a component*",

@@ -27,32 +27,31 @@ def test_builtins_are_registered() -> None:
         assert name in cat[kind], (kind, name, cat[kind])
 
 
-def test_register_and_duplicate(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry._REGISTRY, "reducer", dict(registry._REGISTRY["reducer"]))
-
+def test_register_and_duplicate() -> None:
     def factory() -> str:
         return "made"
 
-    registry.register("reducer", "test-only")(factory)
-    assert registry.create("reducer", "test-only") == "made"
-    with pytest.raises(ValueError, match="already registered"):
-        registry.register("reducer", "test-only")(lambda: "other")
+    with registry.scoped():
+        registry.register("reducer", "test-only")(factory)
+        assert registry.create("reducer", "test-only") == "made"
+        with pytest.raises(ValueError, match="already registered"):
+            registry.register("reducer", "test-only")(lambda: "other")
+    assert "test-only" not in registry.names("reducer")  # the scope undid it
 
 
-def test_entry_point_backbone_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_entry_point_backbone_is_loaded() -> None:
     """A third-party package's entry point adds a component without touching this repo."""
     ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
                     group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == ep.group else [])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setitem(registry._REGISTRY, "backbone", dict(registry._REGISTRY["backbone"]))
-    assert "third_party_net" in registry.names("backbone")
+    with registry.scoped([ep]):
+        assert "third_party_net" in registry.names("backbone")
+        assert "resnet18" in registry.names("backbone")
+    assert "third_party_net" not in registry.names("backbone")
 
 
-def test_malformed_entry_point_name(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_malformed_entry_point_name() -> None:
     ep = EntryPoint(name="no_kind_here", value="third_party_backbone:build",
                     group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
-    monkeypatch.setattr(registry, "_loaded", False)
-    with pytest.raises(ValueError, match="<kind>:<name>"):
+    with registry.scoped([ep]), pytest.raises(ValueError, match="<kind>:<name>"):
         registry.names("backbone")
+    assert "resnet18" in registry.names("backbone")

@@ -1,5 +1,5 @@
-"""``pytest claims/ --representations FILE`` end to end at a tiny scale: C1 and C1s decided on the
-file through the real reducer, sampler and decisions, recorded with the file's path and sha256;
+"""``pytest claims/ --modes-representations FILE`` end to end at a tiny scale: C1 and C1s decided on
+the file through the real reducer, sampler and decisions, recorded with the file's path and sha256;
 C3, which needs a second network, inconclusive with a note naming it."""
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import attrs
 import numpy as np
 import pytest
 
-from modes import scale
-from scenario_tiny import TINY
+from scenario_tiny import TINY_OVERRIDES
 
 pytest_plugins = ("pytester",)
 
@@ -29,15 +27,14 @@ for _name in ("modes.decisions.checks", "modes.decisions.no_modes", "modes.decis
 
 CLAIMS = Path(__file__).resolve().parents[1] / "claims"
 # fewer chains, folds and matched nulls than TINY: the run only has to go through every step
-SIZES = attrs.evolve(TINY, name="reps-tiny", density=attrs.evolve(
-    TINY.density, chains=2, folds=2, null_replicates=1, sweeps=6, burn_in=3))
+SIZES = (*TINY_OVERRIDES, "density.chains=2", "density.folds=2", "density.null_replicates=1",
+         "density.sweeps=6", "density.burn_in=3")
 
 
 @pytest.mark.slow
 def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
-    monkeypatch.setitem(scale.PROFILES, SIZES.name, SIZES)
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(4), 10)
     stages = {f"stage_{i}": rng.normal(size=(40, d)) for i, d in enumerate((3, 3, 4, 4), 1)}
@@ -45,10 +42,11 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
     np.savez(path, labels=labels, **stages)  # type: ignore[arg-type]
     result = pytester.runpytest(
         str(CLAIMS / "test_c01_two_modes_deep.py"), str(CLAIMS / "test_c03_plain_cnn_uniform.py"),
-        "-p", "no:xdist", "-p", "no:cacheprovider", "--representations", str(path),
-        "--scale", SIZES.name, "--reports-dir", str(pytester.path / "reports"),
-        "--cache-dir", str(pytester.path / "cache"), "--junitxml", "junit.xml",
-        "--run-id", "reps")
+        "-p", "no:xdist", "-p", "no:cacheprovider", "--modes-representations", str(path),
+        "--modes-scale", "smoke", *(f"--modes-set={o}" for o in SIZES),
+        "--modes-reports-dir", str(pytester.path / "reports"),
+        "--modes-cache-dir", str(pytester.path / "cache"), "--junitxml", "junit.xml",
+        "--modes-run-id", "reps")
     suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
     assert suite is not None
     verdicts = {p.get("name"): p.get("value") for p in suite.find("properties") or []}

@@ -1,4 +1,4 @@
-"""The representations file (``--representations``): its layout, every bad file named by its
+"""The representations file (``--modes-representations``): its layout, every bad file named by its
 problem, and a scenario that reads it in place of data, training and taps."""
 
 from __future__ import annotations

@@ -43,5 +43,5 @@ def test_each_session_makes_a_new_run_id_unless_given(pytester: pytest.Pytester)
     assert pytester.runpytest("-p", "no:xdist").ret == pytest.ExitCode.OK
     second = (pytester.path / "a.txt").read_text()
     assert first and second and first != second
-    assert pytester.runpytest("-p", "no:xdist", "--run-id", "run-7").ret == pytest.ExitCode.OK
+    assert pytester.runpytest("-p", "no:xdist", "--modes-run-id", "run-7").ret == pytest.ExitCode.OK
     assert (pytester.path / "a.txt").read_text() == "run-7"

@@ -13,13 +13,12 @@ from modes import registry
 from modes.measures import mean_pairwise_distance
 from modes.scenario import Scenario, ScenarioConfig, layer_dims
 from modes.store import ArtifactStore
-from scenario_tiny import TINY
+from scenario_tiny import TINY, TINY_OVERRIDES
 
 
 def tiny_scenario(tmp_path: Path, backbone: str) -> Scenario:
-    scenario = Scenario(ScenarioConfig(backbone=backbone), ArtifactStore(tmp_path / "cache"))
-    scenario.scale = TINY
-    return scenario
+    return Scenario(ScenarioConfig(backbone=backbone, overrides=TINY_OVERRIDES),
+                    ArtifactStore(tmp_path / "cache"))
 
 
 def check_layers(scenario: Scenario, backbone: str, num_layers: int) -> None:
@@ -53,15 +52,12 @@ def test_resnet_pipeline_is_cached(tmp_path: Path) -> None:
     np.testing.assert_array_equal(again.layer_densities("resnet18")[-1].log_density, first)
 
 
-def test_third_party_backbone_runs_unchanged(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_third_party_backbone_runs_unchanged(tmp_path: Path) -> None:
     ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
                     group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == ep.group else [])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setitem(registry._REGISTRY, "backbone", dict(registry._REGISTRY["backbone"]))
-    scenario = tiny_scenario(tmp_path, "third_party_net")
-    check_layers(scenario, "third_party_net", 2)
+    with registry.scoped([ep]):
+        scenario = tiny_scenario(tmp_path, "third_party_net")
+        check_layers(scenario, "third_party_net", 2)
 
 
 def test_mean_pairwise_distance_matches_brute_force() -> None:

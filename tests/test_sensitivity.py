@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from modes import scale
 from modes.data.representations_file import save_representations
 from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import (
@@ -18,7 +16,7 @@ from modes.sensitivity import (
     sensitivity_table,
 )
 from modes.stats.claim import Preregistration, evaluate
-from scenario_tiny import TINY
+from scenario_tiny import TINY_OVERRIDES
 
 PREREG = Preregistration(claim_id="CX", hypothesis="h", paper_ref="Fig. 0", test="t",
                          effect_name="e", effect_threshold=0.0, effect_direction="greater",
@@ -88,18 +86,16 @@ def test_a_choice_that_does_not_apply_leaves_its_cell_empty() -> None:
                                         {"C7": {}}).to_markdown()
 
 
-def test_scenario_reads_the_same_chains_through_another_predictive(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scenario_reads_the_same_chains_through_another_predictive(tmp_path: Path) -> None:
     """A variant scenario shares the store, caches its own densities, and the ``authors``
     predictive changes the log-densities of the checked measure."""
     from modes.store import ArtifactStore
 
-    monkeypatch.setitem(scale.PROFILES, TINY.name, TINY)
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 20)
     reps = save_representations(tmp_path / "reps.npz", labels,
                                 [rng.normal(size=(60, 4)) + labels[:, None] for _ in range(2)])
-    base = Scenario(ScenarioConfig(scale=TINY.name, representations=reps.path),
+    base = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path),
                     ArtifactStore(tmp_path / "store"))
     authors = base.variant(predictive="authors")
     assert authors.store is base.store and authors.config.predictive == "authors"
@@ -111,3 +107,16 @@ def test_scenario_reads_the_same_chains_through_another_predictive(
     np.testing.assert_array_equal(base.layer_densities("resnet18")[-1].log_density, a)
     centred = base.variant(svd_centre=True)
     assert centred._choices() == {"svd_centre": True} and base._choices() == {}
+
+
+def test_a_noise_space_variant_is_a_profile_override(tmp_path: Path) -> None:
+    """``noise_space`` is a knob of the scale profile (``robustness.noise_space``), not a config
+    field: its variant adds the override to the run's own."""
+    from modes.store import ArtifactStore
+
+    base = Scenario(ScenarioConfig(overrides=("density.sweeps=100",)),
+                    ArtifactStore(tmp_path / "store"))
+    pixel = base.variant(noise_space="pixel", svd_centre=True)
+    assert pixel.config.overrides == ("density.sweeps=100", "robustness.noise_space=pixel")
+    assert pixel.scale.robustness.noise_space == "pixel" and pixel.config.svd_centre
+    assert base.scale.robustness.noise_space == "normalized"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import time
@@ -49,6 +50,18 @@ def test_round_trip_and_cache_hit(tmp_path: Path) -> None:
     np.testing.assert_array_equal(first["x"], second["x"])
     assert second["y"].dtype == np.float32
 
+
+
+def test_computing_a_stage_is_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = ArtifactStore(tmp_path)
+    key = request_key(Request("r", 1))
+    with caplog.at_level(logging.DEBUG, logger="modes.store"):
+        store.get_or_compute("demo", Request("r", 1), lambda: {"x": np.arange(3.0)})
+        store.get_or_compute("demo", Request("r", 1), lambda: {"x": np.arange(3.0)})
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert messages[0] == (logging.INFO, f"computing demo {key}")
+    assert messages[1][0] == logging.INFO and messages[1][1].startswith(f"stored demo {key} after")
+    assert messages[2] == (logging.DEBUG, f"loaded demo {key}")
 
 def test_object_arrays_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="dtype object"):

@@ -3,7 +3,9 @@
 ``modes components``            list registered components, by kind
 ``modes report [--reports-dir] [--run-id]`` re-render summary.md, index.html and figures from
                                  the JSON records of one run (default: the latest)
-``modes profiles``               show the scale profiles and their knobs
+``modes profiles [NAME ...] [--set SECTION.KEY=VALUE ...]``
+                                 the scale profiles (default: all) as JSON, resolved with the
+                                 overrides (as ``--modes-set`` gives them to pytest)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import attrs
 
 from modes import registry
-from modes.scale import PROFILES
+from modes.scale import ProfileError, canonical_overrides, load_profile, profile_names
 
 
 def _components(_: argparse.Namespace) -> int:
@@ -26,8 +28,16 @@ def _components(_: argparse.Namespace) -> int:
     return 0
 
 
-def _profiles(_: argparse.Namespace) -> int:
-    print(json.dumps({name: attrs.asdict(p) for name, p in PROFILES.items()}, indent=2))
+def _profiles(args: argparse.Namespace) -> int:
+    names = args.names or profile_names()
+    try:
+        resolved = {name: {**attrs.asdict(load_profile(name, args.set)),
+                           "overrides": list(canonical_overrides(name, args.set))}
+                    for name in names}
+    except ProfileError as err:
+        print(f"modes profiles: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(resolved, indent=2))
     return 0
 
 
@@ -49,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modes", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("components", help="list registered components").set_defaults(run=_components)
-    sub.add_parser("profiles", help="show scale profiles").set_defaults(run=_profiles)
+    prof = sub.add_parser("profiles", help="show scale profiles, resolved with overrides")
+    prof.add_argument("names", nargs="*", metavar="NAME",
+                      help=f"profiles to show: {', '.join(profile_names())} (default: all)")
+    prof.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                      help="change one knob, e.g. density.sweeps=100 (repeatable; a later one "
+                           "wins)")
+    prof.set_defaults(run=_profiles)
     rep = sub.add_parser("report", help="re-render the report from JSON records")
     rep.add_argument("--reports-dir", default="reports", help="directory holding records/")
     rep.add_argument("--family-alpha", type=float, default=0.01,

@@ -1,11 +1,12 @@
 """pytest plugin: claim records, and pytest's outcome read from the claims' verdicts.
 
-* ``record_claim`` stamps a claim's result with the run (id, scale, components, the verdict the run
-  expects, :mod:`modes.expected`), writes its JSON record and puts the verdict in the test's
-  ``user_properties`` (hence JUnit XML ``<property>`` elements). A claim whose verdict is the
-  expected non-replicated one is ``xfail(strict=True)``; a claim that replicates on its own but is
-  expected not to may still lose its replication to Holm's correction, so its test passes and the
-  session's end decides (below); any other verdict than the expected one fails.
+* ``record_claim`` stamps a claim's result with the run (id, scale and its overrides, components,
+  the verdict the run expects, :mod:`modes.expected`), writes its JSON record and puts the
+  verdict in the test's ``user_properties`` (hence JUnit XML ``<property>`` elements). A claim
+  whose verdict is the expected non-replicated one is ``xfail(strict=True)``; a claim that
+  replicates on its own but is expected not to may still lose its replication to Holm's
+  correction, so its test passes and the session's end decides (below); any other verdict than
+  the expected one fails.
 * ``pytest_report_teststatus``: a claim test that failed with an ``inconclusive`` verdict is
   counted and shown as INCONCLUSIVE (``I``) instead of FAILED; it still fails the session.
 * At the end of the session the controller places this run's claims in their family (Holm,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pytest
 
-from modes.pytest_plugin import RUN_ID, family_alpha_of, reports_dir
+from modes.pytest_plugin import family_alpha_of, reports_dir, run_id_of
 
 if TYPE_CHECKING:
     from modes.report.runs import RunRecords
@@ -88,7 +89,8 @@ def record_claim(modes_scenario: Scenario, modes_reports_dir: Path, modes_run_id
 
     def record(result: ClaimResult, figures: tuple[FigureSpec, ...] = ()) -> ClaimResult:
         result = attrs.evolve(
-            result, run_id=modes_run_id, scale=cfg.scale, components=modes_scenario.components(),
+            result, run_id=modes_run_id, scale=cfg.scale, overrides=cfg.overrides,
+            components=modes_scenario.components(),
             expected=expected_verdict(key, result.claim_id),
             runtime_s=time.perf_counter() - started,
             figure_specs=tuple(spec.to_dict() for spec in figures))
@@ -142,7 +144,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from modes.report.runs import load_run
     from modes.stats.multiple import family_wise
 
-    run = load_run(records, config.stash[RUN_ID])
+    run = load_run(records, run_id_of(config))
     if not run.results:
         return
     alpha = family_alpha_of(config)

@@ -12,8 +12,9 @@ value is the factory, for example in their pyproject::
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from importlib.metadata import entry_points
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
 ENTRY_POINT_GROUP = "modes.components"
@@ -33,6 +34,14 @@ _BUILTIN_MODULES = (
 F = TypeVar("F", bound=Callable[..., Any])
 _REGISTRY: dict[str, dict[str, Callable[..., Any]]] = {kind: {} for kind in KINDS}
 _loaded = False
+_FROM_ENTRY_POINTS: set[tuple[str, str]] = set()  # (kind, name) registered by an entry point
+
+
+def _installed_entry_points() -> Iterable[EntryPoint]:
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+_entry_points: Callable[[], Iterable[EntryPoint]] = _installed_entry_points
 
 
 class UnknownComponentError(ValueError):
@@ -58,21 +67,27 @@ def register(kind: str, name: str) -> Callable[[F], F]:
     return decorate
 
 
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
 def _load_all() -> None:
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    _load_builtins()
+    for ep in _entry_points():
         kind, sep, name = ep.name.partition(":")
         if not sep or kind not in _REGISTRY:
             raise ValueError(
                 f"entry point {ep.name!r} in group {ENTRY_POINT_GROUP!r} must be named "
                 f"'<kind>:<name>' with kind in {list(KINDS)}"
             )
-        _REGISTRY[kind].setdefault(name, ep.load())
+        if name not in _REGISTRY[kind]:
+            _REGISTRY[kind][name] = ep.load()
+            _FROM_ENTRY_POINTS.add((kind, name))
 
 
 def names(kind: str) -> list[str]:
@@ -103,3 +118,35 @@ def catalogue() -> dict[str, list[str]]:
     """Every registered component, by kind."""
     _load_all()
     return {kind: sorted(entries) for kind, entries in _REGISTRY.items()}
+
+
+@contextmanager
+def scoped(entry_points: Iterable[EntryPoint] | None = None) -> Iterator[None]:
+    """A scope whose registrations are undone when it ends (tests, notebooks). With
+    ``entry_points``, the built-ins and these stand in for the installed entry points (as if a
+    package declaring them were installed; a malformed one is the same error), e.g.::
+
+        ep = EntryPoint("backbone:my_net", "my_pkg.backbones:build", ENTRY_POINT_GROUP)
+        with registry.scoped([ep]):
+            registry.create("backbone", "my_net", num_classes=10)
+    """
+    global _loaded, _entry_points
+    _load_builtins()  # registered for good: their modules are imported once per process
+    saved = {kind: dict(entries) for kind, entries in _REGISTRY.items()}
+    saved_loaded, saved_source = _loaded, _entry_points
+    saved_from = set(_FROM_ENTRY_POINTS)
+    if entry_points is not None:
+        given = list(entry_points)
+        for kind, name in _FROM_ENTRY_POINTS:  # the installed ones step aside
+            _REGISTRY[kind].pop(name, None)
+        _FROM_ENTRY_POINTS.clear()
+        _entry_points, _loaded = (lambda: given), False
+    try:
+        yield
+    finally:
+        for kind, entries in _REGISTRY.items():
+            entries.clear()
+            entries.update(saved[kind])
+        _FROM_ENTRY_POINTS.clear()
+        _FROM_ENTRY_POINTS.update(saved_from)
+        _loaded, _entry_points = saved_loaded, saved_source

@@ -1,37 +1,87 @@
 """Scale profiles: every size knob of the pipeline in one frozen object.
 
+Profiles are data, TOML files shipped in the package (``src/modes/profiles/<name>.toml``):
 ``smoke`` runs every claim on the embedded synthetic data on a 2-core CPU in minutes; ``full`` holds
 the paper's hyper-parameters (CIFAR-100 / Mini-ImageNet, 400 sweeps, 1e5 noise samples, GPU).
+:func:`load_profile` reads one into the attrs :class:`Scale`, validated: an unknown or missing key,
+a value of the wrong type or one the settings reject is a :class:`ProfileError` naming the key.
 Claims read sizes only from here; nothing is hard-coded in a claim.
 """
 
 from __future__ import annotations
 
+import functools
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from typing import Any
+
 import attrs
+
+
+def at_least(low: float) -> Any:
+    """attrs validator: the value is ``>= low`` (the message names the field)."""
+
+    def check(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+        if value < low:
+            raise ValueError(f"{attribute.name} must be >= {low}, got {value!r}")
+
+    return check
+
+
+def positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def probability(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """An alpha or a ratio strictly between 0 and 1."""
+    if not 0 < value < 1:
+        raise ValueError(f"{attribute.name} must lie in (0, 1), got {value!r}")
+
+
+def unit_interval(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """A score threshold in [0, 1] (memorization scores lie there)."""
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must lie in [0, 1], got {value!r}")
+
+
+def one_of(*choices: str) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+        if value not in choices:
+            raise ValueError(f"{attribute.name} must be one of {list(choices)}, got {value!r}")
+
+    return check
+
+
+COUNT = at_least(1)  # sizes, epochs, sweeps, samples
+NON_NEGATIVE = at_least(0)
 
 
 @attrs.frozen
 class DataScale:
-    num_classes: int
-    train_per_class: int
-    test_per_class: int
-    image_size: int = 32
+    num_classes: int = attrs.field(validator=COUNT)
+    train_per_class: int = attrs.field(validator=COUNT)
+    test_per_class: int = attrs.field(validator=COUNT)
+    image_size: int = attrs.field(default=32, validator=COUNT)
 
 
 @attrs.frozen
 class TrainScale:
     """Training hyper-parameters (paper: Feldman & Zhang's setting, authors' weight decay)."""
 
-    epochs: int
-    batch_size: int
-    max_lr: float
-    width: float
-    min_lr: float = 1e-6
-    warmup_fraction: float = 0.15
-    momentum: float = 0.9
-    weight_decay: float = 1e-6
+    epochs: int = attrs.field(validator=COUNT)
+    batch_size: int = attrs.field(validator=COUNT)
+    max_lr: float = attrs.field(validator=positive)
+    width: float = attrs.field(validator=positive)
+    min_lr: float = attrs.field(default=1e-6, validator=NON_NEGATIVE)
+    warmup_fraction: float = 0.15  # the one-cycle schedule checks it against the step count
+    momentum: float = attrs.field(default=0.9, validator=NON_NEGATIVE)
+    weight_decay: float = attrs.field(default=1e-6, validator=NON_NEGATIVE)
     nesterov: bool = True
-    crop_padding: int = 4
+    crop_padding: int = attrs.field(default=4, validator=NON_NEGATIVE)
     hflip: bool = True
 
 
@@ -41,18 +91,22 @@ class DensityScale:
     k-means, K0 random again); ``folds`` cross-fit the held-out densities of the checked measure;
     ``null_replicates`` matched-null classes per real class (:mod:`modes.measures`)."""
 
-    sweeps: int
-    burn_in: int
-    thin: int
-    block_size: int
-    init_components: int
-    dims_shallow: int
-    dims_deep: int
-    chains: int
-    kl_samples: int
-    dtype: str = "float64"
-    folds: int = 5
-    null_replicates: int = 4
+    sweeps: int = attrs.field(validator=COUNT)
+    burn_in: int = attrs.field(validator=NON_NEGATIVE)
+    thin: int = attrs.field(validator=COUNT)
+    block_size: int = attrs.field(validator=COUNT)
+    init_components: int = attrs.field(validator=COUNT)
+    dims_shallow: int = attrs.field(validator=COUNT)
+    dims_deep: int = attrs.field(validator=COUNT)
+    chains: int = attrs.field(validator=COUNT)
+    kl_samples: int = attrs.field(validator=COUNT)
+    dtype: str = attrs.field(default="float64", validator=one_of("float32", "float64"))
+    folds: int = attrs.field(default=5, validator=at_least(2))
+    null_replicates: int = attrs.field(default=4, validator=NON_NEGATIVE)
+
+    def __attrs_post_init__(self) -> None:
+        if self.burn_in >= self.sweeps:
+            raise ValueError(f"burn_in must be below sweeps ({self.sweeps}), got {self.burn_in}")
 
 
 @attrs.frozen
@@ -60,20 +114,15 @@ class MemorizationScale:
     """Feldman & Zhang trials. ``stem`` "mini-imagenet" (3x3 conv, stride 3) makes each trial
     several times cheaper on 32 px images, as the paper did for its Mini-ImageNet models."""
 
-    trials: int
-    subset_ratio: float
-    min_per_side: int
-    epochs: int
-    width: float
+    trials: int = attrs.field(validator=COUNT)
+    subset_ratio: float = attrs.field(validator=probability)
+    min_per_side: int = attrs.field(validator=COUNT)
+    epochs: int = attrs.field(validator=COUNT)
+    width: float = attrs.field(validator=positive)
     stem: str | None = None  # None: the dataset's own stem
 
 
 NOISE_SPACES = ("normalized", "pixel")
-
-
-def _check_noise_space(_: object, __: object, value: str) -> None:
-    if value not in NOISE_SPACES:
-        raise ValueError(f"noise_space must be one of {list(NOISE_SPACES)}, got {value!r}")
 
 
 @attrs.frozen
@@ -87,14 +136,14 @@ class RobustnessScale:
     (:class:`modes.components.certification.NoiseSpace`).
     """
 
-    bins: int
-    bin_epochs: int
-    sigma: float
-    n0: int
-    n: int
-    alpha: float
-    certify_per_bin: int
-    noise_space: str = attrs.field(default="normalized", validator=_check_noise_space)
+    bins: int = attrs.field(validator=COUNT)
+    bin_epochs: int = attrs.field(validator=COUNT)
+    sigma: float = attrs.field(validator=positive)
+    n0: int = attrs.field(validator=COUNT)
+    n: int = attrs.field(validator=COUNT)
+    alpha: float = attrs.field(validator=probability)
+    certify_per_bin: int = attrs.field(validator=COUNT)
+    noise_space: str = attrs.field(default="normalized", validator=one_of(*NOISE_SPACES))
 
 
 @attrs.frozen
@@ -116,26 +165,26 @@ class FittingScale:
     ``heldout_per_subset`` of each (the authors' ``generative_classification`` files hold 1,000).
     """
 
-    memorized_from: float
-    typical_below: float
-    per_class_min: int
-    per_class_cap: int
-    heldout_per_subset: int
+    memorized_from: float = attrs.field(validator=unit_interval)
+    typical_below: float = attrs.field(validator=unit_interval)
+    per_class_min: int = attrs.field(validator=COUNT)
+    per_class_cap: int = attrs.field(validator=COUNT)
+    heldout_per_subset: int = attrs.field(validator=COUNT)
 
-
-FINETUNE = TrainScale(epochs=100, batch_size=512, max_lr=0.03, width=1.0, warmup_fraction=0.05,
-                      weight_decay=0.0, nesterov=False)
-"""Fine-tuning a pretrained transformer (the appendix gives no hyper-parameters; these follow
-google-research/vision_transformer's fine-tuning defaults, ``vit_jax/configs/common.py``: SGD with
-momentum 0.9, base_lr 0.03, 500 warm-up steps of 10,000 at batch 512 (~100 CIFAR epochs), no weight
-decay. Differences: the one-cycle schedule decays linearly, not by cosine, and gradients are not
-clipped (theirs: global norm 1))."""
+    def __attrs_post_init__(self) -> None:
+        if self.typical_below > self.memorized_from:
+            raise ValueError(f"typical_below must not exceed memorized_from "
+                             f"({self.memorized_from}), got {self.typical_below}")
+        if self.per_class_cap < self.per_class_min:
+            raise ValueError(f"per_class_cap must be >= per_class_min ({self.per_class_min}), "
+                             f"got {self.per_class_cap}")
 
 
 @attrs.frozen
 class Scale:
     """Every size knob. ``transformer_finetune`` trains a transformer that starts from pretrained
-    weights (``--pretrained``); one without them is trained from scratch with ``train``."""
+    weights (``--modes-pretrained``); one without them is trained from scratch with ``train``.
+    Profiles are data: :func:`load_profile` reads ``src/modes/profiles/<name>.toml``."""
 
     name: str
     data: DataScale
@@ -144,57 +193,199 @@ class Scale:
     memorization: MemorizationScale
     robustness: RobustnessScale
     fitting: FittingScale
+    transformer_finetune: TrainScale
     transformer_config: str
-    transformer_blocks: int
-    transformer_width: int
-    family_alpha: float = 0.01
-    transformer_finetune: TrainScale = FINETUNE
+    transformer_blocks: int = attrs.field(validator=COUNT)
+    transformer_width: int = attrs.field(validator=COUNT)
+    family_alpha: float = attrs.field(default=0.01, validator=probability)
 
 
-SMOKE = Scale(
-    name="smoke",
-    data=DataScale(num_classes=20, train_per_class=100, test_per_class=25),
-    train=TrainScale(epochs=15, batch_size=128, max_lr=0.1, width=0.125),
-    density=DensityScale(sweeps=60, burn_in=40, thin=2, block_size=4, init_components=6,
-                         dims_shallow=8, dims_deep=16, chains=4, kl_samples=256, folds=3,
-                         null_replicates=4),
-    memorization=MemorizationScale(trials=80, subset_ratio=0.7, min_per_side=8, epochs=8,
-                                   width=0.125, stem="mini-imagenet"),
-    robustness=RobustnessScale(bins=8, bin_epochs=6, sigma=0.5, n0=32, n=500, alpha=0.001,
-                               certify_per_bin=30),
-    # 80 trials give noisy scores: typical below 0.05 rather than 0.015; 100 images per class
-    fitting=FittingScale(memorized_from=0.15, typical_below=0.05, per_class_min=5,
-                         per_class_cap=30, heldout_per_subset=100),
-    transformer_config="small",
-    transformer_blocks=4,
-    transformer_width=64,
-    transformer_finetune=attrs.evolve(FINETUNE, epochs=15, batch_size=128),
-)
+# -- profiles as data ----------------------------------------------------------------------------
 
-FULL = Scale(
-    name="full",
-    data=DataScale(num_classes=100, train_per_class=500, test_per_class=100),
-    train=TrainScale(epochs=100, batch_size=512, max_lr=0.4, width=1.0),
-    density=DensityScale(sweeps=400, burn_in=320, thin=4, block_size=4, init_components=6,
-                         dims_shallow=16, dims_deep=64, chains=4, kl_samples=10_000, folds=5,
-                         null_replicates=20),
-    memorization=MemorizationScale(trials=2000, subset_ratio=0.7, min_per_side=100, epochs=100,
-                                   width=1.0),
-    robustness=RobustnessScale(bins=50, bin_epochs=160, sigma=0.5, n0=100, n=100_000,
-                               alpha=0.001, certify_per_bin=1000),
-    fitting=FittingScale(memorized_from=0.70, typical_below=0.015, per_class_min=100,
-                         per_class_cap=100, heldout_per_subset=1000),
-    transformer_config="b16",
-    transformer_blocks=12,
-    transformer_width=768,
-)
-
-PROFILES: dict[str, Scale] = {s.name: s for s in (SMOKE, FULL)}
+PROFILE_DIR = "profiles"  # package data beside this module: <name>.toml
 
 
-def get_scale(name: str) -> Scale:
-    """The profile called ``name``; an unknown name is an error listing the known ones."""
+class ProfileError(ValueError):
+    """A profile file or an override that does not describe a valid :class:`Scale`; the message
+    names the key (``density.sweeps``) and the bad value."""
+
+
+def profile_names() -> list[str]:
+    """The shipped profiles (``src/modes/profiles/<name>.toml``), sorted."""
+    folder = resources.files(__package__).joinpath(PROFILE_DIR)
+    return sorted(f.name.removesuffix(".toml") for f in folder.iterdir()
+                  if f.name.endswith(".toml"))
+
+
+def profile_text(name: str) -> str:
+    """The TOML text of shipped profile ``name``; an unknown name lists the known ones."""
+    if name not in profile_names():
+        raise ProfileError(f"unknown scale profile {name!r}; known profiles: {profile_names()}")
+    return resources.files(__package__).joinpath(PROFILE_DIR, f"{name}.toml").read_text()
+
+
+def _type_name(tp: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    """``value`` as the field type ``tp`` (an int is a float where a float is asked for); any
+    other mismatch is an error naming ``key``."""
+    if attrs.has(tp):
+        if not isinstance(value, Mapping):
+            raise ProfileError(f"{key} must be a table of {tp.__name__} settings, got {value!r}")
+        return _build(tp, value, f"{key}.")
+    if isinstance(tp, types.UnionType):  # X | None: the optional settings
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return None if value is None else _convert(args[0], value, key)
+    if isinstance(value, bool) and tp is not bool:
+        raise ProfileError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    if tp is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, tp):
+        raise ProfileError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _build(cls: type, table: Mapping[str, Any], prefix: str = "") -> Any:
+    """An instance of attrs class ``cls`` from ``table``: unknown keys, missing required keys,
+    wrong types and values the class's validators reject are errors naming the key."""
+    fields = attrs.fields_dict(cls)
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ProfileError(f"unknown key {prefix}{unknown[0]}; known keys"
+                           f"{' of ' + prefix.rstrip('.') if prefix else ''}: {sorted(fields)}")
+    kwargs = {}
+    for name, field in fields.items():
+        if name in table:
+            kwargs[name] = _convert(hints[name], table[name], prefix + name)
+        elif field.default is attrs.NOTHING:
+            raise ProfileError(f"missing key {prefix}{name}")
     try:
-        return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown scale {name!r}; known scales: {sorted(PROFILES)}") from None
+        return cls(**kwargs)
+    except (ValueError, TypeError) as err:  # the validators name the field first
+        raise ProfileError(f"{prefix}{err}") from None
+
+
+def scale_from_dict(data: Mapping[str, Any], name: str) -> Scale:
+    """The :class:`Scale` called ``name`` that ``data`` (a parsed profile file) describes."""
+    if "name" in data:
+        raise ProfileError("a profile is named by its file; remove the key 'name'")
+    scale: Scale = _build(Scale, {**data, "name": name})
+    return scale
+
+
+@functools.cache
+def _shipped(name: str) -> Scale:
+    try:
+        data = tomllib.loads(profile_text(name))
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"profiles/{name}.toml is not valid TOML: {err}") from None
+    try:
+        return scale_from_dict(data, name)
+    except ProfileError as err:
+        raise ProfileError(f"profiles/{name}.toml: {err}") from None
+
+
+def load_profile(name: str, overrides: Iterable[str | Override] = ()) -> Scale:
+    """Shipped profile ``name`` (``src/modes/profiles/<name>.toml``) with ``overrides``
+    (``"density.sweeps=100"``, applied in order: :func:`apply_overrides`)."""
+    return apply_overrides(_shipped(name), overrides)
+
+
+# -- overrides -----------------------------------------------------------------------------------
+
+NONE = "none"  # the value that unsets an optional setting (memorization.stem=none)
+
+
+@attrs.frozen
+class Override:
+    """One ``SECTION.KEY=VALUE`` (or ``KEY=VALUE`` for a top-level key) setting.
+
+    ``value`` is read as a TOML value (``100``, ``0.5``, ``true``, ``"pixel"``); a bare word that
+    is not TOML is a string (``pixel``), and ``none`` unsets an optional setting. Whether the key
+    exists and the value fits is checked against the profile by :func:`apply_overrides`.
+    """
+
+    path: tuple[str, ...]
+    value: Any
+
+    @classmethod
+    def parse(cls, text: str) -> Override:
+        """``"density.sweeps=100"`` -> ``Override(("density", "sweeps"), 100)``."""
+        key, sep, raw = text.partition("=")
+        path = tuple(part.strip() for part in key.split("."))
+        if not sep or not all(path) or not raw.strip():
+            raise ProfileError(f"an override is SECTION.KEY=VALUE (e.g. density.sweeps=100), "
+                               f"got {text!r}")
+        raw = raw.strip()
+        try:
+            value = tomllib.loads(f"value = {raw}")["value"]
+        except tomllib.TOMLDecodeError:
+            value = None if raw == NONE else raw
+        return cls(path, value)
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+    def __str__(self) -> str:
+        """The canonical text: what records, the report header and ``modes profiles`` show."""
+        v = self.value
+        text = (NONE if v is None else str(v).lower() if isinstance(v, bool)
+                else repr(v) if isinstance(v, float) else str(v))
+        return f"{self.key}={text}"
+
+
+def _as_override(item: str | Override) -> Override:
+    return item if isinstance(item, Override) else Override.parse(item)
+
+
+def apply_overrides(scale: Scale, overrides: Iterable[str | Override]) -> Scale:
+    """``scale`` with each override applied in order (a later one wins); an unknown section or
+    key, a value of the wrong type or one the settings reject is a :class:`ProfileError` that
+    names the override."""
+    items = [_as_override(o) for o in overrides]
+    if not items:
+        return scale
+    data: dict[str, Any] = attrs.asdict(scale, recurse=True)
+    name = data.pop("name")
+    for item in items:
+        *sections, key = item.path
+        table = data
+        for depth, section in enumerate(sections):
+            inner = table.get(section)
+            if not isinstance(inner, dict):
+                where = ".".join(sections[:depth])
+                known = sorted(k for k, v in table.items() if isinstance(v, dict))
+                raise ProfileError(f"override {item}: unknown section "
+                                   f"{'.'.join(sections[:depth + 1])!r}; sections"
+                                   f"{' of ' + where if where else ''}: {known}")
+            table = inner
+        if key not in table or isinstance(table[key], dict):
+            known = sorted(k for k, v in table.items() if not isinstance(v, dict))
+            where = ".".join(sections)
+            raise ProfileError(f"override {item}: unknown key {item.key!r}; keys"
+                               f"{' of ' + where if where else ' outside a section'}: {known}")
+        table[key] = item.value
+    try:
+        return scale_from_dict(data, name)
+    except ProfileError as err:
+        given = ", ".join(str(i) for i in items)
+        raise ProfileError(f"override of profile {name!r} ({given}): {err}") from None
+
+
+def canonical_overrides(name: str, overrides: Iterable[str | Override]) -> tuple[str, ...]:
+    """``overrides`` of profile ``name`` validated and written canonically: each key once, with
+    the value the profile ends up with (the last given wins; ``train.max_lr=1`` reads
+    ``train.max_lr=1.0``), in the order the keys were first given."""
+    items = [_as_override(o) for o in overrides]
+    scale = load_profile(name, items)
+    paths = dict.fromkeys(item.path for item in items)
+    return tuple(str(Override(path, functools.reduce(getattr, path, scale))) for path in paths)
+
+
+SMOKE = load_profile("smoke")
+FULL = load_profile("full")

@@ -9,6 +9,7 @@ Everything is lazy: a claim pays only for the stages it uses.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from modes.measures import (
     measure_layer,
     measure_nulls,
 )
-from modes.scale import Scale, get_scale
+from modes.scale import Scale, load_profile
 from modes.store import ArtifactStore
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class FileData:
     def _missing(self, what: str) -> MissingComponentError:
         return MissingComponentError(
             f"{what}: the scenario reads representations from {self.name}, which holds "
-            f"labels and representations, not images (run without --representations)")
+            f"labels and representations, not images (run without --modes-representations)")
 
     @property
     def num_train(self) -> int:
@@ -85,6 +86,10 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), str(v)) for k, v in items))
 
 
+def _texts(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in value)
+
+
 def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
     """``"vit=PATH,mixer=PATH"`` -> ``(("mixer", PATH), ("vit", PATH))``; a bad item is an error
     that names it."""
@@ -94,16 +99,19 @@ def parse_pretrained(text: str | None) -> tuple[tuple[str, str], ...]:
             continue
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
-            raise ValueError(f"--pretrained takes NAME=PATH items, got {item!r}")
+            raise ValueError(f"--modes-pretrained takes NAME=PATH items, got {item!r}")
         pairs.append((name.strip(), path.strip()))
     return _pairs(pairs)
 
 
 @attrs.frozen
 class ScenarioConfig:
-    """Which components and data a run uses (all names are registry names)."""
+    """Which components and data a run uses (all names are registry names). ``scale`` names a
+    shipped profile and ``overrides`` change its knobs (``"density.sweeps=100"``,
+    :func:`modes.scale.load_profile`)."""
 
     scale: str = "smoke"
+    overrides: tuple[str, ...] = attrs.field(default=(), converter=_texts)
     dataset: str = "synthetic"
     backbone: str = "resnet18"
     control_backbone: str = "plain_cnn"
@@ -117,7 +125,6 @@ class ScenarioConfig:
     download: bool = False
     seed: int = 0
     device: str = "cpu"
-    noise_space: str | None = None  # overrides the scale's robustness.noise_space when given
     # backbone name -> local pretrained weights file (the appendix's ImageNet-pretrained ViT-B/16
     # and Mixer-B/16); a backbone not named here is trained from scratch
     pretrained: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
@@ -179,6 +186,10 @@ class LayerDensities:
         return float(np.nanmax(self.diagnostics.rhat_mean))
 
 
+# analytic choices (modes.sensitivity) that are knobs of the scale profile, not config fields
+PROFILE_CHOICES = {"noise_space": "robustness.noise_space"}
+
+
 def layer_dims(index: int, num_layers: int, scale: Scale) -> int:
     """SVD dims per tapped layer: shallow dims for the first half of the layers, deep for the rest
     (ResNets: 16 for stages 1-2 and 64 for stages 3-4 at paper scale)."""
@@ -191,23 +202,29 @@ class Scenario:
     def __init__(self, config: ScenarioConfig, store: ArtifactStore) -> None:
         self.config = config
         self.store = store
-        scale = get_scale(config.scale)
-        if config.noise_space is not None:
-            scale = attrs.evolve(scale, robustness=attrs.evolve(scale.robustness,
-                                                                noise_space=config.noise_space))
-        self.scale: Scale = scale
+        self.scale: Scale = load_profile(config.scale, config.overrides)
 
     def variant(self, **changes: Any) -> Scenario:
         """The same run with some :class:`ScenarioConfig` fields changed (an analytic choice of
         :mod:`modes.sensitivity`), sharing the store: stages the change does not touch are
-        loaded, not recomputed, and those it touches are cached under their own request."""
-        return Scenario(attrs.evolve(self.config, **changes), self.store)
+        loaded, not recomputed, and those it touches are cached under their own request. A
+        choice that is a profile knob (:data:`PROFILE_CHOICES`: ``noise_space``) is added to the
+        config's overrides (``robustness.noise_space=pixel``)."""
+        from modes.scale import canonical_overrides
+
+        knobs = [f"{PROFILE_CHOICES[k]}={changes.pop(k)}" for k in list(changes)
+                 if k in PROFILE_CHOICES]
+        config = attrs.evolve(self.config, **changes)
+        if knobs:
+            config = attrs.evolve(config, overrides=canonical_overrides(
+                config.scale, (*config.overrides, *knobs)))
+        return Scenario(config, self.store)
 
     # -- data and networks -------------------------------------------------------------------
     @functools.cached_property
     def given(self) -> RepresentationsFile | None:
-        """The representations file (``--representations``), loaded and checked once; None when
-        the scenario computes representations from data, training and taps."""
+        """The representations file (``--modes-representations``), loaded and checked once; None
+        when the scenario computes representations from data, training and taps."""
         if self.config.representations is None:
             return None
         from modes.data.representations_file import load_representations
@@ -274,7 +291,8 @@ class Scenario:
 
         backbone = self.backbone(name)
         model = train_classifier(backbone, self.dataset, self.train_scale(name),
-                                 seed=self.config.seed, store=self.store)
+                                 seed=self.config.seed, store=self.store,
+                                 progress=False)  # progress: the store's log
         return backbone, model
 
     def _request(self, what: str, backbone: str, *scales: str, **extra: Any) -> dict[str, Any]:
@@ -307,7 +325,7 @@ class Scenario:
 
     def representations(self, name: str) -> dict[str, np.ndarray]:
         """Eq. 1 representations of every training image at every tapped layer; with a
-        representations file, the file's stages (taken as those of ``--backbone``)."""
+        representations file, the file's stages (taken as those of ``--modes-backbone``)."""
         from modes.components.taps import extract_representations
 
         if self.given is not None:
@@ -347,8 +365,9 @@ class Scenario:
 
         c = self.config
         if self.given is None:
-            return run_key(c.scale, c.dataset, c.backbone, c.seed)
-        return run_key(c.scale, f"representations-{self.given.sha256[:12]}", "file", c.seed)
+            return run_key(c.scale, c.dataset, c.backbone, c.seed, c.overrides)
+        return run_key(c.scale, f"representations-{self.given.sha256[:12]}", "file", c.seed,
+                       c.overrides)
 
     # -- density models ------------------------------------------------------------------------
     def density_model(self, seed_offset: int = 0) -> Any:
@@ -451,8 +470,9 @@ class Scenario:
         labels = self.dataset.train_labels.numpy()
         if self.config.memorization == "none":
             raise MissingComponentError(
-                "no MemorizationEstimator and no published scores (--memorization none); pass "
-                "--memorization subsampled, or --memorization published --mem-scores PATH")
+                "no MemorizationEstimator and no published scores (--modes-memorization none); "
+                "pass --modes-memorization subsampled, or --modes-memorization published "
+                "--modes-mem-scores PATH")
         if self.given is not None and self.given.memorization is not None:
             return self.given.memorization
         if self.authors is not None and self.authors.scores is not None:
@@ -464,12 +484,12 @@ class Scenario:
         if self.given is not None and not self.config.mem_scores:
             raise MissingComponentError(
                 f"memorization scores: the representations file {self.given.path} has no "
-                f"'memorization' array and no --mem-scores file was given (the estimator needs "
-                f"images and training)")
+                f"'memorization' array and no --modes-mem-scores file was given (the estimator "
+                f"needs images and training)")
         if self.config.memorization == "published" or self.config.mem_scores:
             if not self.config.mem_scores:
                 raise MissingComponentError(
-                    "--memorization published needs --mem-scores PATH (the authors' "
+                    "--modes-memorization published needs --modes-mem-scores PATH (the authors' "
                     "mem_scores.npz or Feldman & Zhang's cifar100_infl_matrix.npz)")
             from modes.components.memorization.published import load_published
 
@@ -519,7 +539,7 @@ class Scenario:
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     @functools.cached_property
     def authors(self) -> AuthorsFiles | None:
-        """The authors' files for this backbone and dataset (``--authors-files``), loaded and
+        """The authors' files for this backbone and dataset (``--modes-authors-files``), loaded and
         checked against the training labels once; None without the option."""
         if self.config.authors_files is None:
             return None
@@ -532,8 +552,8 @@ class Scenario:
         arch, dataset = self.config.backbone, AUTHORS_DATASETS.get(self.config.dataset)
         if arch not in ARCHS or dataset is None:
             raise ValueError(
-                f"--authors-files {self.config.authors_files}: the authors published files for "
-                f"backbones {list(ARCHS)} on datasets {sorted(AUTHORS_DATASETS)}, not "
+                f"--modes-authors-files {self.config.authors_files}: the authors published files "
+                f"for backbones {list(ARCHS)} on datasets {sorted(AUTHORS_DATASETS)}, not "
                 f"{self.config.backbone} on {self.config.dataset}")
         labels = self.dataset.train_labels.numpy()
         # the files index this training set (published scores of another size are an error)
@@ -546,8 +566,8 @@ class Scenario:
 
     def fitting_subsets(self) -> dict[str, list[np.ndarray]]:
         """The Fig. 4 subsets, ``{"most", "least", "random"}`` -> one index array per class of
-        the subset's own class set: the authors' split files with ``--authors-files``, else the
-        rule that produced them (:func:`modes.components.memorization.fig4_split`, settings in
+        the subset's own class set: the authors' split files with ``--modes-authors-files``, else
+        the rule that produced them (:func:`modes.components.memorization.fig4_split`, settings in
         ``scale.fitting``) applied to this scenario's scores."""
         from modes.components.memorization.fig4_subsets import fig4_split
 
@@ -561,7 +581,7 @@ class Scenario:
 
     def heldout_subsets(self) -> dict[str, np.ndarray]:
         """The Fig. A.11 held-out examples, ``{"most", "least", "random"}`` -> indices: the
-        authors' lists with ``--authors-files``, else
+        authors' lists with ``--modes-authors-files``, else
         :func:`modes.components.memorization.a11_heldout` on this scenario's scores."""
         from modes.components.memorization.fig4_subsets import a11_heldout
 

@@ -35,7 +35,8 @@ class Choice:
     """One analytic choice: a column of the table."""
 
     name: str  # column label, e.g. "predictive=authors"
-    changes: tuple[tuple[str, Any], ...]  # ScenarioConfig fields it sets
+    # ScenarioConfig fields it sets (noise_space: the override robustness.noise_space)
+    changes: tuple[tuple[str, Any], ...]
     refit: bool  # whether it needs new chains (behind --sensitivity)
     source: str  # where the choice comes from (paper sentence or authors' file)
 

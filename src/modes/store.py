@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
+import time
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +24,8 @@ from typing import Any
 import attrs
 import numpy as np
 from filelock import FileLock
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "MODES_CACHE"
 DEFAULT_DIR = ".modes-cache"
@@ -169,17 +173,25 @@ class ArtifactStore:
 
     def get_or_compute(self, kind: str, request: Any, compute: Callable[[], Mapping[str, Any]],
                        version: str = "1") -> Arrays:
-        """Arrays for ``request``: loaded when cached, else computed once (under a lock), stored."""
+        """Arrays for ``request``: loaded when cached, else computed once (under a lock), stored.
+
+        Progress goes to the ``modes.store`` logger (INFO when a stage is computed: pytest shows
+        it with ``--log-cli-level=INFO`` and in a failing test's captured log; DEBUG on a hit)."""
         key = request_key(request, version)
         cached = self.load(kind, key)
         if cached is not None:
+            log.debug("loaded %s %s", kind, key)
             return cached
         with self.lock(kind, key):
             cached = self.load(kind, key)  # another worker may have finished while we waited
             if cached is not None:
+                log.debug("loaded %s %s (computed meanwhile by another process)", kind, key)
                 return cached
+            log.info("computing %s %s", kind, key)
+            started = time.perf_counter()
             arrays = {k: np.asarray(v) for k, v in compute().items()}
             self.save(kind, key, arrays, meta={"request": _canonical(request), "version": version})
+            log.info("stored %s %s after %.1f s", kind, key, time.perf_counter() - started)
             return arrays
 
     def delete(self, kind: str, key: str) -> None:

@@ -43,7 +43,8 @@ def make_result(claim_id: str, p: float = 0.001, effect: float = 5.0,
 
 
 def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
-    res = make_result("C1", power=0.93, scale="smoke", components={"backbone": "resnet18"},
+    res = make_result("C1", power=0.93, scale="smoke", overrides=("density.sweeps=100",),
+                      components={"backbone": "resnet18"},
                       details={"gap": 3.5, "stages": [3, 4], "nested": {"a": 1}},
                       runtime_s=1.25, figures=("figures/fig1.png",),
                       figure_specs=({"kind": "stage_kl", "stem": "f", "data": {}},), note="n")
@@ -105,7 +106,8 @@ def _age(path: Path, seconds: float) -> None:
 
 
 def test_only_one_runs_records_are_current(tmp_path: Path) -> None:
-    old = write_record(tmp_path, make_result("C1", run_id="old-run", scale="full"))
+    old = write_record(tmp_path, make_result("C1", run_id="old-run", scale="full",
+                                             overrides=("robustness.bins=20",)))
     _age(old, 60)
     write_record(tmp_path, make_result("C2", run_id="new-run"))
     write_record(tmp_path, make_result("C3", run_id="new-run"))
@@ -119,7 +121,7 @@ def test_only_one_runs_records_are_current(tmp_path: Path) -> None:
     assert [r.claim_id for r in latest.results] == ["C2", "C3"]
     assert [(s.claim_id, s.run_id, s.verdict) for s in latest.stale] == [
         ("C1", "old-run", "replicated"), ("C4", "", "expected-fail at smoke")]
-    assert latest.stale[0].scale == "full"
+    assert (latest.stale[0].scale, latest.stale[0].overrides) == ("full", ("robustness.bins=20",))
     chosen = load_run(tmp_path, "old-run")
     assert [r.claim_id for r in chosen.results] == ["C1"] and len(chosen.stale) == 3
     assert load_run(tmp_path, "no-such-run").results == ()

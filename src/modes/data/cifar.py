@@ -37,7 +37,7 @@ def _folder(root: Path) -> Path:
             return candidate
     raise FileNotFoundError(
         f"CIFAR-100 not found under {root}: expected {root / FOLDER}/train and "
-        f"{root / FOLDER}/test. {INSTRUCTIONS} Point --data-root or MODES_DATA at DIR."
+        f"{root / FOLDER}/test. {INSTRUCTIONS} Point --modes-data-root or MODES_DATA at DIR."
     )
 
 

@@ -141,7 +141,7 @@ def resolve_root(root: Path | str | None, dataset: str, instructions: str) -> Pa
         env = os.environ.get(DATA_ENV_VAR)
         if not env:
             raise ValueError(
-                f"dataset {dataset!r} needs a data root: pass --data-root DIR (pytest), "
+                f"dataset {dataset!r} needs a data root: pass --modes-data-root DIR (pytest), "
                 f"root=DIR (Python) or set {DATA_ENV_VAR}=DIR. {instructions}"
             )
         root = env

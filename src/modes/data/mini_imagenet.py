@@ -62,7 +62,7 @@ def _find_layout(root: Path) -> dict[str, list[Path]]:
     raise FileNotFoundError(
         f"Mini-ImageNet not found under {root}: expected {root}/train/<wnid>/*.jpg (with val/ and "
         f"test/) or {root}/train.csv, val.csv, test.csv and {root}/images/. {INSTRUCTIONS} "
-        "Point --data-root or MODES_DATA at DIR."
+        "Point --modes-data-root or MODES_DATA at DIR."
     )
 
 

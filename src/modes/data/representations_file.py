@@ -1,8 +1,8 @@
 """Representations brought from outside: an ``.npz`` file in place of data, training and taps.
 
-``pytest claims/ --representations FILE.npz`` decides the claims that need only representations
-(C1, C1s, C2, C4; C8 and C9 when the file holds memorization scores) on the file's arrays. The
-layout, checked once when the file is loaded (:func:`load_representations`):
+``pytest claims/ --modes-representations FILE.npz`` decides the claims that need only
+representations (C1, C1s, C2, C4; C8 and C9 when the file holds memorization scores) on the file's
+arrays. The layout, checked once when the file is loaded (:func:`load_representations`):
 
 * ``labels``: integer ``(n,)``, the class of every example, numbered ``0 .. C-1``, at least two
   classes and every class with at least two examples;

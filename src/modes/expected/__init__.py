@@ -1,12 +1,13 @@
 """Expected verdicts of the smoke run, kept as data (``smoke.json`` beside this file).
 
 A claim that is measured not to hold on the small embedded data would fail the smoke run; its
-expected verdict is recorded here, keyed by ``scale/dataset/backbone/seed``, and compared with the
-measured one: the same verdict makes the test ``xfail(strict=True)`` with a reason generated from
-the record (its numbers, not hand-written text); a different verdict fails the test, unless Holm's
-correction across the run can still turn it into the expected one (a presence claim that
-replicates on its own): then the family-wise verdict decides at the end of the session. Runs with
-no entry (another dataset, backbone, seed or scale) expect every claim to replicate.
+expected verdict is recorded here, keyed by ``scale/dataset/backbone/seed`` (:func:`run_key`; a
+scale with overrides is another key), and compared with the measured one: the same verdict makes
+the test ``xfail(strict=True)`` with a reason generated from the record (its numbers, not
+hand-written text); a different verdict fails the test, unless Holm's correction across the run
+can still turn it into the expected one (a presence claim that replicates on its own): then the
+family-wise verdict decides at the end of the session. Runs with no entry (another dataset,
+backbone, seed, scale or overrides) expect every claim to replicate.
 When a change moves a verdict, the failing test names the claim, the run and both verdicts; the
 file is edited to the new measured verdict in the same commit as the change, with its numbers in
 the commit message.
@@ -15,18 +16,22 @@ the commit message.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from modes.stats.claim import ClaimResult
+from modes.stats.claim import ClaimResult, scale_label
 from modes.stats.verdict import Verdict
 
 FILE = "smoke.json"
 
 
-def run_key(scale: str, dataset: str, backbone: str, seed: int) -> str:
-    return f"{scale}/{dataset}/{backbone}/{seed}"
+def run_key(scale: str, dataset: str, backbone: str, seed: int,
+            overrides: Iterable[str] = ()) -> str:
+    """``smoke/synthetic/resnet18/0``; a run that overrides knobs of its scale profile is another
+    run (``smoke [density.sweeps=100]/synthetic/resnet18/0``), with no recorded expectations."""
+    return f"{scale_label(scale, overrides)}/{dataset}/{backbone}/{seed}"
 
 
 def load(path: Path | None = None) -> dict[str, dict[str, Verdict]]:

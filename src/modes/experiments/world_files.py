@@ -1,8 +1,9 @@
 """Representation files of planted worlds, to run the claims end to end where the answer is known.
 
-A world file follows the ``--representations`` layout (:mod:`modes.data.representations_file`):
-``classes`` classes of ``n`` examples each (labels ``0 .. classes-1``, class by class) at ``L``
-stages of dims ``dims``; the first ``L // 2`` stages are shallow, as the claims read them.
+A world file follows the ``--modes-representations`` layout
+(:mod:`modes.data.representations_file`): ``classes`` classes of ``n`` examples each (labels
+``0 .. classes-1``, class by class) at ``L`` stages of dims ``dims``; the first ``L // 2`` stages
+are shallow, as the claims read them.
 
 * ``null``: at every stage every class is one Gaussian (:func:`~modes.experiments.worlds.
   null_world`: a random mean, a covariance spectrum from isotropic to strongly correlated). There

@@ -23,7 +23,7 @@ from modes.report.atomic import write_text
 from modes.report.records import load_controls
 from modes.report.runs import RunRecords, StaleRecord, load_run
 from modes.report.specs import redraw
-from modes.stats.claim import ClaimResult
+from modes.stats.claim import ClaimResult, scale_label
 from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, family_wise
 from modes.stats.verdict import Verdict
 
@@ -95,7 +95,7 @@ def _columns(row: Row) -> list[str]:
     r = row.result
     return [r.claim_id, verdict_label(r), r.prereg.test, fmt(r.statistic), fmt(r.p_value),
             fmt(row.adjusted_p), f"{r.prereg.effect_name} = {fmt(r.effect_size)}", _ci(r),
-            str(r.n), fmt(r.power), r.scale, _components(r), f"{r.runtime_s:.1f} s"]
+            str(r.n), fmt(r.power), r.scale_label, _components(r), f"{r.runtime_s:.1f} s"]
 
 
 HEADER = ["claim", "verdict", "test", "statistic", "p", "Holm p", "effect size", "95% CI", "n",
@@ -115,7 +115,7 @@ STALE_NOTE = ("Records left by other runs (another scale, backbone, dataset or s
 
 
 def stale_rows(stale: Sequence[StaleRecord]) -> list[list[str]]:
-    return [[s.claim_id, s.verdict, s.run_id or "(none)", s.scale or "—",
+    return [[s.claim_id, s.verdict, s.run_id or "(none)", scale_label(s.scale, s.overrides) or "—",
              ", ".join(f"{k}={v}" for k, v in sorted(s.components.items())) or "—"]
             for s in stale]
 
@@ -130,7 +130,8 @@ def _why(r: ClaimResult) -> list[tuple[str, str]]:
         out.append(("Side condition", decision.reason))
     if r.expected is not Verdict.REPLICATED:
         measured = "as measured" if r.as_expected else f"measured {r.verdict.value}"
-        out.append((f"Expected at {r.scale}", f"{r.expected.value} (modes/expected), {measured}"))
+        out.append((f"Expected at {r.scale_label}",
+                    f"{r.expected.value} (modes/expected), {measured}"))
     if r.note:
         out.append(("Note", r.note))
     return out

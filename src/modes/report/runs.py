@@ -27,6 +27,7 @@ class StaleRecord:
     run_id: str
     scale: str
     components: dict[str, str]
+    overrides: tuple[str, ...] = ()
 
 
 @attrs.frozen(eq=False)
@@ -41,7 +42,8 @@ class RunRecords:
 def _stale(data: dict[str, Any]) -> StaleRecord:
     return StaleRecord(claim_id=data["prereg"]["claim_id"], verdict=str(data.get("verdict")),
                        run_id=str(data.get("run_id") or ""), scale=str(data.get("scale", "")),
-                       components=dict(data.get("components") or {}))
+                       components=dict(data.get("components") or {}),
+                       overrides=tuple(data.get("overrides") or ()))
 
 
 def latest_run(files: list[tuple[Path, dict[str, Any]]]) -> str:

@@ -182,6 +182,8 @@ class ClaimResult:
     (:func:`modes.stats.multiple.family_wise`), the ``family``. ``run_id`` names the pytest
     session that measured the claim (only claims of one run form a family), ``expected`` the
     verdict that run expects (:mod:`modes.expected`; ``replicated`` unless recorded otherwise).
+    ``scale`` names the scale profile and ``overrides`` the knobs the run changed in it
+    (``density.sweeps=100``, :func:`modes.scale.load_profile`).
     ``details`` holds secondary numbers (JSON-able scalars/lists), ``components`` names the
     components used (backbone, dataset, density model, ...), ``figures`` the PNG paths,
     ``figure_specs`` the JSON-able figure data (:class:`modes.report.specs.FigureSpec` dicts) from
@@ -202,6 +204,7 @@ class ClaimResult:
     run_id: str = ""
     expected: Verdict = attrs.field(default=Verdict.REPLICATED, converter=parse_verdict)
     scale: str = "smoke"
+    overrides: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     components: dict[str, str] = attrs.field(factory=dict, converter=_frozen_dict)
     details: dict[str, Any] = attrs.field(factory=dict, converter=_frozen_dict)
     runtime_s: float = 0.0
@@ -211,6 +214,11 @@ class ClaimResult:
 
     def __attrs_post_init__(self) -> None:
         self.decision  # noqa: B018 -- numbers that cannot be decided are an error here
+
+    @property
+    def scale_label(self) -> str:
+        """The scale profile with the run's overrides: ``smoke [density.sweeps=100]``."""
+        return scale_label(self.scale, self.overrides)
 
     @property
     def claim_id(self) -> str:
@@ -241,6 +249,12 @@ class ClaimResult:
     def explanation(self) -> str:
         """The note and, when a condition or the family set the verdict, its reason."""
         return "; ".join(x for x in (self.note, self.decision.reason) if x)
+
+
+def scale_label(scale: str, overrides: Iterable[str] = ()) -> str:
+    """``"smoke"``, or ``"smoke [density.sweeps=100, robustness.bins=4]"`` with overrides."""
+    given = ", ".join(overrides)
+    return f"{scale} [{given}]" if given else scale
 
 
 def evaluate(prereg: Preregistration, *, statistic: float, p_value: float, effect_size: float,

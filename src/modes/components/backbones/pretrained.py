@@ -3,7 +3,7 @@
 The appendix: "we took the ViT-B/16 and Mixer-B/16 models pre-trained on the ImageNet dataset with
 Sharpness-aware Minimization (Foret et al. 2021) and fine-tuned them to CIFAR100 and Mini-ImageNet
 classes." Nothing is downloaded here: the weights come from a file the user names (``pretrained=``
-of the ``vit`` and ``mixer`` factories; ``--pretrained vit=PATH,mixer=PATH`` for the claims).
+of the ``vit`` and ``mixer`` factories; ``--modes-pretrained vit=PATH,mixer=PATH`` for the claims).
 
 Accepted files: a torch state dict saved with ``torch.save`` (``.pt``, ``.pth``, ``.bin``; also one
 wrapped under ``"state_dict"``, ``"model"`` or ``"state_dict_ema"``, or prefixed ``module.``) or a
