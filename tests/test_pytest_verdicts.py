@@ -73,7 +73,7 @@ def test_inconclusive_has_its_own_status_and_junit_gets_the_verdicts(
                                  "INCONCLUSIVE *test_t2 - AssertionError: T2 inconclusive*"])
     assert "FAILURES" not in result.stdout.str()
     suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
-    assert suite is not None
+    assert suite is not None and suite.get("name") == "pytest", "junit.xml has no pytest suite"
     cases = {c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")}
              for c in suite.iter("testcase")}
     assert cases["test_t1"]["verdict"] == "replicated" and cases["test_t1"]["claim"] == "T1"

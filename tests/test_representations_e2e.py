@@ -48,7 +48,7 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
         "--modes-cache-dir", str(pytester.path / "cache"), "--junitxml", "junit.xml",
         "--modes-run-id", "reps")
     suite = ET.parse(pytester.path / "junit.xml").getroot().find("testsuite")
-    assert suite is not None
+    assert suite is not None and suite.get("name") == "pytest", "junit.xml has no pytest suite"
     verdicts = {p.get("name"): p.get("value") for p in suite.find("properties") or []}
     assert set(verdicts) == {"modes.run_id", "modes.verdict.C1", "modes.verdict.C1s",
                              "modes.verdict.C3"}, result.stdout.str()

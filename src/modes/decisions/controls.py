@@ -60,7 +60,7 @@ from modes.decisions import (
     two_modes,
 )
 from modes.stats.claim import ClaimResult, Preregistration
-from modes.stats.power import TwoModeEffect, clopper_pearson
+from modes.stats.power import clopper_pearson
 from modes.stats.verdict import Verdict
 
 ControlKind = Literal["null", "planted", "power"]
@@ -249,9 +249,6 @@ def unexpected_passes(results: Sequence[ControlResult]) -> list[ControlResult]:
 SMOKE_CLASSES = 20
 FULL_CLASSES = 100
 PER_CLASS = 50
-REFERENCE = TwoModeEffect(frac_high=0.25, separation=8.0)
-"""The two-mode effect the absence claims must be able to see: a quarter of the classes 8
-class-mean sds higher (the planted two-mode stage below)."""
 
 _ONE, _TWO = planted.ONE_MODE, planted.TWO_MODES
 _EQUAL_SPREAD = planted.Stage(two_modes=True, spread_ratio=1.0)

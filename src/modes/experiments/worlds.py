@@ -64,9 +64,7 @@ def shell_class(n: int, d: int, components: int, radius: float, rng: np.random.G
     u = rng.normal(size=(n, d))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
     r = radius * np.sqrt(d) * (1.0 + thickness * rng.normal(size=(n, 1)))
-    x = centres[comp] + r * u
-    x -= x.mean(0)
-    return np.asarray(x * np.sqrt(d / x.var(0).sum()))
+    return _total_variance_d(centres[comp] + r * u)
 
 
 def blob_class(n: int, d: int, components: int, radius: float, rng: np.random.Generator,
@@ -74,9 +72,14 @@ def blob_class(n: int, d: int, components: int, radius: float, rng: np.random.Ge
     """``components`` isotropic Gaussian blobs (sd ``radius`` of the class scale per dimension)
     around random centres, rescaled so that the class has total variance d."""
     centres = rng.normal(size=(components, d)) * np.sqrt(1.0 - radius**2)
-    x = centres[rng.integers(0, components, n)] + radius * rng.normal(size=(n, d))
-    x -= x.mean(0)
-    return np.asarray(x * np.sqrt(d / x.var(0).sum()))
+    return _total_variance_d(centres[rng.integers(0, components, n)]
+                             + radius * rng.normal(size=(n, d)))
+
+
+def _total_variance_d(x: np.ndarray) -> np.ndarray:
+    """``x`` (n, d) centred and rescaled to total variance d (a unit isotropic Gaussian's)."""
+    x = x - x.mean(0)
+    return np.asarray(x * np.sqrt(x.shape[1] / x.var(0).sum()))
 
 
 PLANTED = {"blobs": blob_class, "shells": shell_class}

@@ -155,12 +155,13 @@ class FittedDPGMM:
         st = self.states
         d = self.dim
         log_w = self._log_weights(gidx)
+        kappa0 = self.kappa0(gidx).unsqueeze(-1)  # (B, 1)
         out = []
         for t in range(st.counts.shape[0]):
             mean = st.mean[t, gidx]  # (B, K, d)
             precision = st.precision[t, gidx].to(self.dtype)  # (B, K, d, d)
             counts, logdet = st.counts[t, gidx], st.logdet[t, gidx]
-            kappa = (self.kappa0(gidx).unsqueeze(-1) + counts).unsqueeze(-1)
+            kappa = (kappa0 + counts).unsqueeze(-1)
             nu = (self.nu0 + counts).unsqueeze(-1)
             parts = []
             for start in range(0, y.shape[1], CHUNK):
