@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,11 @@ from modes.stats.claim import Preregistration
 # Claims that share expensive artifacts, by module: each module's tests get that ``xdist_group``
 # mark, and ``-n auto`` runs them with xdist's ``loadgroup`` scheduling, so each group runs on one
 # worker and workers compute different artifacts in parallel instead of waiting on each other's
-# store locks. Groups are handed out in this order, not reordered by test count: the longest
-# first; a worker takes the next group when it has two tests of its own left.
+# store locks. Groups are handed out in this order, not reordered by test count. xdist gives a
+# worker its next group as soon as it has two tests of its own left, so with two workers (smoke
+# CPU seconds per group, measured: memorization ~385, resnet ~125, C10 ~230, C3 ~150, controls
+# ~75) the ResNet worker takes C10 after C4 and C3 after C8 (~500 s), and the memorization worker
+# the controls after C5 (~460 s).
 ARTIFACT_GROUPS: dict[str, str] = {
     "test_c05_memorization_jump.py": "memorization",  # trains the ensemble and the bin models
     "test_c06_fscore_tracks_memorization.py": "memorization",
@@ -34,6 +38,8 @@ ARTIFACT_GROUPS: dict[str, str] = {
     "test_c03_plain_cnn_uniform.py": "plain-cnn",  # its own backbone and densities
     "test_controls.py": "controls",
 }
+# the xdist workerinput key that tells a worker the controller schedules by group
+WORKER_LOADGROUP = "modes_loadgroup"
 _ORDER = list(ARTIFACT_GROUPS)
 
 
@@ -50,6 +56,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if getattr(config.option, "dist", None) == "load":  # xdist may be absent or disabled
         config.option.dist = "loadgroup"
         config.option.loadscopereorder = False
+    worker = getattr(config, "workerinput", None)
+    if worker is not None and worker.get(WORKER_LOADGROUP):
+        # a worker parses the command line itself (``-n`` alone: dist "no"), so it would not
+        # suffix node ids with their group and the controller would schedule test by test
+        config.option.loadgroup = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tell an xdist worker that the controller schedules by group."""
+    node.workerinput[WORKER_LOADGROUP] = node.config.getvalue("dist") == "loadgroup"
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker appends the group to each node id
