@@ -35,6 +35,21 @@ densities averaged. ``"authors"``: as the authors' code (``latent_space_sampler.
 **log**-densities averaged over states.
 """
 
+AVERAGINGS = ("density", "log")
+"""How Eq. 3's per-state predictives are averaged over kept states: ``"density"`` (Eq. 3 as
+written, a Monte Carlo average of densities) or ``"log"`` (the authors'
+``calculate_predictive_log_densities.py``: the mean of the log-densities, a lower bound by
+Jensen). Each predictive variant has its own (``"log"`` for ``"authors"``, ``"density"``
+otherwise); :meth:`FittedDPGMM.with_predictive` can set the other, so that the averaging is a
+choice of its own (the sensitivity table's ``averaging`` column)."""
+
+
+def default_averaging(predictive: str) -> str:
+    """The state averaging that predictive variant ``predictive`` uses on its own."""
+    if predictive not in PREDICTIVES:
+        raise ValueError(f"unknown predictive {predictive!r}; known: {list(PREDICTIVES)}")
+    return "log" if predictive == "authors" else "density"
+
 
 @attrs.frozen
 class Traces:
@@ -73,10 +88,19 @@ class FittedDPGMM:
     chol: torch.Tensor | None = None  # (G, d, d) group covariance factors (full whitening)
     kappa_scale: torch.Tensor | None = None  # (G,) per-group kappa0 multiplier (or all 1)
     predictive: str = attrs.field(default="paper", validator=attrs.validators.in_(PREDICTIVES))
+    # None: the predictive's own (default_averaging)
+    averaging: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(AVERAGINGS)))
 
-    def with_predictive(self, predictive: str) -> FittedDPGMM:
-        """The same chains read through another predictive variant (:data:`PREDICTIVES`)."""
-        return attrs.evolve(self, predictive=predictive)
+    def with_predictive(self, predictive: str, averaging: str | None = None) -> FittedDPGMM:
+        """The same chains read through another predictive variant (:data:`PREDICTIVES`) and,
+        when given, another state averaging (:data:`AVERAGINGS`; default: the variant's own)."""
+        return attrs.evolve(self, predictive=predictive, averaging=averaging)
+
+    @property
+    def state_averaging(self) -> str:
+        """The state averaging in use: the set one, or the predictive variant's own."""
+        return self.averaging or default_averaging(self.predictive)
 
     def kappa0(self, gidx: torch.Tensor) -> torch.Tensor:
         """kappa0 of the groups ``gidx`` (B,)."""
@@ -174,8 +198,8 @@ class FittedDPGMM:
 
     def average_states(self, lp: torch.Tensor) -> torch.Tensor:
         """Eq. 3's Monte Carlo average over kept states (dim 0): of densities, or of
-        log-densities for the ``"authors"`` variant."""
-        if self.predictive == "authors":
+        log-densities (:attr:`state_averaging`, e.g. the ``"authors"`` variant's)."""
+        if self.state_averaging == "log":
             return lp.mean(0)
         return torch.logsumexp(lp, 0) - math.log(lp.shape[0])
 
