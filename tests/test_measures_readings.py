@@ -100,3 +100,14 @@ def test_log_averaging_is_below_density_averaging(fitted: FittedDPGMM, values: l
         float(fitted.with_predictive(predictive, "density").average_states(same)))
     own = fitted.with_predictive(predictive)
     assert own.state_averaging == default_averaging(predictive)
+
+
+@pytest.mark.parametrize("predictive", PREDICTIVES)
+def test_eq4_by_averaging_is_each_averagings_own(fitted: FittedDPGMM, predictive: str) -> None:
+    """One set of draws serves both averagings: the same numbers as one call per averaging."""
+    both = fitted.with_predictive(predictive).relative_entropy_by_averaging(
+        group=1, num_samples=300, seed=4)
+    for averaging in AVERAGINGS:
+        alone = fitted.with_predictive(predictive, averaging).relative_entropy(
+            group=1, num_samples=300, seed=4)
+        assert both[averaging] == pytest.approx(alone, rel=1e-12, abs=1e-12)

@@ -76,9 +76,9 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
     assert [r.split(" | ")[0] for r in rows] == ["| C1", "| C1s"]
     assert "id='sensitivity'" in (pytester.path / "reports" / "index.html").read_text()
     full = pytester.runpytest_subprocess(  # a second session: in-process, modules would clash
-        str(CLAIMS / "test_c01_two_modes_deep.py"), "-k", "test_two_modes_in_deep_stages", "-p", "no:xdist",
-        "-p", "no:cacheprovider", "--modes-representations", str(path), "--modes-scale",
-        "smoke", *(f"--modes-set={o}" for o in SIZES), "--modes-sensitivity",
+        str(CLAIMS / "test_c01_two_modes_deep.py"), "-k", "test_two_modes_in_deep_stages",
+        "-p", "no:xdist", "-p", "no:cacheprovider", "--modes-representations", str(path),
+        "--modes-scale", "smoke", *(f"--modes-set={o}" for o in SIZES), "--modes-sensitivity",
         "--modes-reports-dir", str(pytester.path / "reports"),
         "--modes-cache-dir", str(pytester.path / "cache"), "--modes-run-id", "reps-full")
     summary = (pytester.path / "reports" / "summary.md").read_text()

@@ -182,6 +182,15 @@ class _Fit:
     n_fit: np.ndarray  # (C,) points each class model was fitted on
 
 
+def _by_predictive(readings: tuple[Reading, ...]) -> dict[str, list[str]]:
+    """The readings' averagings per predictive variant (per-state densities and Eq. 4's draws
+    depend on the variant only, so each variant is computed once and averaged both ways)."""
+    out: dict[str, list[str]] = {}
+    for r in readings:
+        out.setdefault(r.predictive, []).append(r.averaging)
+    return out
+
+
 def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
                 settings: SamplerSettings, seed: int, device: str,
                 readings: tuple[Reading, ...]) -> dict[str, _Fit]:
@@ -199,27 +208,37 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
                        predictive=measure.predictive)
         small = cf.small_fraction()[: classes.size]
         n_fit = np.bincount(code) * (settings.folds - 1) / settings.folds
-        for reading in readings:
-            read = cf.read(points, reading.predictive, reading.averaging)
-            rel = np.array([read.relative_entropy(int(g), settings.kl_samples, seed)
-                            for g in np.unique(groups)])
-            out[reading.key] = _Fit(log_density=read.log_density.reshape(n_worlds, n),
-                                    relative_entropy=rel.reshape(n_worlds, classes.size),
-                                    states=read.states[:, :n], small=small, n_fit=n_fit)
+        for predictive, averagings in _by_predictive(readings).items():
+            read = cf.read(points, predictive)
+            rels = [read.relative_entropies(int(g), settings.kl_samples, seed)
+                    for g in np.unique(groups)]
+            for averaging in averagings:
+                log_density = read.averaged(averaging).log_density
+                rel = np.array([r[averaging] for r in rels])
+                out[Reading(predictive, averaging).key] = _Fit(
+                    log_density=log_density.reshape(n_worlds, n),
+                    relative_entropy=rel.reshape(n_worlds, classes.size),
+                    states=read.states[:, :n], small=small, n_fit=n_fit)
         return out
     chains = model.fit(points, groups, warn=False)
     small = small_component_fraction(chains.states.counts, chains.dim, chains.nu0)[: classes.size]
-    for reading in readings:
-        fitted = chains.with_predictive(reading.predictive, reading.averaging)
+    for predictive, averagings in _by_predictive(readings).items():
+        fitted = chains.with_predictive(predictive)
         reader = fitted.chain(0) if measure.first_chain_only else fitted
-        log_density = reader.log_prob_own(points, groups).cpu().numpy()
-        rel = np.array([reader.relative_entropy(group=int(g), num_samples=settings.kl_samples,
-                                                seed=seed + int(g)) for g in np.unique(groups)])
-        out[reading.key] = _Fit(
-            log_density=log_density.reshape(n_worlds, n),
-            relative_entropy=rel.reshape(n_worlds, classes.size),
-            states=fitted.log_prob_own_states(points[:n], groups[:n]).cpu().numpy(),
-            small=small, n_fit=np.bincount(code).astype(np.float64))
+        per_state = reader.log_prob_own_states(points, groups)
+        states = (per_state[:, :n] if not measure.first_chain_only
+                  else fitted.log_prob_own_states(points[:n], groups[:n])).cpu().numpy()
+        rels = [reader.relative_entropy_by_averaging(
+            group=int(g), num_samples=settings.kl_samples, seed=seed + int(g))
+            for g in np.unique(groups)]
+        for averaging in averagings:
+            own = reader.with_predictive(predictive, averaging)
+            log_density = own.average_states(per_state).cpu().numpy()
+            rel = np.array([r[averaging] for r in rels])
+            out[Reading(predictive, averaging).key] = _Fit(
+                log_density=log_density.reshape(n_worlds, n),
+                relative_entropy=rel.reshape(n_worlds, classes.size), states=states,
+                small=small, n_fit=np.bincount(code).astype(np.float64))
     return out
 
 

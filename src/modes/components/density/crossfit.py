@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
+import torch
 
 from .fitted import FittedDPGMM
 from .model import DPGMM
@@ -36,6 +37,21 @@ class CrossFitted:
     def group_of(self, label: int, fold: int) -> int:
         code = int(np.searchsorted(self.classes, label))
         return code * self.folds + fold
+
+    def averaged(self, averaging: str) -> CrossFitted:
+        """The same per-state densities averaged over kept states the other way (no
+        recomputation): :data:`.fitted.AVERAGINGS`."""
+        fitted = self.fitted.with_predictive(self.fitted.predictive, averaging)
+        states = torch.as_tensor(self.states)
+        return attrs.evolve(self, log_density=fitted.average_states(states).numpy(),
+                            fitted=fitted)
+
+    def relative_entropies(self, label: int, num_samples: int, seed: int) -> dict[str, float]:
+        """:meth:`relative_entropy` under each state averaging, from the same draws."""
+        per_fold = [self.fitted.relative_entropy_by_averaging(
+            group=self.group_of(label, f), num_samples=num_samples, seed=seed + f)
+            for f in range(self.folds)]
+        return {a: float(np.mean([r[a] for r in per_fold])) for a in per_fold[0]}
 
     def read(self, x: np.ndarray, predictive: str, averaging: str | None = None) -> CrossFitted:
         """The same (class, fold) chains read through another predictive variant and state
