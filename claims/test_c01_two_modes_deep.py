@@ -8,44 +8,31 @@ the estimated class-conditional log-densities."
 
 The decisions (:func:`modes.decisions.two_modes.decide_two_modes` and ``decide_low_spread``; why
 they are two claims: :data:`modes.decisions.two_modes.PREREG`) run under both density
-measurements (:mod:`modes.measures`) and on their matched nulls; the verdict is the checked
+measurements (:mod:`modes.measures`) and on their matched nulls
+(:func:`modes.decisions.on_scenario.two_modes`, ``low_spread``); the verdict is the checked
 measurement's after its checks (:func:`modes.decisions.checks.gated`), the paper's is reported
-beside it.
+beside it. Each also gets its row of the sensitivity table (``record_sensitivity``).
 """
 
 from __future__ import annotations
 
-from modes.decisions.checks import both_measures, final
-from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
+from modes.decisions.on_scenario import low_spread, two_modes
 from modes.evidence import assert_replicated, profile_panel
 from modes.measures import MEASURES
 from modes.report.specs import FigureSpec
 
 
-def _deep_stages(scenario):
-    name = scenario.config.backbone
-    labels = scenario.dataset.train_labels.numpy()
-
-    def deep(measure: str, nulls: bool):
-        layers = scenario.layer_densities(name, measure, nulls)
-        return layers[len(layers) // 2:]
-
-    def values(measure, layers, r):
-        return LayerValues([ld.layer for ld in layers], [ld.log_density_of(r) for ld in layers],
-                           labels)
-
-    return deep, values
+def test_low_spread_in_high_density_mode(modes_scenario, record_claim,
+                                         record_sensitivity) -> None:
+    record_sensitivity("C1s")
+    assert_replicated(record_claim(low_spread(modes_scenario)))
 
 
-def test_low_spread_in_high_density_mode(modes_scenario, record_claim) -> None:
-    result = final(both_measures(*_deep_stages(modes_scenario), decide_low_spread))
-    assert_replicated(record_claim(result))
-
-
-def test_two_modes_in_deep_stages(modes_scenario, record_claim) -> None:
+def test_two_modes_in_deep_stages(modes_scenario, record_claim, record_sensitivity) -> None:
+    record_sensitivity("C1")
     name = modes_scenario.config.backbone
     labels = modes_scenario.dataset.train_labels.numpy()
-    result = final(both_measures(*_deep_stages(modes_scenario), decide_two_modes))
+    result = two_modes(modes_scenario)
     figures = [FigureSpec("class_density_profiles", f"fig1_class_log_density_{measure}",
                           {"panels": {ld.layer: {**profile_panel(ld.log_density, labels),
                                                  "flagged": ld.diagnostics.flagged}

@@ -5,36 +5,26 @@ the low-density classes. However, their posterior predictive distributions have 
 complexity than the posterior predictive distributions of the low-density classes."
 
 Decided by :func:`modes.decisions.complexity.decide_complexity` under both density measurements
-and on their matched nulls (:func:`modes.decisions.checks.both_measures`).
+and on their matched nulls (:func:`modes.decisions.on_scenario.not_compact_but_complex`).
 """
 
 from __future__ import annotations
 
-from modes.decisions.checks import both_measures, final
-from modes.decisions.complexity import ComplexityInput, decide_complexity
+from modes.decisions.on_scenario import complexity_inputs, not_compact_but_complex
 from modes.evidence import assert_replicated
 from modes.report.specs import FigureSpec
 from modes.stats.split import largest_gap_split
 
 
-def test_high_density_classes_not_compact_but_complex(modes_scenario, record_claim) -> None:
+def test_high_density_classes_not_compact_but_complex(modes_scenario, record_claim,
+                                                      record_sensitivity) -> None:
+    record_sensitivity("C4")
     name = modes_scenario.config.backbone
-    labels = modes_scenario.dataset.train_labels.numpy()
-    seed = modes_scenario.config.seed
-
-    def last(measure: str, nulls: bool = False):
-        return modes_scenario.layer_densities(name, measure, nulls)[-1:]
-
-    def inputs(measure, layers, r):
-        ld = layers[0]
-        return ComplexityInput(ld.log_density_of(r), labels, ld.relative_entropy_of(r),
-                               ld.mean_intra_distance_of(r), seed)
-
-    result = final(both_measures(last, inputs, decide_complexity))
+    result = not_compact_but_complex(modes_scenario)
     figures = []
     for measure in ("paper", "checked"):
-        ld = last(measure)[0]
-        means = inputs(measure, [ld], None).class_means
+        ld = modes_scenario.layer_densities(name, measure)[-1]
+        means = complexity_inputs(modes_scenario, ld, None).class_means
         figures.append(FigureSpec(
             "compactness_and_complexity", f"fig2_compactness_complexity_{measure}",
             {"class_means": means, "relative_entropy": ld.relative_entropy,

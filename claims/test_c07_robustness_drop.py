@@ -13,17 +13,14 @@ three parts by intersection-union.
 
 from __future__ import annotations
 
-import attrs
-
-from modes.decisions.robustness_drop import PREREG, RobustnessBins, decide_robustness_drop
+from modes.decisions.on_scenario import robustness_drop
+from modes.decisions.robustness_drop import PREREG
 from modes.evidence import assert_replicated
 
 
-def test_robustness_drops_at_transition(modes_scenario, record_claim, requires) -> None:
+def test_robustness_drops_at_transition(modes_scenario, record_claim, requires,
+                                        record_sensitivity) -> None:
     with requires(PREREG):
-        table = modes_scenario.density_bins()
-    result = decide_robustness_drop(RobustnessBins.from_table(table))
-    result = attrs.evolve(result, details={
-        **result.details, "radius_units": "[0, 1] pixels", "noise_space": table.noise_space,
-        "noise_pixel_sd": table.noise_pixel_sd.tolist()})
-    assert_replicated(record_claim(result))
+        modes_scenario.density_bins()
+    record_sensitivity("C7")
+    assert_replicated(record_claim(robustness_drop(modes_scenario)))

@@ -7,7 +7,7 @@ representations display structure similar to the one observed in ResNets, namely
 high-density modes."
 
 Decided by :func:`modes.decisions.transformers.decide_transformers` under both density
-measurements and on their matched nulls (:func:`modes.decisions.checks.both_measures`).
+measurements and on their matched nulls (:func:`modes.decisions.on_scenario.transformers`).
 
 The paper fine-tunes ImageNet-pretrained (SAM) ViT-B/16 and Mixer-B/16; the record says, per
 backbone, whether it started from a pretrained file (``--modes-pretrained``) or was trained from
@@ -18,35 +18,21 @@ from __future__ import annotations
 
 import attrs
 
-from modes.decisions.checks import both_measures, final
-from modes.decisions.transformers import PREREG, TransformerInput, decide_transformers
-from modes.decisions.two_modes import LayerValues
+from modes.decisions.on_scenario import transformers
+from modes.decisions.transformers import PREREG
 from modes.evidence import assert_replicated, profile_panel
 from modes.report.specs import FigureSpec
 
 
-def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim,
-                                                  requires) -> None:
+def test_transformers_modes_only_in_deeper_blocks(modes_scenario, record_claim, requires,
+                                                  record_sensitivity) -> None:
     labels = modes_scenario.dataset.train_labels.numpy()
     names = list(modes_scenario.config.transformers)
-
-    def all_layers(measure: str, nulls: bool):
-        return [ld for name in names
-                for ld in modes_scenario.layer_densities(name, measure, nulls)]
-
     with requires(PREREG):  # a scenario without the transformers stops here
-        counts = [len(modes_scenario.layer_densities(name)) for name in names]
-
-    def inputs(measure, layers, r):
-        out, start = {}, 0
-        for name, k in zip(names, counts, strict=True):
-            part = layers[start:start + k]
-            out[name] = LayerValues([ld.layer for ld in part],
-                                    [ld.log_density_of(r) for ld in part], labels)
-            start += k
-        return TransformerInput(out, modes_scenario.config.seed)
-
-    result = final(both_measures(all_layers, inputs, decide_transformers))
+        for name in names:
+            modes_scenario.layer_densities(name)
+    record_sensitivity("C10")
+    result = transformers(modes_scenario)
     starts = {name: modes_scenario.initialization(name) for name in names}
     scratch = [name for name, how in starts.items() if not how.startswith("pretrained")]
     extra = {"initialization": starts}

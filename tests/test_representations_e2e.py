@@ -1,6 +1,7 @@
 """``pytest claims/ --modes-representations FILE`` end to end at a tiny scale: C1 and C1s decided on
 the file through the real reducer, sampler and decisions, recorded with the file's path and sha256;
-C3, which needs a second network, inconclusive with a note naming it."""
+C3, which needs a second network, inconclusive with a note naming it; the sensitivity table in the
+report, its refitting columns with ``--modes-sensitivity``."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ pytest_plugins = ("pytester",)
 for _name in ("modes.decisions.checks", "modes.decisions.no_modes", "modes.decisions.two_modes",
               "modes.evidence", "modes.expected", "modes.measures", "modes.report.render",
               "modes.report.runs", "modes.report.specs", "modes.report.terminal",
-              "modes.scenario", "modes.stats.multiple", "modes.data.representations_file"):
+              "modes.scenario", "modes.stats.multiple", "modes.data.representations_file",
+              "modes.decisions.on_scenario", "modes.sensitivity", "modes.report.sensitivity"):
     importlib.import_module(_name)
 
 CLAIMS = Path(__file__).resolve().parents[1] / "claims"
@@ -64,3 +66,25 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
     assert "plain_cnn's representations" in records["C3"]["note"]
     result.stdout.fnmatch_lines(["*INCONCLUSIVE*test_c03*needs a component this scenario "
                                  "lacks: plain_cnn's representations*"])
+    # the sensitivity table: cheap columns by default, a row per density claim that ran (C3
+    # stopped before asking for its row)
+    summary = (pytester.path / "reports" / "summary.md").read_text()
+    table = summary[summary.index("## Sensitivity to the analytic choices"):]
+    assert "| claim | default | predictive=paper | predictive=occupied | predictive=authors | " \
+           "averaging=log | robust |" in table
+    rows = [line for line in table.splitlines() if line.startswith("| C")]
+    assert [r.split(" | ")[0] for r in rows] == ["| C1", "| C1s"]
+    assert "id='sensitivity'" in (pytester.path / "reports" / "index.html").read_text()
+    full = pytester.runpytest_subprocess(  # a second session: in-process, modules would clash
+        str(CLAIMS / "test_c01_two_modes_deep.py"), "-k", "test_two_modes_in_deep_stages",
+        "-p", "no:xdist", "-p", "no:cacheprovider", "--modes-representations", str(path),
+        "--modes-scale", "smoke", *(f"--modes-set={o}" for o in SIZES), "--modes-sensitivity",
+        "--modes-reports-dir", str(pytester.path / "reports"),
+        "--modes-cache-dir", str(pytester.path / "cache"), "--modes-run-id", "reps-full")
+    summary = (pytester.path / "reports" / "summary.md").read_text()
+    assert "block_update=independent | svd_centre=True | noise_space=pixel" in summary, \
+        full.stdout.str()
+    table = summary[summary.index("## Sensitivity to the analytic choices"):]
+    row = next(line for line in table.splitlines() if line.startswith("| C1 |"))
+    # default, four cheap and two refitting choices; noise space touches no density input
+    assert row.count("(p ") == 7 and row.endswith((" — | yes |", " — | no |")), row

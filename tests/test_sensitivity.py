@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import attrs
 import numpy as np
+import pytest
 
 from modes.data.representations_file import save_representations
+from modes.decisions.on_scenario import ScenarioDecider
+from modes.report import sensitivity as report
 from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import (
     CHOICE_NAMES,
@@ -15,7 +22,7 @@ from modes.sensitivity import (
     choices,
     sensitivity_table,
 )
-from modes.stats.claim import Preregistration, evaluate
+from modes.stats.claim import ClaimResult, Preregistration, evaluate
 from scenario_tiny import TINY_OVERRIDES
 
 PREREG = Preregistration(claim_id="CX", hypothesis="h", paper_ref="Fig. 0", test="t",
@@ -33,62 +40,90 @@ class StubScenario:
         return StubScenario(**{**self.config, **changes})
 
 
-def _decide_on_predictive(scenario: StubScenario) -> object:
+def _decide_on_predictive(scenario: StubScenario) -> ClaimResult:
     # replicated unless the "paper" predictive is used, where the effect vanishes
     paper = scenario.config.get("predictive") == "paper"
     return evaluate(PREREG, statistic=1.0, p_value=0.5 if paper else 1e-4,
                     effect_size=0.0 if paper else 2.0, ci=(0.0, 1.0), n=20)
 
 
-def _noise_only(scenario: StubScenario) -> object:
-    if "noise_space" not in scenario.config:
-        raise NotImplementedError
-    return _decide_on_predictive(scenario)
-
-
-def _raise() -> object:
-    raise NotImplementedError
+def _density(decide: Callable[[Any], ClaimResult]) -> ScenarioDecider:
+    return ScenarioDecider("CX", decide, frozenset({"density"}))
 
 
 def test_cheap_choices_by_default_all_with_refit() -> None:
     assert [c.name for c in choices(refit=False)] == [
-        "predictive=paper", "predictive=occupied", "predictive=authors"]
+        "predictive=paper", "predictive=occupied", "predictive=authors", "averaging=log"]
     assert [c.name for c in choices(refit=True)] == list(CHOICE_NAMES)
 
 
 def test_table_marks_the_claims_that_hinge_on_one_choice() -> None:
-    table = sensitivity_table(StubScenario(), {"C1": _decide_on_predictive,
-                                               "C4": lambda s: _decide_on_predictive(
-                                                   s.variant(predictive="occupied"))},
-                              choices(refit=False))
+    table = sensitivity_table(StubScenario(), {
+        "C1": _density(_decide_on_predictive),
+        "C4": _density(lambda s: _decide_on_predictive(s.variant(predictive="occupied")))},
+        choices(refit=False))
     assert table.claims == ("C1", "C4")
     assert table.baseline["C1"].verdict == "replicated"
     assert table.cells["C1"]["predictive=paper"].verdict == "not replicated"
     assert table.cells["C1"]["predictive=paper"].p_value == 0.5
+    assert all(c.seconds >= 0 for c in table.cells["C1"].values())
     assert not table.robust("C1") and table.robust("C4")
-    md = table.to_markdown()
-    assert md.splitlines()[0].startswith("| claim | default | predictive=paper")
+    md = report.markdown(table)
+    lines = md.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("| claim"))
+    assert lines[head].startswith("| claim | default | predictive=paper")
     assert "| C1 | replicated (p 0.0001, effect 2) | not replicated (p 0.5, effect 0)" in md
-    assert md.splitlines()[-1].endswith("| yes |")
-    assert "<table class='sensitivity'>" in table.to_html()
+    assert lines[head + 3].endswith("| yes |")
+    assert "<table class='sensitivity'>" in report.html_section(table)
     assert SensitivityTable.from_json(table.to_json()) == table
 
 
-def test_a_choice_that_does_not_apply_leaves_its_cell_empty() -> None:
-    table = sensitivity_table(StubScenario(noise_space="normalized"),
-                              {"C7": _noise_only}, choices(refit=True))
-    assert set(table.cells["C7"]) == set(CHOICE_NAMES)
-    table = sensitivity_table(StubScenario(noise_space="normalized"),
-                              {"C7": lambda s: _noise_only(s) if s.config.get(
-                                  "predictive") is None else _raise()}, choices(refit=False))
+def test_a_choice_that_touches_none_of_a_claims_inputs_leaves_its_cell_empty() -> None:
+    robustness = ScenarioDecider("C7", _decide_on_predictive, frozenset({"robustness"}))
+    table = sensitivity_table(StubScenario(noise_space="normalized"), {"C7": robustness},
+                              choices(refit=True))
+    assert set(table.cells["C7"]) == {"noise_space=pixel"}
+    table = sensitivity_table(StubScenario(), {"C7": robustness}, choices(refit=False))
     assert table.cells["C7"] == {}
-    assert "| C7 |" in SensitivityTable(("C7",), ("x",), {"C7": Cell("inconclusive", 1, 0)},
-                                        {"C7": {}}).to_markdown()
+    assert "| C7 | replicated (p 0.0001, effect 2) | — | — | — | — | — |" in report.markdown(
+        table)
+    assert report.markdown(None) == "" and report.html_section(None) == ""
 
 
-def test_scenario_reads_the_same_chains_through_another_predictive(tmp_path: Path) -> None:
-    """A variant scenario shares the store, caches its own densities, and the ``authors``
-    predictive changes the log-densities of the checked measure."""
+def test_rows_of_one_run_merge_into_one_table(tmp_path: Path) -> None:
+    """Each claim test writes its own row; the report reads its run's rows as one table, in
+    claim order and :data:`CHOICES` column order, and the HTML section goes inside the page."""
+    cheap = sensitivity_table(StubScenario(), {"C10": _density(_decide_on_predictive)},
+                              choices(refit=False))
+    full = sensitivity_table(StubScenario(), {"C2": _density(_decide_on_predictive)},
+                             choices(refit=True))
+    nan = attrs.evolve(cheap, baseline={"C10": Cell("inconclusive", math.nan, math.nan)})
+    report.write_row(tmp_path, "run-1", nan)
+    report.write_row(tmp_path, "run-1", full)
+    report.write_row(tmp_path, "run-0", attrs.evolve(full, claims=("C3",)))
+    table = report.load_table(tmp_path, "run-1")
+    assert table is not None and table.claims == ("C2", "C10")
+    assert table.choices == CHOICE_NAMES
+    assert math.isnan(table.baseline["C10"].p_value)
+    assert report.load_table(tmp_path, "run-2") is None
+    page = report.with_section("<html><body><p>x</p></body></html>", report.html_section(table))
+    assert page.index("<p>x</p>") < page.index("sensitivity") < page.index("</body>")
+    with pytest.raises(ValueError, match="one claim"):
+        report.write_row(tmp_path, "run-1", table)
+    (tmp_path / "sensitivity" / "C4.json").write_text('{"run_id": "run-1"}')
+    with pytest.raises(ValueError, match=r"C4\.json"):
+        report.load_table(tmp_path, "run-1")
+
+
+def _computed(caplog: pytest.LogCaptureFixture, kind: str) -> int:
+    return sum(r.getMessage().startswith(f"computing {kind} ") for r in caplog.records)
+
+
+def test_predictive_and_averaging_variants_share_the_default_runs_fit(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A predictive or averaging variant loads the default run's density artifact (no new fit:
+    the store computes nothing) and reads another reading of the same chains; a refitting
+    choice (SVD centring) fits anew."""
     from modes.store import ArtifactStore
 
     rng = np.random.default_rng(0)
@@ -97,16 +132,34 @@ def test_scenario_reads_the_same_chains_through_another_predictive(tmp_path: Pat
                                 [rng.normal(size=(60, 4)) + labels[:, None] for _ in range(2)])
     base = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path),
                     ArtifactStore(tmp_path / "store"))
+    caplog.set_level("INFO", logger="modes.store")
+    a = base.layer_densities("resnet18", nulls=True)[-1]
+    fits = _computed(caplog, "layer-density")
+    assert fits == 2 and _computed(caplog, "layer-nulls") == 2  # one per layer
     authors = base.variant(predictive="authors")
+    averaged = base.variant(averaging="log")
     assert authors.store is base.store and authors.config.predictive == "authors"
     assert authors.measure("checked").predictive == "authors"
     assert base.measure("checked").predictive == "occupied"
-    a = base.layer_densities("resnet18")[-1].log_density
-    b = authors.layer_densities("resnet18")[-1].log_density
-    assert a.shape == b.shape and not np.allclose(a, b)
-    np.testing.assert_array_equal(base.layer_densities("resnet18")[-1].log_density, a)
+    assert averaged.measure("checked").reading.key == "occupied.log"
+    b = authors.layer_densities("resnet18", nulls=True)[-1]
+    c = averaged.layer_densities("resnet18", nulls=True)[-1]
+    paper = base.variant(predictive="paper").layer_densities("resnet18", "paper")[-1]
+    assert _computed(caplog, "layer-density") == fits + 2  # the paper measure: its own chains
+    assert _computed(caplog, "layer-nulls") == 2
+    assert a.log_density.shape == b.log_density.shape == c.log_density.shape
+    assert not np.allclose(a.log_density, b.log_density)
+    assert not np.allclose(a.relative_entropy, c.relative_entropy)
+    assert not np.allclose(a.null_log_density, b.null_log_density)
+    # Jensen: the mean of log-densities is at most the log of the mean density, point by point
+    assert np.all(c.log_density <= a.log_density + 1e-9)
+    assert paper.log_density.shape == a.log_density.shape
+    np.testing.assert_array_equal(base.layer_densities("resnet18")[-1].log_density,
+                                  a.log_density)
     centred = base.variant(svd_centre=True)
     assert centred._choices() == {"svd_centre": True} and base._choices() == {}
+    centred.layer_densities("resnet18")
+    assert _computed(caplog, "layer-density") == fits + 4
 
 
 def test_a_noise_space_variant_is_a_profile_override(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ fixtures and ``config.stash``. Every session has one run id, made by the control
 ``--modes-run-id``) and handed to each xdist worker in its ``workerinput``; xdist workers parse
 the controller's command line, so they get the same options. Recording claims and turning their
 verdicts into pytest's outcome, the terminal's verdict table and the report is
-:mod:`modes.pytest_verdicts`' part.
+:mod:`modes.pytest_verdicts`' part; each density claim's row of the sensitivity table is
+:mod:`modes.pytest_sensitivity`'s (refitting choices with ``--modes-sensitivity``).
 
 The plugin is installed for every pytest run in the environment, but acts only in runs that use
 it: a run is *active* when a conftest calls :func:`activate` (``claims/conftest.py`` does) or a
@@ -37,7 +38,7 @@ from modes.scale import Override, ProfileError, profile_names
 if TYPE_CHECKING:
     from modes.scenario import Scenario, ScenarioConfig
 
-pytest_plugins = ["modes.pytest_verdicts"]
+pytest_plugins = ["modes.pytest_verdicts", "modes.pytest_sensitivity"]
 
 RUN_ID = pytest.StashKey[str]()
 ACTIVE = pytest.StashKey[bool]()
@@ -154,6 +155,11 @@ OPTIONS: tuple[Option, ...] = (
            "a family (default: a new one per session)", metavar="ID"),
     Option("device", "torch device for training and density sampling", "cpu", type=device,
            metavar="DEVICE"),
+    Option("sensitivity", "the sensitivity table with every analytic choice: also the "
+           "refitting ones (block_update=independent, svd_centre=True, noise_space=pixel: new "
+           "chains or noise models per choice); without it only the predictive and averaging "
+           "choices, which re-read the default run's chains (modes.sensitivity)", False,
+           action="store_true"),
 )
 
 

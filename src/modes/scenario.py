@@ -22,12 +22,15 @@ from modes import registry
 from modes.components.density.class_diagnostics import ClassDiagnostics
 from modes.measures import (
     MEASURES,
+    READINGS,
     DensityMeasure,
     LayerMeasurement,
     NullMeasurement,
     SamplerSettings,
-    measure_layer,
-    measure_nulls,
+    measure_layer_readings,
+    measure_nulls_readings,
+    reading_arrays,
+    readings_to_arrays,
 )
 from modes.scale import Scale, load_profile
 from modes.store import ArtifactStore
@@ -135,9 +138,11 @@ class ScenarioConfig:
     # held-out lists for this backbone and dataset
     authors_files: str | None = None
     # analytic choices where the paper's text and the authors' code differ (issue 11, item 7;
-    # modes.sensitivity); None keeps the default: the measure's predictive, the reducer's
-    # centring (the paper's: none), the sampler's block update ("metropolis")
+    # modes.sensitivity); None keeps the default: the measure's predictive and its own state
+    # averaging, the reducer's centring (the paper's: none), the sampler's block update
+    # ("metropolis"). predictive and averaging re-read the default run's chains (no refit)
     predictive: str | None = None
+    averaging: str | None = None
     svd_centre: bool | None = None
     block_update: str | None = None
 
@@ -391,12 +396,15 @@ class Scenario:
 
     def measure(self, name: str) -> DensityMeasure:
         """Measurement ``name`` (:data:`modes.measures.MEASURES`), read through the configured
-        predictive variant when one is set."""
+        predictive variant and state averaging when they are set."""
         if name not in MEASURES:
             raise ValueError(f"unknown measure {name!r}; known: {sorted(MEASURES)}")
         m = MEASURES[name]
-        return m if self.config.predictive is None else attrs.evolve(
-            m, predictive=self.config.predictive)
+        if self.config.predictive is not None:
+            m = attrs.evolve(m, predictive=self.config.predictive)
+        if self.config.averaging is not None:
+            m = attrs.evolve(m, averaging=self.config.averaging)
+        return m
 
     def reducer(self, dims: int) -> Any:
         """The configured reducer with ``dims`` components (and the configured SVD centring)."""
@@ -428,28 +436,32 @@ class Scenario:
         seed = self.config.seed + index
         how = self.measure(measure)
 
+        # one fit per (layer, measure, refitting choices), read with every reading of
+        # modes.measures.READINGS and stored together: a predictive or averaging variant of the
+        # scenario loads the default run's artifact and picks its own reading
         def compute() -> dict[str, np.ndarray]:
             x, curve, dims = self._reduced(layer, index, num_layers, x_full)
-            m = measure_layer(x, labels, how, self.sampler_settings(), seed=seed,
-                              device=self.config.device)
-            return {**m.to_arrays(), "dims": np.array(dims), "variance_curve": curve}
+            m = measure_layer_readings(x, labels, how, self.sampler_settings(), seed=seed,
+                                       device=self.config.device)
+            return {**readings_to_arrays(m), "dims": np.array(dims), "variance_curve": curve}
 
         def compute_nulls() -> dict[str, np.ndarray]:
             x, _, _ = self._reduced(layer, index, num_layers, x_full)
-            return measure_nulls(x, labels, how, self.sampler_settings(),
-                                 seed=seed, device=self.config.device).to_arrays()
+            return readings_to_arrays(measure_nulls_readings(
+                x, labels, how, self.sampler_settings(), seed=seed, device=self.config.device))
 
-        request = self._request("layer-density", name, "density", layer=layer, measure=how,
+        request = self._request("layer-density", name, "density", layer=layer,
+                                measure=how.fit, readings=[r.key for r in READINGS],
                                 **self._choices())
         out = self.store.get_or_compute("layer-density", request, compute)
-        m = LayerMeasurement.from_arrays(out)
+        m = LayerMeasurement.from_arrays(reading_arrays(out, how.reading))
         classes = np.unique(labels)
         null = NullMeasurement(log_density=np.zeros((0, labels.size)),
                                relative_entropy=np.zeros((0, classes.size)),
                                mean_intra_distance=np.zeros((0, classes.size)))
         if nulls:
-            null = NullMeasurement.from_arrays(self.store.get_or_compute(
-                "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls))
+            null = NullMeasurement.from_arrays(reading_arrays(self.store.get_or_compute(
+                "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls), how.reading))
         diagnostics = m.diagnostics
         if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")

@@ -3,27 +3,34 @@ authors' code differ (issue 11, item 7): one table, claims x choices, each cell 
 
 A choice is one :class:`ScenarioConfig` change (:meth:`modes.scenario.Scenario.variant`):
 
-* ``predictive``: Eq. 3's per-state predictive and its average over kept states
+* ``predictive``: Eq. 3's per-state predictive
   (:data:`modes.components.density.fitted.PREDICTIVES`): ``paper`` (exact DP predictive,
   densities averaged), ``occupied`` (occupied components, densities averaged) and ``authors``
   (occupied, weights alpha + n_k, **log**-densities averaged: the authors'
-  ``calculate_predictive_log_densities.py``). State averaging is not a separate switch here:
-  ``occupied`` vs ``authors`` is the averaging choice (plus the weights). The variant is fitted
-  with the same seeds and settings, so its chains are the default run's, but the store does not
-  keep chains: today the variant re-runs the sampler (cost of one more fit per layer).
+  ``latent_space_sampler.py`` and ``calculate_predictive_log_densities.py``).
+* ``averaging``: the state average alone (``log``: the authors' mean of log-densities) with the
+  measurement's own predictive weights.
+
+  Neither refits: every fit of the density stage is read with every reading
+  (:data:`modes.measures.READINGS`) from the same kept states and stored together, so a variant
+  loads the default run's artifact and picks its reading.
 * ``block_update``: ``independent`` (the authors' sampler) against the default ``metropolis``:
   refits.
 * ``svd_centre``: centred SVD (PCA) against the paper's uncentred one: refits.
-* ``noise_space``: ``pixel`` against the authors' ``normalized`` (Fig. 3 claims only): refits.
+* ``noise_space``: ``pixel`` against the authors' ``normalized`` (C7, Fig. 3): retrains the
+  noise models of the density bins.
 
-The cheap choices run by default; the refitting ones with ``--sensitivity``.
+The cheap choices run by default; the refitting ones with ``--modes-sensitivity``. Each claim is
+decided by its own scenario decision (:data:`modes.decisions.on_scenario.DECIDERS`) on each
+variant; a choice that touches none of the inputs a claim reads leaves its cell empty. Each cell
+is the claim's own verdict (before the run's Holm correction), its p-value and effect size.
 """
 
 from __future__ import annotations
 
-import html
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
@@ -37,8 +44,9 @@ class Choice:
     name: str  # column label, e.g. "predictive=authors"
     # ScenarioConfig fields it sets (noise_space: the override robustness.noise_space)
     changes: tuple[tuple[str, Any], ...]
-    refit: bool  # whether it needs new chains (behind --sensitivity)
+    refit: bool  # whether it needs new chains or models (behind --modes-sensitivity)
     source: str  # where the choice comes from (paper sentence or authors' file)
+    touches: str = "density"  # the claim inputs it changes (ScenarioDecider.reads)
 
 
 CHOICES: tuple[Choice, ...] = (
@@ -49,12 +57,16 @@ CHOICES: tuple[Choice, ...] = (
     Choice("predictive=authors", (("predictive", "authors"),), False,
            "latent_space_sampler.py + calculate_predictive_log_densities.py: alpha + n_k "
            "weights, log-densities averaged"),
+    Choice("averaging=log", (("averaging", "log"),), False,
+           "calculate_predictive_log_densities.py: log-densities averaged over kept states, "
+           "with the measurement's own weights"),
     Choice("block_update=independent", (("block_update", "independent"),), True,
            "the authors' sampler (independent block proposals)"),
     Choice("svd_centre=True", (("svd_centre", True),), True,
            "centred SVD (PCA); the paper and the authors' code do not centre"),
     Choice("noise_space=pixel", (("noise_space", "pixel"),), True,
-           "noise in [0, 1] pixels (Cohen et al.); the authors add it after Normalize"),
+           "noise in [0, 1] pixels (Cohen et al.); the authors add it after Normalize",
+           touches="robustness"),
 )
 CHOICE_NAMES = tuple(c.name for c in CHOICES)
 
@@ -66,20 +78,24 @@ def choices(refit: bool) -> tuple[Choice, ...]:
 
 @attrs.frozen
 class Cell:
-    """A claim under one choice."""
+    """A claim under one choice: its own verdict (before Holm), p-value, effect size, and the
+    seconds the variant's decision took (loading or fitting what it reads included)."""
 
     verdict: str
     p_value: float
     effect: float
+    seconds: float = 0.0
 
     @classmethod
-    def of(cls, result: ClaimResult) -> Cell:
-        return cls(str(result.verdict.value), float(result.p_value), float(result.effect_size))
+    def of(cls, result: ClaimResult, seconds: float = 0.0) -> Cell:
+        return cls(str(result.verdict.value), float(result.p_value), float(result.effect_size),
+                   float(seconds))
 
 
 @attrs.frozen
 class SensitivityTable:
-    """``cells[claim][choice]`` for the claims and choices run (missing: not applicable)."""
+    """``cells[claim][choice]`` for the claims and choices run (missing: the choice touches none
+    of the claim's inputs)."""
 
     claims: tuple[str, ...]
     choices: tuple[str, ...]
@@ -101,52 +117,44 @@ class SensitivityTable:
                    cells={k: {c: Cell(**v) for c, v in row.items()}
                           for k, row in data["cells"].items()})
 
-    def _cell_text(self, cell: Cell | None) -> str:
-        if cell is None:
-            return "-"
-        return f"{cell.verdict} (p {cell.p_value:.2g}, effect {cell.effect:.3g})"
-
-    def to_markdown(self) -> str:
-        head = ["claim", "default", *self.choices, "robust"]
-        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-        for claim in self.claims:
-            row = [claim, self._cell_text(self.baseline.get(claim)),
-                   *(self._cell_text(self.cells.get(claim, {}).get(c)) for c in self.choices),
-                   "yes" if self.robust(claim) else "no"]
-            lines.append("| " + " | ".join(row) + " |")
-        return "\n".join(lines)
-
-    def to_html(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>"
-                       for h in ["claim", "default", *self.choices, "robust"])
-        rows = []
-        for claim in self.claims:
-            cells = [claim, self._cell_text(self.baseline.get(claim)),
-                     *(self._cell_text(self.cells.get(claim, {}).get(c)) for c in self.choices),
-                     "yes" if self.robust(claim) else "no"]
-            rows.append("<tr>" + "".join(f"<td>{html.escape(x)}</td>" for x in cells) + "</tr>")
-        return (f"<table class='sensitivity'><thead><tr>{head}</tr></thead>"
-                f"<tbody>{''.join(rows)}</tbody></table>")
+    @classmethod
+    def merge(cls, tables: Sequence[SensitivityTable]) -> SensitivityTable:
+        """One table of the claims of ``tables`` (one row each, e.g. one per claim test), their
+        columns the union of the choices run, in :data:`CHOICES` order."""
+        names = {c for t in tables for c in t.choices}
+        order = [c for c in CHOICE_NAMES if c in names] + sorted(names - set(CHOICE_NAMES))
+        return cls(claims=tuple(c for t in tables for c in t.claims), choices=tuple(order),
+                   baseline={k: v for t in tables for k, v in t.baseline.items()},
+                   cells={k: v for t in tables for k, v in t.cells.items()})
 
 
-Decider = Callable[[Any], ClaimResult]  # a claim decided on one scenario (checked measure)
+class Decides(Protocol):
+    """A claim decided on a scenario (:class:`modes.decisions.on_scenario.ScenarioDecider`)."""
+
+    @property
+    def decide(self) -> Callable[[Any], ClaimResult]: ...
+
+    @property
+    def reads(self) -> frozenset[str]: ...
 
 
-def sensitivity_table(scenario: Any, deciders: Mapping[str, Decider],
+def _timed(decide: Callable[[Any], ClaimResult], scenario: Any) -> Cell:
+    started = time.perf_counter()
+    result = decide(scenario)
+    return Cell.of(result, time.perf_counter() - started)
+
+
+def sensitivity_table(scenario: Any, deciders: Mapping[str, Decides],
                       run: Sequence[Choice]) -> SensitivityTable:
-    """Decide every claim of ``deciders`` on ``scenario`` and on each of its variants ``run``.
-
-    A choice that does not apply to a claim's inputs (e.g. noise space for a density claim) is
-    still run; a decider may raise ``NotImplementedError`` to leave its cell empty.
-    """
-    baseline = {claim: Cell.of(decide(scenario)) for claim, decide in deciders.items()}
+    """Decide every claim of ``deciders`` on ``scenario`` and on each of its variants ``run``
+    (:meth:`modes.scenario.Scenario.variant`); a choice that touches none of the inputs a claim
+    reads is not run for it (its cell stays empty)."""
+    baseline = {claim: _timed(d.decide, scenario) for claim, d in deciders.items()}
     cells: dict[str, dict[str, Cell]] = {claim: {} for claim in deciders}
     for choice in run:
         variant = scenario.variant(**dict(choice.changes))
-        for claim, decide in deciders.items():
-            try:
-                cells[claim][choice.name] = Cell.of(decide(variant))
-            except NotImplementedError:
-                continue
+        for claim, d in deciders.items():
+            if choice.touches in d.reads:
+                cells[claim][choice.name] = _timed(d.decide, variant)
     return SensitivityTable(claims=tuple(deciders), choices=tuple(c.name for c in run),
                             baseline=baseline, cells=cells)

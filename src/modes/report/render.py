@@ -1,4 +1,5 @@
-"""Render ``summary.md`` and ``index.html`` from the claims' JSON records of one run.
+"""Render ``summary.md`` and ``index.html`` from the claims' JSON records of one run (and the
+run's sensitivity table, rendered by :mod:`modes.report.sensitivity`).
 
 The claims of the run are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm
 across their primary p-values) and every verdict shown is the record's own, read from
@@ -15,10 +16,12 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from modes.decisions.controls import ControlResult
+from modes.report import sensitivity as sensitivity_section
 from modes.report.atomic import write_text
 from modes.report.records import load_controls
 from modes.report.runs import RunRecords, StaleRecord, load_run
@@ -26,6 +29,9 @@ from modes.report.specs import redraw
 from modes.stats.claim import ClaimResult, scale_label
 from modes.stats.multiple import DEFAULT_FAMILY_ALPHA, family_wise
 from modes.stats.verdict import Verdict
+
+if TYPE_CHECKING:
+    from modes.sensitivity import SensitivityTable
 
 FIGURES_SUBDIR = "figures"
 
@@ -408,9 +414,11 @@ def _resolve_figure(path: str, out_dir: Path) -> Path:
 
 
 def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[ControlResult] = (),
-                 family_alpha: float = DEFAULT_FAMILY_ALPHA) -> list[Path]:
+                 family_alpha: float = DEFAULT_FAMILY_ALPHA,
+                 sensitivity: SensitivityTable | None = None) -> list[Path]:
     """Redraw the run's figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
-    ``index.html``; returns every path written."""
+    ``index.html`` (with the sensitivity table, :mod:`modes.report.sensitivity`, when given);
+    returns every path written."""
     out = Path(out_dir)
     fig_dir = out / FIGURES_SUBDIR
     written: list[Path] = []
@@ -426,6 +434,9 @@ def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[Contro
     text_md = render_markdown(rows, controls, out, family_alpha, run.run_id, run.stale)
     text_html = render_html(rows, controls, family_alpha, time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                             run.run_id, run.stale)
+    text_md += sensitivity_section.markdown(sensitivity)
+    text_html = sensitivity_section.with_section(text_html,
+                                                 sensitivity_section.html_section(sensitivity))
     write_text(md, text_md)
     write_text(page, text_html)
     return [*written, md, page]
@@ -438,4 +449,5 @@ def report_main(records_dir: Path | str, out_dir: Path | str,
     run ``run_id`` (default: the latest, :func:`modes.report.runs.latest_run`) and that run's
     control results (``<records_dir>/controls/``)."""
     run = load_run(records_dir, run_id)
-    return write_report(run, out_dir, load_controls(records_dir, run.run_id), family_alpha)
+    return write_report(run, out_dir, load_controls(records_dir, run.run_id), family_alpha,
+                        sensitivity_section.load_table(records_dir, run.run_id))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
+import torch
 
 from .fitted import FittedDPGMM
 from .model import DPGMM
@@ -31,10 +32,35 @@ class CrossFitted:
     classes: np.ndarray
     folds: int
     fitted: FittedDPGMM
+    scored: np.ndarray  # (m,) the group (class without the point's fold) that scores each point
 
     def group_of(self, label: int, fold: int) -> int:
         code = int(np.searchsorted(self.classes, label))
         return code * self.folds + fold
+
+    def averaged(self, averaging: str) -> CrossFitted:
+        """The same per-state densities averaged over kept states the other way (no
+        recomputation): :data:`.fitted.AVERAGINGS`."""
+        fitted = self.fitted.with_predictive(self.fitted.predictive, averaging)
+        states = torch.as_tensor(self.states)
+        return attrs.evolve(self, log_density=fitted.average_states(states).numpy(),
+                            fitted=fitted)
+
+    def relative_entropies(self, label: int, num_samples: int, seed: int) -> dict[str, float]:
+        """:meth:`relative_entropy` under each state averaging, from the same draws."""
+        per_fold = [self.fitted.relative_entropy_by_averaging(
+            group=self.group_of(label, f), num_samples=num_samples, seed=seed + f)
+            for f in range(self.folds)]
+        return {a: float(np.mean([r[a] for r in per_fold])) for a in per_fold[0]}
+
+    def read(self, x: np.ndarray, predictive: str, averaging: str | None = None) -> CrossFitted:
+        """The same (class, fold) chains read through another predictive variant and state
+        averaging (:meth:`.fitted.FittedDPGMM.with_predictive`): no new sampling. ``x`` are the
+        points this cross-fit scored."""
+        fitted = self.fitted.with_predictive(predictive, averaging)
+        states = fitted.log_prob_own_states(np.asarray(x, dtype=np.float64), self.scored)
+        return attrs.evolve(self, log_density=fitted.average_states(states).cpu().numpy(),
+                            states=states.cpu().numpy(), fitted=fitted)
 
     def small_fraction(self) -> np.ndarray:
         """Per class, the mean over its fold models of the fraction of points in collapsed
@@ -85,7 +111,8 @@ def cross_fit(model: DPGMM, x: np.ndarray, labels: np.ndarray, folds: int,
     rows = np.concatenate(parts)
     groups = np.concatenate([code[p] * folds + f for f, p in enumerate(parts)])
     fitted = model.fit(x[rows], groups, warn=False).with_predictive(predictive)
-    states = fitted.log_prob_own_states(x, code * folds + fold)
+    scored = code * folds + fold
+    states = fitted.log_prob_own_states(x, scored)
     log_density = fitted.average_states(states)
     return CrossFitted(log_density=log_density.cpu().numpy(), states=states.cpu().numpy(),
-                       fold=fold, classes=classes, folds=folds, fitted=fitted)
+                       fold=fold, classes=classes, folds=folds, fitted=fitted, scored=scored)

@@ -35,6 +35,21 @@ densities averaged. ``"authors"``: as the authors' code (``latent_space_sampler.
 **log**-densities averaged over states.
 """
 
+AVERAGINGS = ("density", "log")
+"""How Eq. 3's per-state predictives are averaged over kept states: ``"density"`` (Eq. 3 as
+written, a Monte Carlo average of densities) or ``"log"`` (the authors'
+``calculate_predictive_log_densities.py``: the mean of the log-densities, a lower bound by
+Jensen). Each predictive variant has its own (``"log"`` for ``"authors"``, ``"density"``
+otherwise); :meth:`FittedDPGMM.with_predictive` can set the other, so that the averaging is a
+choice of its own (the sensitivity table's ``averaging`` column)."""
+
+
+def default_averaging(predictive: str) -> str:
+    """The state averaging that predictive variant ``predictive`` uses on its own."""
+    if predictive not in PREDICTIVES:
+        raise ValueError(f"unknown predictive {predictive!r}; known: {list(PREDICTIVES)}")
+    return "log" if predictive == "authors" else "density"
+
 
 @attrs.frozen
 class Traces:
@@ -73,10 +88,19 @@ class FittedDPGMM:
     chol: torch.Tensor | None = None  # (G, d, d) group covariance factors (full whitening)
     kappa_scale: torch.Tensor | None = None  # (G,) per-group kappa0 multiplier (or all 1)
     predictive: str = attrs.field(default="paper", validator=attrs.validators.in_(PREDICTIVES))
+    # None: the predictive's own (default_averaging)
+    averaging: str | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.in_(AVERAGINGS)))
 
-    def with_predictive(self, predictive: str) -> FittedDPGMM:
-        """The same chains read through another predictive variant (:data:`PREDICTIVES`)."""
-        return attrs.evolve(self, predictive=predictive)
+    def with_predictive(self, predictive: str, averaging: str | None = None) -> FittedDPGMM:
+        """The same chains read through another predictive variant (:data:`PREDICTIVES`) and,
+        when given, another state averaging (:data:`AVERAGINGS`; default: the variant's own)."""
+        return attrs.evolve(self, predictive=predictive, averaging=averaging)
+
+    @property
+    def state_averaging(self) -> str:
+        """The state averaging in use: the set one, or the predictive variant's own."""
+        return self.averaging or default_averaging(self.predictive)
 
     def kappa0(self, gidx: torch.Tensor) -> torch.Tensor:
         """kappa0 of the groups ``gidx`` (B,)."""
@@ -174,8 +198,8 @@ class FittedDPGMM:
 
     def average_states(self, lp: torch.Tensor) -> torch.Tensor:
         """Eq. 3's Monte Carlo average over kept states (dim 0): of densities, or of
-        log-densities for the ``"authors"`` variant."""
-        if self.predictive == "authors":
+        log-densities (:attr:`state_averaging`, e.g. the ``"authors"`` variant's)."""
+        if self.state_averaging == "log":
             return lp.mean(0)
         return torch.logsumexp(lp, 0) - math.log(lp.shape[0])
 
@@ -357,6 +381,24 @@ class FittedDPGMM:
         """
         g = self._default_group(group)
         y, log_p = self._kl_terms(g, num_samples, seed, per_state)
+        return self._relative_entropy_of(y, log_p, g)
+
+    def relative_entropy_by_averaging(self, group: Any = None, num_samples: int = 10_000,
+                                      seed: int | None = None) -> dict[str, float]:
+        """Eq. 4 under each state averaging (:data:`AVERAGINGS`) from one set of draws and one
+        pass of per-state densities: ``out[a]`` equals
+        ``self.with_predictive(self.predictive, a).relative_entropy(group, num_samples, seed)``
+        (the draws depend on the predictive's weights only), at half the cost of two calls."""
+        g = self._default_group(group)
+        y, _ = self._sample_whitened(num_samples, g, self._generator(seed))
+        lp = self._log_prob_states(y.unsqueeze(0), torch.tensor([g], device=self.device))
+        return {a: self._relative_entropy_of(
+                    y, self.with_predictive(self.predictive, a).average_states(lp)[0], g)
+                for a in AVERAGINGS}
+
+    def _relative_entropy_of(self, y: torch.Tensor, log_p: torch.Tensor, g: int) -> float:
+        """Eq. 4's Monte Carlo mean from draws ``y`` (whitened) of group ``g`` and their Eq. 3
+        log-densities ``log_p`` in whitened coordinates."""
         gidx = torch.tensor([g], device=self.device)
         # both densities in the group's standardised coordinates z = (x - mean) / sd, where q is
         # N(0, I); log p_z = log p_y - log|dy/dz|, and y = z when whitening is diagonal

@@ -1,0 +1,144 @@
+"""The sensitivity table in the report: its rows on disk, and its Markdown and HTML sections.
+
+Each density claim's test writes its row (:class:`modes.sensitivity.SensitivityTable` of one
+claim) to ``<records>/sensitivity/<claim>.json``, stamped with the run id like the claim records;
+the report merges the rows of its run (:func:`load_table`) into one table, claims x choices, each
+cell the claim's own verdict (before Holm), p-value and effect size under that choice.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+
+from modes.report.records import _finite_or_none, natural_key, record_path, resolve
+from modes.sensitivity import CHOICES, Cell, SensitivityTable
+from modes.store import save_json
+
+SENSITIVITY_SUBDIR = "sensitivity"
+TITLE = "Sensitivity to the analytic choices"
+NOTE = ("Each density claim decided again under each analytic choice where the paper's text and "
+        "the authors' code differ, everything else as in the default analysis: its own verdict "
+        "before the run's Holm correction (p, effect size). The predictive and averaging "
+        "choices re-read the default run's chains (no new sampling); block update, SVD "
+        "centring and noise space refit (with --modes-sensitivity). An empty cell: the choice "
+        "touches none of the claim's inputs, or was not run. 'robust': every choice run gives "
+        "the default verdict.")
+
+
+def write_row(records: Path | str, run_id: str, table: SensitivityTable) -> Path:
+    """Write one claim's row (``table`` of one claim) for run ``run_id``; returns the path."""
+    if len(table.claims) != 1:
+        raise ValueError(f"a sensitivity row holds one claim, got {list(table.claims)}")
+    name = record_path(Path(records) / SENSITIVITY_SUBDIR, table.claims[0])
+    save_json(name, _finite_or_none({"run_id": run_id, "table": table.to_json()}))
+    return name
+
+
+def _cell(data: dict[str, object]) -> dict[str, object]:
+    return {k: (math.nan if v is None else v) for k, v in data.items()}
+
+
+def load_table(path: Path | str, run_id: str) -> SensitivityTable | None:
+    """The rows of run ``run_id`` under ``path`` (a records or reports directory) as one table,
+    claims in natural order; None when the run wrote none. A row that cannot be read is an
+    error naming the file."""
+    folder = resolve(path) / SENSITIVITY_SUBDIR
+    rows = []
+    for file in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(file.read_text())
+            if data.get("run_id") != run_id:
+                continue
+            table = data["table"]
+            table["baseline"] = {k: _cell(v) for k, v in table["baseline"].items()}
+            table["cells"] = {k: {c: _cell(v) for c, v in row.items()}
+                              for k, row in table["cells"].items()}
+            rows.append(SensitivityTable.from_json(table))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"cannot read sensitivity row {file}: {err!r}") from None
+    if not rows:
+        return None
+    return SensitivityTable.merge(sorted(rows, key=lambda t: natural_key(t.claims[0])))
+
+
+def cell_text(cell: Cell | None) -> str:
+    if cell is None:
+        return "—"
+    return f"{cell.verdict} (p {cell.p_value:.2g}, effect {cell.effect:.3g})"
+
+
+def robust_text(table: SensitivityTable, claim: str) -> str:
+    """"yes" / "no", or "—" when no choice was run for the claim."""
+    if not table.cells.get(claim):
+        return "—"
+    return "yes" if table.robust(claim) else "no"
+
+
+def _rows(table: SensitivityTable) -> list[list[str]]:
+    return [[claim, cell_text(table.baseline.get(claim)),
+             *(cell_text(table.cells.get(claim, {}).get(c)) for c in table.choices),
+             robust_text(table, claim)] for claim in table.claims]
+
+
+def header(table: SensitivityTable) -> list[str]:
+    return ["claim", "default", *table.choices, "robust"]
+
+
+def _sources(table: SensitivityTable) -> list[tuple[str, str]]:
+    return [(c.name, c.source) for c in CHOICES if c.name in table.choices]
+
+
+def markdown(table: SensitivityTable | None) -> str:
+    """The report's Markdown section ("" without a table)."""
+    if table is None:
+        return ""
+    head = header(table)
+    lines = ["", f"## {TITLE}", "", NOTE, "", "| " + " | ".join(head) + " |",
+             "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |"
+              for row in _rows(table)]
+    lines += [""] + [f"- `{name}`: {source}" for name, source in _sources(table)]
+    return "\n".join(lines) + "\n"
+
+
+def _html_cell(text: str, cell: Cell | None) -> str:
+    if cell is None:
+        return f"<td>{html.escape(text)}</td>"
+    cls = {"replicated": "v-replicated", "not replicated": "v-not-replicated"}.get(
+        cell.verdict, "v-inconclusive")
+    return (f"<td><span class='verdict {cls}'>{html.escape(cell.verdict)}</span> "
+            f"{html.escape(text[len(cell.verdict):].strip())}</td>")
+
+
+def html_section(table: SensitivityTable | None) -> str:
+    """The report's HTML section ("" without a table)."""
+    if table is None:
+        return ""
+    esc = html.escape
+    out = [f"<h2 id='sensitivity'>{esc(TITLE)}</h2>", f"<p>{esc(NOTE)}</p>",
+           "<table class='sensitivity'><thead><tr>"
+           + "".join(f"<th>{esc(h)}</th>" for h in header(table)) + "</tr></thead><tbody>"]
+    for claim, row in zip(table.claims, _rows(table), strict=True):
+        cells = [table.baseline.get(claim),
+                 *(table.cells.get(claim, {}).get(c) for c in table.choices)]
+        out.append("<tr>" + f"<td>{esc(claim)}</td>"
+                   + "".join(_html_cell(text, cell)
+                             for text, cell in zip(row[1:-1], cells, strict=True))
+                   + f"<td>{esc(row[-1])}</td></tr>")
+    out.append("</tbody></table><ul>" + "".join(
+        f"<li><code>{esc(name)}</code>: {esc(source)}</li>" for name, source in _sources(table))
+        + "</ul>")
+    return "\n".join(out)
+
+
+def with_section(page: str, section: str) -> str:
+    """``page`` (a whole HTML document) with ``section`` placed before ``</body>``."""
+    if not section:
+        return page
+    at = page.rfind("</body>")
+    if at < 0:
+        raise ValueError("the HTML page has no </body> to place the sensitivity table before")
+    return page[:at] + section + "\n" + page[at:]
