@@ -18,23 +18,19 @@ that pattern's false-positive rate *under this measurement*.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 import numpy as np
 import torch
 
-from modes.components.density import DPGMM, DPGMMConfig
-from modes.components.density.class_diagnostics import (
-    ClassDiagnostics,
-    diagnose_classes,
-    small_component_fraction,
-)
-from modes.components.density.crossfit import cross_fit
+from modes.components.density import DPGMMConfig, DPGMMDensity, DPGMMDensityConfig
+from modes.components.density.class_diagnostics import ClassDiagnostics, diagnose_classes
+from modes.components.density.component import DISPERSED_STARTS, PAPER_START
+from modes.components.density.crossfit import fold_assignment
 from modes.components.density.niw import PRIORS
-
-PAPER_START: Final = "random"  # chain 0: the paper's K0 = 6 random start
-DISPERSED_STARTS: Final = ("random", "one", "kmeans", "random")
+from modes.components.protocols import DensityModel, StateLogDensities
 
 
 @attrs.frozen
@@ -46,6 +42,7 @@ class DensityMeasure:
     held_out: bool
     predictive: str
     first_chain_only: bool
+    dispersed: bool = True  # chains start dispersed (DISPERSED_STARTS), else all at K0 random
 
 
 PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="paper",
@@ -53,6 +50,11 @@ PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="pap
 CHECKED = DensityMeasure("checked", prior="firm", held_out=True, predictive="occupied",
                          first_chain_only=False)
 MEASURES: Final = {m.name: m for m in (PAPER, CHECKED)}
+PAPER_POOLED: Final = DensityMeasure("paper-pooled", prior="authors", held_out=False,
+                                     predictive="paper", first_chain_only=False, dispersed=False)
+"""The Fig. 4 and A.11 experiments' fits: the authors' prior, Eq. 3 as written, every chain
+(each started at K0 random components) pooled; not a measurement of the claims (not in
+:data:`MEASURES`)."""
 
 
 @attrs.frozen
@@ -126,53 +128,81 @@ def mean_pairwise_distance(x: np.ndarray) -> float:
     return float(torch.cdist(t, t).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def _model(measure: DensityMeasure, settings: SamplerSettings, seed: int, device: str) -> DPGMM:
-    starts = DISPERSED_STARTS[:settings.chains] if settings.chains > 1 else (PAPER_START,)
-    return DPGMM(config=DPGMMConfig(
-        sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
-        block_size=settings.block_size, init_components=settings.init_components,
-        chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-        starts=starts, block_update=settings.block_update), device=device, progress=False)
+ModelFactory = Callable[[int], DensityModel]
+"""``seed -> DensityModel``: the density model a measurement fits, seeded per fit."""
+
+
+def dpgmm_models(measure: DensityMeasure, settings: SamplerSettings,
+                 device: str = "cpu") -> ModelFactory:
+    """The DP-GMM read as ``measure`` says, with the sampler ``settings`` (dispersed starts when
+    several chains run)."""
+    dispersed = settings.chains > 1 and measure.dispersed
+    starts = DISPERSED_STARTS[:settings.chains] if dispersed else (PAPER_START,)
+
+    def build(seed: int) -> DensityModel:
+        return DPGMMDensity(DPGMMDensityConfig(
+            sampler=DPGMMConfig(
+                sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
+                block_size=settings.block_size, init_components=settings.init_components,
+                chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
+                starts=starts, block_update=settings.block_update),
+            predictive=measure.predictive,
+            read_chain=0 if measure.first_chain_only else None, device=device))
+
+    return build
 
 
 @attrs.frozen(eq=False)
 class _Fit:
     log_density: np.ndarray  # (W, N)
     relative_entropy: np.ndarray  # (W, C)
-    states: np.ndarray  # (T, N) per-state log-densities of world 0
+    states: StateLogDensities  # (T, N) per-state log-densities of world 0
     small: np.ndarray  # (C,) collapsed-component fraction of world 0's classes
     n_fit: np.ndarray  # (C,) points each class model was fitted on
 
 
+def fold_seed(seed: int) -> int:
+    """The seed of the cross-fitting folds of a measurement seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
+
+
 def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                settings: SamplerSettings, seed: int, device: str) -> _Fit:
-    """Fit every class of every world (W, N, d) in one sampler call; read with ``measure``."""
+                settings: SamplerSettings, seed: int, models: ModelFactory) -> _Fit:
+    """Fit every class of every world (W, N, d) in one call of the density model; read in-sample
+    or held out (cross-fitted) as ``measure`` says. Only protocol methods are called
+    (:class:`modes.components.protocols.FittedDensity`)."""
     classes, code = np.unique(labels, return_inverse=True)
     n_worlds, n = worlds.shape[:2]
     groups = (np.arange(n_worlds)[:, None] * classes.size + code[None]).reshape(-1)
     points = worlds.reshape(-1, worlds.shape[2])
-    model = _model(measure, settings, seed, device)
+    model = models(seed)
     if measure.held_out:
-        fold_seed = int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
-        cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed,
-                       predictive=measure.predictive)
-        log_density = cf.log_density
-        rel = np.array([cf.relative_entropy(int(g), settings.kl_samples, seed)
-                        for g in np.unique(groups)])
+        # every (class, fold) model in one fit: group g * folds + f is group g without fold f
+        folds = settings.folds
+        fold = fold_assignment(groups, folds, fold_seed(seed))
+        parts = [np.flatnonzero(fold != f) for f in range(folds)]
+        rows = np.concatenate(parts)
+        fold_groups = np.concatenate([groups[p] * folds + f for f, p in enumerate(parts)])
+        fitted = model.fit(points[rows], fold_groups)
+        own = groups * folds + fold
+        log_density = fitted.log_prob_own(points, own)
+        rel = np.array([np.mean([fitted.relative_entropy(int(g) * folds + f,
+                                                         settings.kl_samples, seed + f)
+                                 for f in range(folds)]) for g in np.unique(groups)])
+        small = fitted.collapsed_fraction().reshape(-1, folds).mean(1)
         return _Fit(log_density=log_density.reshape(n_worlds, n),
                     relative_entropy=rel.reshape(n_worlds, classes.size),
-                    states=cf.states[:, :n], small=cf.small_fraction()[: classes.size],
-                    n_fit=np.bincount(code) * (settings.folds - 1) / settings.folds)
-    fitted = model.fit(points, groups, warn=False).with_predictive(measure.predictive)
-    reader = fitted.chain(0) if measure.first_chain_only else fitted
-    log_density = reader.log_prob_own(points, groups).cpu().numpy()
-    rel = np.array([reader.relative_entropy(group=int(g), num_samples=settings.kl_samples,
-                                            seed=seed + int(g)) for g in np.unique(groups)])
+                    states=fitted.state_log_prob_own(points[:n], own[:n]),
+                    small=small[: classes.size],
+                    n_fit=np.bincount(code) * (folds - 1) / folds)
+    fitted = model.fit(points, groups)
+    log_density = fitted.log_prob_own(points, groups)
+    rel = np.array([fitted.relative_entropy(int(g), settings.kl_samples, seed + int(g))
+                    for g in np.unique(groups)])
     return _Fit(log_density=log_density.reshape(n_worlds, n),
                 relative_entropy=rel.reshape(n_worlds, classes.size),
-                states=fitted.log_prob_own_states(points[:n], groups[:n]).cpu().numpy(),
-                small=small_component_fraction(fitted.states.counts, fitted.dim,
-                                               fitted.nu0)[: classes.size],
+                states=fitted.state_log_prob_own(points[:n], groups[:n]),
+                small=fitted.collapsed_fraction()[: classes.size],
                 n_fit=np.bincount(code).astype(np.float64))
 
 
@@ -182,15 +212,18 @@ def _distances(worlds: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def measure_layer(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                  settings: SamplerSettings, seed: int, device: str = "cpu") -> LayerMeasurement:
-    """Fit the real classes of one layer and read them with ``measure``, with diagnostics."""
+                  settings: SamplerSettings, seed: int, device: str = "cpu",
+                  models: ModelFactory | None = None) -> LayerMeasurement:
+    """Fit the real classes of one layer and read them with ``measure``, with diagnostics.
+    ``models`` is the density model (default: the DP-GMM, :func:`dpgmm_models`)."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
-    fit = _fit_worlds(x[None], labels, measure, settings, seed, device)
+    models = models or dpgmm_models(measure, settings, device)
+    fit = _fit_worlds(x[None], labels, measure, settings, seed, models)
     in_sample = (np.full(fit.small.size, np.nan) if measure.held_out else
                  np.array([fit.log_density[0][labels == c].mean() for c in np.unique(labels)]))
-    diagnostics = diagnose_classes(fit.states, labels, settings.chains, fit.small, x.shape[1],
-                                   fit.n_fit)
+    diagnostics = diagnose_classes(fit.states.states, labels, fit.states.chains, fit.small,
+                                   x.shape[1], fit.n_fit)
     return LayerMeasurement(log_density=fit.log_density,
                             relative_entropy=fit.relative_entropy,
                             mean_intra_distance=_distances(x[None], labels),
@@ -214,13 +247,15 @@ class NullMeasurement:
 
 
 def measure_nulls(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                  settings: SamplerSettings, seed: int, device: str = "cpu") -> NullMeasurement:
+                  settings: SamplerSettings, seed: int, device: str = "cpu",
+                  models: ModelFactory | None = None) -> NullMeasurement:
     """``settings.null_replicates`` matched nulls of the layer, fitted and read with ``measure``
-    exactly as the real classes (one sampler call for all replicates)."""
+    exactly as the real classes (one fit for all replicates)."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E756C6C]))
     worlds = matched_null(x, labels, settings.null_replicates, rng)
-    fit = _fit_worlds(worlds, labels, measure, settings, seed + 1, device)
+    models = models or dpgmm_models(measure, settings, device)
+    fit = _fit_worlds(worlds, labels, measure, settings, seed + 1, models)
     return NullMeasurement(log_density=fit.log_density, relative_entropy=fit.relative_entropy,
                            mean_intra_distance=_distances(worlds, labels))

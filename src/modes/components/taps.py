@@ -18,7 +18,6 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from modes.components.protocols import Backbone
-from modes.registry import register
 from modes.store import ArtifactStore
 
 _POOL: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -35,7 +34,6 @@ def average_pool(activations: torch.Tensor) -> torch.Tensor:
     return _POOL["gap"](activations)
 
 
-@register("tap", "graph")
 class GraphTap:
     """All of a backbone's taps in one forward pass, pooled to ``(B, d_l)`` per tapped node.
 
