@@ -30,11 +30,12 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 ENTRY_POINT_GROUP = "modes.components"
-KINDS = ("backbone", "dataset", "reducer", "density", "memorization", "certifier")
+KINDS = ("backbone", "dataset", "tap", "reducer", "density", "memorization", "certifier")
 
 # Modules whose import registers the built-in components.
 _BUILTIN_MODULES = (
     "modes.components.backbones",
+    "modes.components.taps",
     "modes.data",
     "modes.components.reducer",
     "modes.components.density",

@@ -140,6 +140,7 @@ class ScenarioConfig:
     backbone: str = "resnet18"
     control_backbone: str = "plain_cnn"
     transformers: tuple[str, ...] = ("vit", "mixer")
+    tap: str = "graph"
     reducer: str = "svd"
     density: str = "dpgmm"
     memorization: str = "subsampled"
@@ -166,7 +167,8 @@ class ScenarioConfig:
     block_update: str | None = None
 
     def components(self) -> dict[str, str]:
-        return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
+        return {"dataset": self.dataset, "backbone": self.backbone, "tap": self.tap,
+                "reducer": self.reducer,
                 "density": self.density, "memorization": self.memorization,
                 "certifier": self.certifier}
 
@@ -347,7 +349,10 @@ class Scenario:
             training_version=TRAINING_VERSION)
 
     def representations_key(self, name: str) -> RepresentationsKey:
-        return RepresentationsKey(self.source_key(name))
+        if self.given is not None:  # the file's representations: no tap
+            return RepresentationsKey(self.source_key(name))
+        return RepresentationsKey(self.source_key(name),
+                                  registry.component("tap", self.config.tap).key())
 
     def _choices(self) -> dict[str, object]:
         """The analytic choices set away from their defaults (their stages' keys hold them in
@@ -371,8 +376,9 @@ class Scenario:
 
         def compute() -> dict[str, np.ndarray]:
             backbone, model = self.trained(name)
-            return extract_representations(backbone, self.images().train_images, batch_size=256,
-                                           model=model)
+            return extract_representations(
+                backbone, self.images().train_images, batch_size=256, model=model,
+                tap=registry.component("tap", self.config.tap).factory)
 
         return self.store.get_or_compute("representations", self.representations_key(name),
                                          compute)
@@ -383,7 +389,7 @@ class Scenario:
         out = self.config.components()
         if self.given is None:
             return out
-        for key in ("dataset", "backbone", "certifier"):
+        for key in ("dataset", "backbone", "tap", "certifier"):
             del out[key]
         c = self.config
         mem = ("none" if c.memorization == "none"

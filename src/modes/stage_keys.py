@@ -40,9 +40,11 @@ class SourceKey:
 
 @attrs.frozen
 class RepresentationsKey:
-    """Eq. 1 representations of every training image at every tapped layer."""
+    """Eq. 1 representations of every training image at every tapped layer, by ``tap`` (None:
+    read from a representations file)."""
 
     source: SourceKey
+    tap: ComponentKey | None = None
 
 
 @attrs.frozen

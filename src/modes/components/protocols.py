@@ -9,6 +9,7 @@ kind            factory
 ==============  ===========================================================================
 backbone        ``factory(num_classes=, width=, stem=, **options) -> Backbone``
 dataset         ``factory(scale, root=, seed=, download=) -> ImageDataset``
+tap             ``factory(backbone, model) -> FeatureTap`` (``model``: the trained network)
 reducer         ``factory(config) -> Reducer``; the scenario creates it with ``dims=`` (and the
                 SVD's ``centre=`` when that analytic choice is set)
 density         ``factory(config) -> DensityModel``; ``configure(DensityContext) -> config``
@@ -71,6 +72,10 @@ class FeatureTap(Protocol):
     """Maps a batch of images to one representation matrix per tapped layer (Eq. 1)."""
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]: ...
+
+
+TapFactory = Callable[[Backbone, nn.Module], FeatureTap]
+"""``(backbone, model) -> FeatureTap``: the tap kind's factory."""
 
 
 @runtime_checkable
