@@ -341,12 +341,16 @@ class Scenario:
         if self.given is not None:  # the file (by content) stands in for data and training
             return SourceKey(seed=c.seed, representations_sha256=self.given.sha256)
         return SourceKey(
-            seed=c.seed, dataset=c.dataset, data_root=c.data_root, data=self.scale.data,
-            backbone=backbone, architecture=self.architecture(backbone),
+            seed=c.seed, dataset=self.dataset_key(), data_root=c.data_root, data=self.scale.data,
+            backbone=registry.component("backbone", backbone).key(),
+            architecture=self.architecture(backbone),
             train=self.train_scale(backbone),
             transformer=(self.scale.transformer_config, self.scale.transformer_blocks,
                          self.scale.transformer_width) if backbone in TRANSFORMERS else None,
             training_version=TRAINING_VERSION)
+
+    def dataset_key(self) -> ComponentKey:
+        return registry.component("dataset", self.config.dataset).key()
 
     def representations_key(self, name: str) -> RepresentationsKey:
         if self.given is not None:  # the file's representations: no tap
@@ -573,7 +577,8 @@ class Scenario:
         request = MemorizationKey(
             source=SourceKey(seed=c.seed, representations_sha256=self.given.sha256)
             if self.given is not None else
-            SourceKey(seed=c.seed, dataset=c.dataset, data_root=c.data_root, data=self.scale.data),
+            SourceKey(seed=c.seed, dataset=self.dataset_key(), data_root=c.data_root,
+                      data=self.scale.data),
             estimator=component.key(config),
             train=self.memorization_train_scale() if trains else None,
             architecture=getattr(self.backbone_for_memorization(), "spec", c.backbone)

@@ -27,10 +27,10 @@ class SourceKey:
 
     seed: int
     representations_sha256: str | None = None
-    dataset: str | None = None
+    dataset: ComponentKey | None = None
     data_root: str | None = None
     data: DataScale | None = None
-    backbone: str | None = None
+    backbone: ComponentKey | None = None
     architecture: object = None  # BackboneSpec, or the name of a plug-in backbone without one
     train: TrainScale | None = None
     transformer: tuple[str, int, int] | None = None
