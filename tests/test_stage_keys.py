@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from modes.scenario import Scenario, ScenarioConfig
@@ -58,3 +59,36 @@ def test_no_scenario_method_returns_any() -> None:
         annotation = inspect.signature(function).return_annotation
         assert annotation is not inspect.Signature.empty, name
         assert "Any" not in str(annotation), (name, annotation)
+
+
+class MaxTap:
+    """A feature tap that max-pools each tapped map (instead of Eq. 1's average)."""
+
+    def __init__(self, backbone, model) -> None:
+        from torchvision.models.feature_extraction import create_feature_extractor
+
+        self.nodes = list(backbone.tap_nodes())
+        self.extractor = create_feature_extractor(model, {n: n for n in self.nodes})
+
+    def __call__(self, images):
+        out = self.extractor(images)
+        return {n: out[n].amax(dim=(2, 3)) for n in self.nodes}
+
+
+@pytest.mark.slow
+def test_the_selected_tap_extracts_the_representations(tmp_path: Path) -> None:
+    from modes import registry
+
+    store = ArtifactStore(tmp_path / "cache")
+    with registry.scoped():
+        registry.register("tap", "max", version="7")(MaxTap)
+        graph = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES), store)
+        chosen = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, tap="max"), store)
+        mean, peak = graph.representations("resnet18"), chosen.representations("resnet18")
+        assert chosen.representations_key("resnet18").tap == registry.ComponentKey(
+            "tap", "max", "7")
+    assert list(mean) == list(peak)
+    for layer in mean:  # the same trained network, pooled two ways: max >= mean everywhere
+        assert mean[layer].shape == peak[layer].shape
+        assert np.all(peak[layer] >= mean[layer] - 1e-5) and not np.allclose(peak[layer],
+                                                                              mean[layer])
