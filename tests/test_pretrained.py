@@ -156,7 +156,7 @@ def test_the_scenario_fine_tunes_a_pretrained_transformer_and_says_so(tmp_path: 
     assert tuned.initialization("mixer") == "trained from scratch"
     assert plain.initialization("vit") == "trained from scratch"
     assert_same(state(vit), state(tuned.backbone("vit")))
-    assert tuned._request("reps", "vit") != plain._request("reps", "vit")
-    assert tuned._request("reps", "mixer") == plain._request("reps", "mixer")
+    assert tuned.representations_key("vit") != plain.representations_key("vit")
+    assert tuned.representations_key("mixer") == plain.representations_key("mixer")
     with pytest.raises(ValueError, match="NAME=PATH"):
         parse_pretrained("vit")

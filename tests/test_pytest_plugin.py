@@ -84,9 +84,9 @@ def test_the_header_says_what_an_active_run_runs(pytester: pytest.Pytester) -> N
         "modes: scale smoke, overrides: density.sweeps=100, robustness.noise_space=pixel, "
         "train.max_lr=1.0",
         "modes: dataset synthetic, seed 0, device cpu, run run-h",
-        "modes: components dataset=synthetic, backbone=resnet50, reducer=svd, density=dpgmm, "
-        "memorization=subsampled, certifier=randomized-smoothing, control_backbone=plain_cnn, "
-        "transformers=vit,mixer",
+        "modes: components dataset=synthetic, backbone=resnet50, tap=graph, reducer=svd, "
+        "density=dpgmm, memorization=subsampled, certifier=randomized-smoothing, "
+        "control_backbone=plain_cnn, transformers=vit,mixer",
         f"modes: cache {cache}, reports reports",
     ])
 

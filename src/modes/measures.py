@@ -16,48 +16,30 @@ decides the nulls exactly as the real classes; the rate at which they show the c
 that pattern's false-positive rate *under this measurement*.
 
 Every fit is read once per **reading** (:data:`READINGS`: Eq. 3's predictive variant x state
-averaging, :mod:`modes.components.density.fitted`), all from the same kept states, so that the
+averaging, :mod:`modes.components.density.readings`), all from the same kept states, so that the
 sensitivity table's predictive and averaging choices (:mod:`modes.sensitivity`) re-read the
 chains of the default run instead of re-running the sampler: :func:`measure_layer_readings`,
-:func:`measure_nulls_readings`.
+:func:`measure_nulls_readings`. A density model without readings
+(:class:`~modes.components.density.readings.ReadableDensity`) is read its one way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 import numpy as np
 import torch
 
-from modes.components.density import DPGMM, DPGMMConfig
-from modes.components.density.class_diagnostics import (
-    ClassDiagnostics,
-    diagnose_classes,
-    small_component_fraction,
-)
-from modes.components.density.crossfit import cross_fit
+from modes.components.density import DPGMMConfig, DPGMMDensity, DPGMMDensityConfig
+from modes.components.density.class_diagnostics import ClassDiagnostics, diagnose_classes
+from modes.components.density.component import DISPERSED_STARTS, PAPER_START
+from modes.components.density.crossfit import fold_assignment
 from modes.components.density.fitted import AVERAGINGS, PREDICTIVES, default_averaging
 from modes.components.density.niw import PRIORS
-
-PAPER_START: Final = "random"  # chain 0: the paper's K0 = 6 random start
-DISPERSED_STARTS: Final = ("random", "one", "kmeans", "random")
-
-
-@attrs.frozen
-class Reading:
-    """How kept chain states are read into Eq. 3: a predictive variant and a state averaging."""
-
-    predictive: str = attrs.field(validator=attrs.validators.in_(PREDICTIVES))
-    averaging: str = attrs.field(validator=attrs.validators.in_(AVERAGINGS))
-
-    @property
-    def key(self) -> str:
-        """``"occupied.density"``: the prefix of this reading's arrays in a stored artifact."""
-        return f"{self.predictive}.{self.averaging}"
-
-
-READINGS: Final = tuple(Reading(p, a) for p in PREDICTIVES for a in AVERAGINGS)
+from modes.components.density.readings import READINGS, ReadableDensity, Reading
+from modes.components.protocols import DensityModel, StateLogDensities
 
 
 @attrs.frozen
@@ -69,6 +51,7 @@ class DensityMeasure:
     held_out: bool
     predictive: str = attrs.field(validator=attrs.validators.in_(PREDICTIVES))
     first_chain_only: bool
+    dispersed: bool = True  # chains start dispersed (DISPERSED_STARTS), else all at K0 random
     # state averaging; None: the predictive variant's own (fitted.default_averaging)
     averaging: str | None = attrs.field(
         default=None, validator=attrs.validators.optional(attrs.validators.in_(AVERAGINGS)))
@@ -79,11 +62,11 @@ class DensityMeasure:
         return Reading(self.predictive, self.averaging or default_averaging(self.predictive))
 
     @property
-    def fit(self) -> dict[str, Any]:
-        """What determines the chains, i.e. all but the reading: the store's request for them,
-        which every reading shares."""
-        return {k: v for k, v in attrs.asdict(self).items()
-                if k not in ("predictive", "averaging")}
+    def fit(self) -> DensityMeasure:
+        """What determines the chains, i.e. all but the reading (the base predictive and no
+        averaging): the cache key of the fit, which every reading shares."""
+        return attrs.evolve(self, predictive=MEASURES_BASE.get(self.name, self.predictive),
+                            averaging=None)
 
 
 PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="paper",
@@ -91,6 +74,12 @@ PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="pap
 CHECKED = DensityMeasure("checked", prior="firm", held_out=True, predictive="occupied",
                          first_chain_only=False)
 MEASURES: Final = {m.name: m for m in (PAPER, CHECKED)}
+MEASURES_BASE: Final = {"paper": "paper", "checked": "occupied", "paper-pooled": "paper"}
+PAPER_POOLED: Final = DensityMeasure("paper-pooled", prior="authors", held_out=False,
+                                     predictive="paper", first_chain_only=False, dispersed=False)
+"""The Fig. 4 and A.11 experiments' fits: the authors' prior, Eq. 3 as written, every chain
+(each started at K0 random components) pooled; not a measurement of the claims (not in
+:data:`MEASURES`)."""
 
 
 @attrs.frozen
@@ -164,82 +153,109 @@ def mean_pairwise_distance(x: np.ndarray) -> float:
     return float(torch.cdist(t, t).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def _model(measure: DensityMeasure, settings: SamplerSettings, seed: int, device: str) -> DPGMM:
-    starts = DISPERSED_STARTS[:settings.chains] if settings.chains > 1 else (PAPER_START,)
-    return DPGMM(config=DPGMMConfig(
-        sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
-        block_size=settings.block_size, init_components=settings.init_components,
-        chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-        starts=starts, block_update=settings.block_update), device=device, progress=False)
+ModelFactory = Callable[[int], DensityModel]
+"""``seed -> DensityModel``: the density model a measurement fits, seeded per fit."""
+
+
+def dpgmm_models(measure: DensityMeasure, settings: SamplerSettings,
+                 device: str = "cpu") -> ModelFactory:
+    """The DP-GMM read as ``measure`` says, with the sampler ``settings`` (dispersed starts when
+    several chains run)."""
+    dispersed = settings.chains > 1 and measure.dispersed
+    starts = DISPERSED_STARTS[:settings.chains] if dispersed else (PAPER_START,)
+
+    def build(seed: int) -> DensityModel:
+        return DPGMMDensity(DPGMMDensityConfig(
+            sampler=DPGMMConfig(
+                sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
+                block_size=settings.block_size, init_components=settings.init_components,
+                chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
+                starts=starts, block_update=settings.block_update),
+            predictive=measure.predictive,
+            read_chain=0 if measure.first_chain_only else None, device=device))
+
+    return build
 
 
 @attrs.frozen(eq=False)
 class _Fit:
     log_density: np.ndarray  # (W, N)
     relative_entropy: np.ndarray  # (W, C)
-    states: np.ndarray  # (T, N) per-state log-densities of world 0
+
+
+@attrs.frozen(eq=False)
+class _Fitted:
+    """One fit of every world's classes, read with each reading (keyed by ``Reading.key``)."""
+
+    readings: dict[str, _Fit]
+    states: StateLogDensities  # (T, N) per-state log-densities of world 0
     small: np.ndarray  # (C,) collapsed-component fraction of world 0's classes
     n_fit: np.ndarray  # (C,) points each class model was fitted on
 
 
-def _by_predictive(readings: tuple[Reading, ...]) -> dict[str, list[str]]:
-    """The readings' averagings per predictive variant (per-state densities and Eq. 4's draws
-    depend on the variant only, so each variant is computed once and averaged both ways)."""
-    out: dict[str, list[str]] = {}
-    for r in readings:
-        out.setdefault(r.predictive, []).append(r.averaging)
-    return out
+def fold_seed(seed: int) -> int:
+    """The seed of the cross-fitting folds of a measurement seeded ``seed``."""
+    return int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
+
+
+def _read(fitted: Any, x: np.ndarray, own: np.ndarray, rel_groups: list[int], seeds: list[int],
+          kl_samples: int, measure: DensityMeasure,
+          readings: tuple[Reading, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Eq. 3 of ``x`` under ``own`` and Eq. 4 of ``rel_groups`` per reading: every reading from
+    one fit when the model has readings, else the model's one way, stored as the measure's
+    reading (a variant reading of such a model is then a clear KeyError, never another's)."""
+    if isinstance(fitted, ReadableDensity):
+        return {k: (r.log_density, r.relative_entropy)
+                for k, r in fitted.read_all(x, own, readings, rel_groups, kl_samples,
+                                            seeds).items()}
+    rel = np.array([fitted.relative_entropy(g, kl_samples, s)
+                    for g, s in zip(rel_groups, seeds, strict=True)])
+    return {measure.reading.key: (fitted.log_prob_own(x, own), rel)}
 
 
 def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                settings: SamplerSettings, seed: int, device: str,
-                readings: tuple[Reading, ...]) -> dict[str, _Fit]:
-    """Fit every class of every world (W, N, d) in one sampler call; read the chains with each
-    of ``readings`` (keyed by :attr:`Reading.key`), all from the same kept states."""
+                settings: SamplerSettings, seed: int, models: ModelFactory,
+                readings: tuple[Reading, ...]) -> _Fitted:
+    """Fit every class of every world (W, N, d) in one call of the density model; read in-sample
+    or held out (cross-fitted) as ``measure`` says, with each of ``readings``. Only protocol
+    methods are called (:class:`modes.components.protocols.FittedDensity`, and
+    :class:`~modes.components.density.readings.ReadableDensity` where the model has it)."""
     classes, code = np.unique(labels, return_inverse=True)
     n_worlds, n = worlds.shape[:2]
     groups = (np.arange(n_worlds)[:, None] * classes.size + code[None]).reshape(-1)
     points = worlds.reshape(-1, worlds.shape[2])
-    model = _model(measure, settings, seed, device)
-    out = {}
+    model = models(seed)
+    unique = [int(g) for g in np.unique(groups)]
     if measure.held_out:
-        fold_seed = int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
-        cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed,
-                       predictive=measure.predictive)
-        small = cf.small_fraction()[: classes.size]
-        n_fit = np.bincount(code) * (settings.folds - 1) / settings.folds
-        for predictive, averagings in _by_predictive(readings).items():
-            read = cf.read(points, predictive)
-            rels = [read.relative_entropies(int(g), settings.kl_samples, seed)
-                    for g in np.unique(groups)]
-            for averaging in averagings:
-                log_density = read.averaged(averaging).log_density
-                rel = np.array([r[averaging] for r in rels])
-                out[Reading(predictive, averaging).key] = _Fit(
-                    log_density=log_density.reshape(n_worlds, n),
-                    relative_entropy=rel.reshape(n_worlds, classes.size),
-                    states=read.states[:, :n], small=small, n_fit=n_fit)
-        return out
-    chains = model.fit(points, groups, warn=False)
-    small = small_component_fraction(chains.states.counts, chains.dim, chains.nu0)[: classes.size]
-    for predictive, averagings in _by_predictive(readings).items():
-        fitted = chains.with_predictive(predictive)
-        reader = fitted.chain(0) if measure.first_chain_only else fitted
-        per_state = reader.log_prob_own_states(points, groups)
-        states = (per_state[:, :n] if not measure.first_chain_only
-                  else fitted.log_prob_own_states(points[:n], groups[:n])).cpu().numpy()
-        rels = [reader.relative_entropy_by_averaging(
-            group=int(g), num_samples=settings.kl_samples, seed=seed + int(g))
-            for g in np.unique(groups)]
-        for averaging in averagings:
-            own = reader.with_predictive(predictive, averaging)
-            log_density = own.average_states(per_state).cpu().numpy()
-            rel = np.array([r[averaging] for r in rels])
-            out[Reading(predictive, averaging).key] = _Fit(
-                log_density=log_density.reshape(n_worlds, n),
-                relative_entropy=rel.reshape(n_worlds, classes.size), states=states,
-                small=small, n_fit=np.bincount(code).astype(np.float64))
-    return out
+        # every (class, fold) model in one fit: group g * folds + f is group g without fold f
+        folds = settings.folds
+        fold = fold_assignment(groups, folds, fold_seed(seed))
+        parts = [np.flatnonzero(fold != f) for f in range(folds)]
+        rows = np.concatenate(parts)
+        fold_groups = np.concatenate([groups[p] * folds + f for f, p in enumerate(parts)])
+        fitted = model.fit(points[rows], fold_groups)
+        own = groups * folds + fold
+        read = _read(fitted, points, own, [g * folds + f for g in unique for f in range(folds)],
+                     [seed + f for _ in unique for f in range(folds)], settings.kl_samples,
+                     measure, readings)
+        return _Fitted(
+            readings={k: _Fit(log_density=ld.reshape(n_worlds, n),
+                              relative_entropy=rel.reshape(-1, folds).mean(1).reshape(
+                                  n_worlds, classes.size))
+                      for k, (ld, rel) in read.items()},
+            states=fitted.state_log_prob_own(points[:n], own[:n]),
+            small=fitted.collapsed_fraction().reshape(-1, folds).mean(1)[: classes.size],
+            n_fit=np.bincount(code) * (folds - 1) / folds)
+    fitted = model.fit(points, groups)
+    read = _read(fitted, points, groups, unique, [seed + g for g in unique], settings.kl_samples,
+                 measure, readings)
+    return _Fitted(
+        readings={k: _Fit(log_density=ld.reshape(n_worlds, n),
+                          relative_entropy=rel.reshape(n_worlds, classes.size))
+                  for k, (ld, rel) in read.items()},
+        states=fitted.state_log_prob_own(points[:n], groups[:n]),
+        small=fitted.collapsed_fraction()[: classes.size],
+        n_fit=np.bincount(code).astype(np.float64))
 
 
 def _distances(worlds: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -249,21 +265,24 @@ def _distances(worlds: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def measure_layer_readings(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
                            settings: SamplerSettings, seed: int, device: str = "cpu",
+                           models: ModelFactory | None = None,
                            readings: tuple[Reading, ...] = READINGS
                            ) -> dict[str, LayerMeasurement]:
     """Fit the real classes of one layer once and read them with each of ``readings`` (keyed by
-    :attr:`Reading.key`), each with its diagnostics."""
+    :attr:`Reading.key`; a model without readings gives only the measure's), each with its
+    diagnostics. ``models`` is the density model (default: the DP-GMM, :func:`dpgmm_models`)."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
-    fits = _fit_worlds(x[None], labels, measure, settings, seed, device, readings)
+    models = models or dpgmm_models(measure, settings, device)
+    fitted = _fit_worlds(x[None], labels, measure, settings, seed, models, readings)
+    diagnostics = diagnose_classes(fitted.states.states, labels, fitted.states.chains,
+                                   fitted.small, x.shape[1], fitted.n_fit)
     distances = _distances(x[None], labels)
     out = {}
-    for key, fit in fits.items():
-        in_sample = (np.full(fit.small.size, np.nan) if measure.held_out else
+    for key, fit in fitted.readings.items():
+        in_sample = (np.full(fitted.small.size, np.nan) if measure.held_out else
                      np.array([fit.log_density[0][labels == c].mean()
                                for c in np.unique(labels)]))
-        diagnostics = diagnose_classes(fit.states, labels, settings.chains, fit.small,
-                                       x.shape[1], fit.n_fit)
         out[key] = LayerMeasurement(log_density=fit.log_density,
                                     relative_entropy=fit.relative_entropy,
                                     mean_intra_distance=distances,
@@ -272,9 +291,10 @@ def measure_layer_readings(x: np.ndarray, labels: np.ndarray, measure: DensityMe
 
 
 def measure_layer(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                  settings: SamplerSettings, seed: int, device: str = "cpu") -> LayerMeasurement:
+                  settings: SamplerSettings, seed: int, device: str = "cpu",
+                  models: ModelFactory | None = None) -> LayerMeasurement:
     """Fit the real classes of one layer and read them with ``measure``, with diagnostics."""
-    return measure_layer_readings(x, labels, measure, settings, seed, device,
+    return measure_layer_readings(x, labels, measure, settings, seed, device, models,
                                   (measure.reading,))[measure.reading.key]
 
 
@@ -296,27 +316,30 @@ class NullMeasurement:
 
 def measure_nulls_readings(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
                            settings: SamplerSettings, seed: int, device: str = "cpu",
+                           models: ModelFactory | None = None,
                            readings: tuple[Reading, ...] = READINGS
                            ) -> dict[str, NullMeasurement]:
     """``settings.null_replicates`` matched nulls of the layer, fitted exactly as the real
-    classes (one sampler call for all replicates) and read with each of ``readings``."""
+    classes (one fit for all replicates) and read with each of ``readings``."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E756C6C]))
     worlds = matched_null(x, labels, settings.null_replicates, rng)
-    fits = _fit_worlds(worlds, labels, measure, settings, seed + 1, device, readings)
+    models = models or dpgmm_models(measure, settings, device)
+    fitted = _fit_worlds(worlds, labels, measure, settings, seed + 1, models, readings)
     distances = _distances(worlds, labels)
     return {key: NullMeasurement(log_density=fit.log_density,
                                  relative_entropy=fit.relative_entropy,
                                  mean_intra_distance=distances)
-            for key, fit in fits.items()}
+            for key, fit in fitted.readings.items()}
 
 
 def measure_nulls(x: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
-                  settings: SamplerSettings, seed: int, device: str = "cpu") -> NullMeasurement:
+                  settings: SamplerSettings, seed: int, device: str = "cpu",
+                  models: ModelFactory | None = None) -> NullMeasurement:
     """``settings.null_replicates`` matched nulls of the layer, fitted and read with ``measure``
-    exactly as the real classes (one sampler call for all replicates)."""
-    return measure_nulls_readings(x, labels, measure, settings, seed, device,
+    exactly as the real classes (one fit for all replicates)."""
+    return measure_nulls_readings(x, labels, measure, settings, seed, device, models,
                                   (measure.reading,))[measure.reading.key]
 
 
@@ -332,5 +355,7 @@ def reading_arrays(arrays: Any, reading: Reading) -> dict[str, np.ndarray]:
     prefix = f"{reading.key}/"
     out = {k[len(prefix):]: arrays[k] for k in arrays if k.startswith(prefix)}
     if not out:
-        raise KeyError(f"the artifact holds no reading {reading.key!r}")
+        stored = sorted({k.split("/", 1)[0] for k in arrays if "/" in k})
+        raise KeyError(f"the artifact holds no reading {reading.key!r} (it holds {stored}: a "
+                       f"density model without readings is read its one way only)")
     return out

@@ -20,11 +20,23 @@ from torch import nn
 
 from modes import registry
 from modes.components.density.class_diagnostics import ClassDiagnostics
+from modes.components.protocols import (
+    Backbone,
+    Certifier,
+    DensityContext,
+    DensityModel,
+    MemorizationContext,
+    MemorizationEstimator,
+    MemorizationInput,
+    MissingComponentError,
+    Reducer,
+)
 from modes.measures import (
     MEASURES,
-    READINGS,
+    PAPER_POOLED,
     DensityMeasure,
     LayerMeasurement,
+    ModelFactory,
     NullMeasurement,
     SamplerSettings,
     measure_layer_readings,
@@ -32,18 +44,29 @@ from modes.measures import (
     reading_arrays,
     readings_to_arrays,
 )
-from modes.scale import Scale, load_profile
+from modes.registry import Component, ComponentKey
+from modes.scale import Scale, TrainScale, load_profile
+from modes.stage_keys import (
+    PIPELINE_VERSION,
+    GenerativeKey,
+    LayerDensityKey,
+    LayerNullsKey,
+    MeasurementSettings,
+    MemorizationKey,
+    RepresentationsKey,
+    SourceKey,
+    SubsetKLKey,
+)
 from modes.store import ArtifactStore
 
 if TYPE_CHECKING:
+    from modes.components.backbones.base import BackboneSpec
     from modes.components.memorization.authors_files import AuthorsFiles
+    from modes.data.dataset import ImageDataset
     from modes.data.representations_file import RepresentationsFile
+    from modes.experiments.density_bins import DensityBinTable
 
-PIPELINE_VERSION = "1"
-
-
-class MissingComponentError(LookupError):
-    """A claim needs a component this scenario does not have (the message says which)."""
+__all__ = ["PIPELINE_VERSION", "MissingComponentError", "Scenario", "ScenarioConfig"]
 
 
 @attrs.frozen(eq=False)
@@ -119,6 +142,7 @@ class ScenarioConfig:
     backbone: str = "resnet18"
     control_backbone: str = "plain_cnn"
     transformers: tuple[str, ...] = ("vit", "mixer")
+    tap: str = "graph"
     reducer: str = "svd"
     density: str = "dpgmm"
     memorization: str = "subsampled"
@@ -147,7 +171,8 @@ class ScenarioConfig:
     block_update: str | None = None
 
     def components(self) -> dict[str, str]:
-        return {"dataset": self.dataset, "backbone": self.backbone, "reducer": self.reducer,
+        return {"dataset": self.dataset, "backbone": self.backbone, "tap": self.tap,
+                "reducer": self.reducer,
                 "density": self.density, "memorization": self.memorization,
                 "certifier": self.certifier}
 
@@ -237,7 +262,7 @@ class Scenario:
         return load_representations(self.config.representations)
 
     @functools.cached_property
-    def dataset(self) -> Any:
+    def dataset(self) -> ImageDataset | FileData:
         """The dataset; with a representations file, its labels only (:class:`FileData`)."""
         from modes.data import load_dataset
 
@@ -248,7 +273,8 @@ class Scenario:
         return load_dataset(self.config.dataset, self.scale.data, root=root,
                             seed=self.config.seed, download=self.config.download)
 
-    def backbone(self, name: str, width: float | None = None, stem: str | None = None) -> Any:
+    def backbone(self, name: str, width: float | None = None,
+                 stem: str | None = None) -> Backbone:
         """Backbone ``name`` at this scale (transformers get the scale's config and size)."""
         from modes.components.backbones import stem_for
 
@@ -261,15 +287,17 @@ class Scenario:
                            "hidden": self.scale.transformer_width}
         if (path := self.pretrained_file(name)) is not None:
             kwargs["pretrained"] = path
-        return registry.create("backbone", name, num_classes=self.dataset.num_classes,
-                               width=self.scale.train.width if width is None else width,
-                               stem=stem or stem_for(self.dataset.image_size), **kwargs)
+        built: Backbone = registry.create(
+            "backbone", name, num_classes=self.dataset.num_classes,
+            width=self.scale.train.width if width is None else width,
+            stem=stem or stem_for(self.dataset.image_size), **kwargs)
+        return built
 
     def pretrained_file(self, name: str) -> str | None:
         """The pretrained weights file configured for backbone ``name``, or None."""
         return dict(self.config.pretrained).get(name)
 
-    def train_scale(self, name: str) -> Any:
+    def train_scale(self, name: str) -> TrainScale:
         """How backbone ``name`` is trained: fine-tuned (``transformer_finetune``) when it starts
         from pretrained weights, otherwise from scratch with the scale's ``train``."""
         if self.pretrained_file(name) is not None:
@@ -284,46 +312,59 @@ class Scenario:
         return initialization(dict(getattr(self.architecture(name), "options", ())))
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
-    def architecture(self, name: str) -> Any:
+    def architecture(self, name: str) -> BackboneSpec | str:
         """What backbone ``name`` is built as here: its BackboneSpec (architecture and
         initialisation settings, e.g. ``zero_init_residual`` or a pretrained file), or its name
         for a plug-in without one. Part of every stage's store request."""
-        return getattr(self.backbone(name), "spec", name)
+        spec: BackboneSpec | str = getattr(self.backbone(name), "spec", name)
+        return spec
 
     @functools.cache  # noqa: B019 - one Scenario per session; caching per instance is intended
-    def trained(self, name: str) -> tuple[Any, nn.Module]:
+    def trained(self, name: str) -> tuple[Backbone, nn.Module]:
         from modes.training.fit import train_classifier
 
         backbone = self.backbone(name)
-        model = train_classifier(backbone, self.dataset, self.train_scale(name),
+        model = train_classifier(backbone, self.images(), self.train_scale(name),
                                  seed=self.config.seed, store=self.store,
                                  progress=False)  # progress: the store's log
         return backbone, model
 
-    def _request(self, what: str, backbone: str, *scales: str, **extra: Any) -> dict[str, Any]:
-        """Store request of one stage: the data and training it stands on, the scale sections
-        named in ``scales`` (so changing one knob recomputes only the stages that use it)."""
-        c = self.config
-        source: dict[str, Any]
-        if self.given is not None:  # the file (by content) stands in for data and training
-            source = {"representations": self.given.sha256}
-        else:
-            source = {"backbone": backbone, "architecture": self.architecture(backbone),
-                      "dataset": c.dataset, "data_root": c.data_root,
-                      "data": self.scale.data, "train": self.train_scale(backbone),
-                      "transformer": (self.scale.transformer_config,
-                                      self.scale.transformer_blocks,
-                                      self.scale.transformer_width)}
-        return {"what": what, "pipeline": PIPELINE_VERSION, "seed": c.seed, **source,
-                **{name: getattr(self.scale, name) for name in scales},
-                "components": {k: getattr(c, k) for k in ("reducer", "density", "memorization",
-                                                          "mem_scores", "authors_files")},
-                "versions": _component_versions(),
-                **extra}
+    def images(self) -> ImageDataset:
+        """The image dataset (a representations file has none: MissingComponentError)."""
+        data = self.dataset
+        if isinstance(data, FileData):
+            raise data._missing("images (a backbone to train)")
+        return data
 
-    def _choices(self) -> dict[str, Any]:
-        """The analytic choices set away from their defaults, for store requests (absent when
-        unset, so default runs keep their cached stages)."""
+    def source_key(self, backbone: str) -> SourceKey:
+        """What backbone ``backbone``'s representations stand on: the representations file by
+        content, or the data and the training."""
+        from modes.training.fit import VERSION as TRAINING_VERSION
+
+        c = self.config
+        if self.given is not None:  # the file (by content) stands in for data and training
+            return SourceKey(seed=c.seed, representations_sha256=self.given.sha256)
+        return SourceKey(
+            seed=c.seed, dataset=self.dataset_key(), data_root=c.data_root, data=self.scale.data,
+            backbone=registry.component("backbone", backbone).key(),
+            architecture=self.architecture(backbone),
+            train=self.train_scale(backbone),
+            transformer=(self.scale.transformer_config, self.scale.transformer_blocks,
+                         self.scale.transformer_width) if backbone in TRANSFORMERS else None,
+            training_version=TRAINING_VERSION)
+
+    def dataset_key(self) -> ComponentKey:
+        return registry.component("dataset", self.config.dataset).key()
+
+    def representations_key(self, name: str) -> RepresentationsKey:
+        if self.given is not None:  # the file's representations: no tap
+            return RepresentationsKey(self.source_key(name))
+        return RepresentationsKey(self.source_key(name),
+                                  registry.component("tap", self.config.tap).key())
+
+    def _choices(self) -> dict[str, object]:
+        """The analytic choices set away from their defaults (their stages' keys hold them in
+        the reducer's and the density model's configs)."""
         c = self.config
         return {k: v for k, v in (("svd_centre", c.svd_centre), ("block_update", c.block_update))
                 if v is not None}
@@ -343,10 +384,12 @@ class Scenario:
 
         def compute() -> dict[str, np.ndarray]:
             backbone, model = self.trained(name)
-            return extract_representations(backbone, self.dataset.train_images, batch_size=256,
-                                           model=model)
+            return extract_representations(
+                backbone, self.images().train_images, batch_size=256, model=model,
+                tap=registry.component("tap", self.config.tap).factory)
 
-        return self.store.get_or_compute("representations", self._request("reps", name), compute)
+        return self.store.get_or_compute("representations", self.representations_key(name),
+                                         compute)
 
     def components(self) -> dict[str, str]:
         """The components this run's records name; a representations file by its path and
@@ -354,7 +397,7 @@ class Scenario:
         out = self.config.components()
         if self.given is None:
             return out
-        for key in ("dataset", "backbone", "certifier"):
+        for key in ("dataset", "backbone", "tap", "certifier"):
             del out[key]
         c = self.config
         mem = ("none" if c.memorization == "none"
@@ -375,14 +418,29 @@ class Scenario:
                        c.overrides)
 
     # -- density models ------------------------------------------------------------------------
-    def density_model(self, seed_offset: int = 0) -> Any:
-        d = self.scale.density
-        return registry.create(
-            "density", self.config.density, sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin,
-            block_size=d.block_size, init_components=d.init_components, chains=d.chains,
-            seed=self.config.seed + seed_offset, device=self.config.device, dtype=d.dtype,
-            progress=False,
-        )
+    @property
+    def density_component(self) -> Component[DensityModel]:
+        """The configured density model (``--modes-density``), a registry component."""
+        return registry.component("density", self.config.density)
+
+    def density_context(self, measure: DensityMeasure, seed: int) -> DensityContext:
+        return DensityContext(density=self.scale.density, measure=measure, seed=seed,
+                              device=self.config.device, block_update=self.config.block_update)
+
+    def density_key(self, measure: DensityMeasure, seed: int) -> ComponentKey:
+        """The density model's part of a cache key: name, version and its own config."""
+        component = self.density_component
+        return component.key(component.settings(self.density_context(measure, seed)))
+
+    def density_models(self, measure: DensityMeasure) -> ModelFactory:
+        """``seed -> DensityModel``: the configured density model, configured for ``measure``
+        (only through its own config: :meth:`modes.registry.Component.settings`)."""
+        component = self.density_component
+
+        def build(seed: int) -> DensityModel:
+            return component.build(component.settings(self.density_context(measure, seed)))
+
+        return build
 
     def sampler_settings(self) -> SamplerSettings:
         d = self.scale.density
@@ -406,10 +464,17 @@ class Scenario:
             m = attrs.evolve(m, averaging=self.config.averaging)
         return m
 
-    def reducer(self, dims: int) -> Any:
+    def reducer(self, dims: int) -> Reducer:
         """The configured reducer with ``dims`` components (and the configured SVD centring)."""
         extra = {} if self.config.svd_centre is None else {"centre": self.config.svd_centre}
-        return registry.create("reducer", self.config.reducer, dims=dims, **extra)
+        built: Reducer = registry.create("reducer", self.config.reducer, dims=dims, **extra)
+        return built
+
+    def reducer_key(self, dims: int) -> ComponentKey:
+        """The reducer's part of a cache key (the reducer itself is its config: attrs)."""
+        component = registry.component("reducer", self.config.reducer)
+        reducer = self.reducer(dims)
+        return component.key(reducer if attrs.has(type(reducer)) else None)
 
     def layer_densities(self, name: str, measure: str = "checked",
                         nulls: bool = False) -> list[LayerDensities]:
@@ -435,24 +500,29 @@ class Scenario:
         labels = self.dataset.train_labels.numpy()
         seed = self.config.seed + index
         how = self.measure(measure)
+        models = self.density_models(how.fit)  # one fit for every reading
 
         # one fit per (layer, measure, refitting choices), read with every reading of
         # modes.measures.READINGS and stored together: a predictive or averaging variant of the
         # scenario loads the default run's artifact and picks its own reading
         def compute() -> dict[str, np.ndarray]:
             x, curve, dims = self._reduced(layer, index, num_layers, x_full)
-            m = measure_layer_readings(x, labels, how, self.sampler_settings(), seed=seed,
-                                       device=self.config.device)
+            m = measure_layer_readings(x, labels, how.fit, self.sampler_settings(), seed=seed,
+                                       device=self.config.device, models=models)
             return {**readings_to_arrays(m), "dims": np.array(dims), "variance_curve": curve}
 
         def compute_nulls() -> dict[str, np.ndarray]:
             x, _, _ = self._reduced(layer, index, num_layers, x_full)
             return readings_to_arrays(measure_nulls_readings(
-                x, labels, how, self.sampler_settings(), seed=seed, device=self.config.device))
+                x, labels, how.fit, self.sampler_settings(), seed=seed,
+                device=self.config.device, models=models))
 
-        request = self._request("layer-density", name, "density", layer=layer,
-                                measure=how.fit, readings=[r.key for r in READINGS],
-                                **self._choices())
+        d = self.scale.density
+        dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
+        request = LayerDensityKey(
+            representations=self.representations_key(name), layer=layer, dims=dims,
+            reducer=self.reducer_key(dims), density=self.density_key(how.fit, seed),
+            measure=how.fit, settings=MeasurementSettings(folds=d.folds, kl_samples=d.kl_samples))
         out = self.store.get_or_compute("layer-density", request, compute)
         m = LayerMeasurement.from_arrays(reading_arrays(out, how.reading))
         classes = np.unique(labels)
@@ -461,7 +531,8 @@ class Scenario:
                                mean_intra_distance=np.zeros((0, classes.size)))
         if nulls:
             null = NullMeasurement.from_arrays(reading_arrays(self.store.get_or_compute(
-                "layer-nulls", {**request, "what": "layer-nulls"}, compute_nulls), how.reading))
+                "layer-nulls", LayerNullsKey(request, d.null_replicates), compute_nulls),
+                how.reading))
         diagnostics = m.diagnostics
         if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
@@ -498,42 +569,54 @@ class Scenario:
                 f"memorization scores: the representations file {self.given.path} has no "
                 f"'memorization' array and no --modes-mem-scores file was given (the estimator "
                 f"needs images and training)")
-        if self.config.memorization == "published" or self.config.mem_scores:
-            if not self.config.mem_scores:
-                raise MissingComponentError(
-                    "--modes-memorization published needs --modes-mem-scores PATH (the authors' "
-                    "mem_scores.npz or Feldman & Zhang's cifar100_infl_matrix.npz)")
-            from modes.components.memorization.published import load_published
-
-            return np.asarray(load_published(Path(self.config.mem_scores),
-                                             expected_labels=labels).scores)
-        m = self.scale.memorization
+        component = self.memorization_component
+        config = component.settings(MemorizationContext(
+            memorization=self.scale.memorization, seed=self.config.seed,
+            device=self.config.device, mem_scores=self.config.mem_scores))
+        estimator: MemorizationEstimator = component.build(config)
 
         def compute() -> dict[str, np.ndarray]:
-            estimator = registry.create(
-                "memorization", self.config.memorization, trials=m.trials,
-                subset_ratio=m.subset_ratio, min_per_side=m.min_per_side, seed=self.config.seed,
-                device=self.config.device)
-            result = estimator.estimate(self.backbone_for_memorization, self.dataset,
-                                        self.memorization_train_scale(), store=self.store)
-            return {"scores": np.asarray(result.scores)}
+            result = estimator.scores(MemorizationInput(
+                backbone=self.backbone_for_memorization, data=self.dataset,
+                train=self.memorization_train_scale(), store=self.store))
+            if not np.array_equal(np.asarray(result.labels), labels):
+                raise ValueError(f"memorization {self.config.memorization!r}: its scores' "
+                                 f"labels differ from the training labels")
+            return {"scores": np.asarray(result.scores, dtype=np.float64)}
 
-        request = self._request("mem", self.config.backbone, "memorization")
+        c = self.config
+        trains = not isinstance(self.dataset, FileData)  # an estimator may train on images
+        request = MemorizationKey(
+            source=SourceKey(seed=c.seed, representations_sha256=self.given.sha256)
+            if self.given is not None else
+            SourceKey(seed=c.seed, dataset=self.dataset_key(), data_root=c.data_root,
+                      data=self.scale.data),
+            estimator=component.key(config),
+            train=self.memorization_train_scale() if trains else None,
+            architecture=getattr(self.backbone_for_memorization(), "spec", c.backbone)
+            if trains else None)
         out = self.store.get_or_compute("memorization", request, compute)
         scores: np.ndarray = out["scores"]
         return scores
 
-    def memorization_train_scale(self) -> Any:
+    @property
+    def memorization_component(self) -> Component[MemorizationEstimator]:
+        """The memorization estimator: ``--modes-memorization``, or ``published`` when a scores
+        file is given (``--modes-mem-scores``)."""
+        name = "published" if self.config.mem_scores else self.config.memorization
+        return registry.component("memorization", name)
+
+    def memorization_train_scale(self) -> TrainScale:
         m = self.scale.memorization
         return attrs.evolve(self.scale.train, epochs=m.epochs, width=m.width)
 
-    def backbone_for_memorization(self) -> Any:
+    def backbone_for_memorization(self) -> Backbone:
         """A fresh, untrained backbone for memorization trials and density-bin models."""
         m = self.scale.memorization
         return self.backbone(self.config.backbone, width=m.width, stem=m.stem)
 
     # -- density bins (Fig. 3) -------------------------------------------------------------------
-    def density_bins(self) -> Any:
+    def density_bins(self) -> DensityBinTable:
         """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
         from modes.experiments.density_bins import density_bin_experiment
 
@@ -543,9 +626,11 @@ class Scenario:
                 f"from {self.given.path}, which holds no images")
         memorization = self.memorization()  # first: it does not wait on the trained backbone
         last = self.layer_densities(self.config.backbone)[-1]
+        certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
         return density_bin_experiment(
-            last.log_density, memorization, self.dataset, self.backbone_for_memorization,
+            last.log_density, memorization, self.images(), self.backbone_for_memorization,
             self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
+            certifier=certifier,
             store=self.store, device=self.config.device)
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
@@ -602,6 +687,11 @@ class Scenario:
         return a11_heldout(self.memorization(), self.scale.fitting.heldout_per_subset,
                            np.random.default_rng(self.config.seed + 29))
 
+    def _dims(self, reps: dict[str, np.ndarray]) -> tuple[int, ...]:
+        """The reduced dims of every layer of ``reps``."""
+        return tuple(min(layer_dims(i, len(reps), self.scale), x.shape[1])
+                     for i, x in enumerate(reps.values()))
+
     def subset_divergences(self, name: str) -> dict[str, np.ndarray]:
         """Between-class KL matrices (Eq. 4, both directions) per layer within each Fig. 4
         subset, among that subset's own classes (:meth:`fitting_subsets`).
@@ -616,6 +706,8 @@ class Scenario:
         num_classes = self.dataset.num_classes
         classes = {s: np.array([int(labels[idx[0]]) for idx in lists], dtype=np.int64)
                    for s, lists in subsets.items()}
+        models = self.density_models(PAPER_POOLED)
+        dims_all = self._dims(reps)
 
         def compute() -> dict[str, np.ndarray]:
             out = {s: np.full((len(layers), len(classes[s]), len(classes[s])), np.nan)
@@ -623,29 +715,30 @@ class Scenario:
             if min(len(c) for c in classes.values()) >= 2:
                 for li, layer in enumerate(layers):
                     dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                    x_all = registry.create("reducer", self.config.reducer, dims=dims).fit(
-                        reps[layer]).transform(reps[layer])
+                    x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
                     xs, gs = [], []
                     for si, s in enumerate(subsets):
                         for idx in subsets[s]:
                             xs.append(x_all[idx])
                             gs.append(si * num_classes + labels[idx])
-                    fitted = self.density_model(seed_offset=100 + li).fit(np.concatenate(xs),
-                                                                          np.concatenate(gs))
+                    fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
+                                                                     np.concatenate(gs))
                     column = {int(g): i for i, g in enumerate(fitted.groups)}
                     for si, s in enumerate(subsets):
                         ids = [column[si * num_classes + int(c)] for c in classes[s]]
                         for a, ca in enumerate(classes[s]):
                             row = fitted.kl_to_all(si * num_classes + int(ca),
-                                                   num_samples=self.scale.density.kl_samples)
+                                                   self.scale.density.kl_samples)
                             out[s][li, a] = row[ids]
                         np.fill_diagonal(out[s][li], np.nan)
             return {**{f"kl_{s}": m for s, m in out.items()},
                     **{f"classes_{s}": c for s, c in classes.items()}}
 
-        request = self._request("subset-kl", name, "density", "memorization", "fitting",
-                                kl="shared-samples", split="own-classes",
-                                subsets=_digest(subsets))
+        request = SubsetKLKey(
+            representations=self.representations_key(name), dims=dims_all,
+            reducer=self.reducer_key(dims_all[-1]),
+            density=self.density_key(PAPER_POOLED, self.config.seed + 100),
+            kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
         return self.store.get_or_compute("subset-kl", request, compute)
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
@@ -659,21 +752,25 @@ class Scenario:
         held = self.heldout_subsets()
         held_all = np.concatenate([held[s] for s in ("most", "least", "random")])
         train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
+        models = self.density_models(PAPER_POOLED)
+        dims_all = self._dims(reps)
 
         def compute() -> dict[str, np.ndarray]:
             preds = np.empty((len(layers), len(held_all)), dtype=np.int64)
             for li, layer in enumerate(layers):
                 dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                reducer = registry.create("reducer", self.config.reducer, dims=dims).fit(
-                    reps[layer][train_idx])
-                fitted = self.density_model(seed_offset=200 + li).fit(
+                reducer = self.reducer(dims).fit(reps[layer][train_idx])
+                fitted = models(self.config.seed + 200 + li).fit(
                     reducer.transform(reps[layer][train_idx]), labels[train_idx])
                 preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
             sizes = np.array([len(held[s]) for s in ("most", "least", "random")])
             return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
 
-        request = self._request("gen-clf", name, "density", "memorization", "fitting",
-                                heldout=_digest({"held": [held_all]}))
+        request = GenerativeKey(
+            representations=self.representations_key(name), dims=dims_all,
+            reducer=self.reducer_key(dims_all[-1]),
+            density=self.density_key(PAPER_POOLED, self.config.seed + 200),
+            heldout=_digest({"held": [held_all]}))
         return self.store.get_or_compute("generative-classifier", request, compute)
 
 
@@ -691,15 +788,3 @@ def _digest(subsets: dict[str, list[np.ndarray]]) -> str:
         for idx in subsets[s]:
             h.update(np.asarray(idx, dtype=np.int64).tobytes() + b"|")
     return h.hexdigest()
-
-
-def _component_versions() -> dict[str, str]:
-    """Versions of the components whose results the scenario caches, so that a new sampler or
-    trainer recomputes the stages built on it."""
-    from modes.components.density.model import CHECKPOINT_VERSION
-    from modes.components.memorization.subsampled import VERSION as MEMORIZATION_VERSION
-    from modes.experiments.density_bins import VERSION as DENSITY_BINS_VERSION
-    from modes.training.fit import VERSION as TRAINING_VERSION
-
-    return {"density": CHECKPOINT_VERSION, "memorization": MEMORIZATION_VERSION,
-            "density_bins": DENSITY_BINS_VERSION, "training": TRAINING_VERSION}

@@ -48,7 +48,7 @@ class FittedSVD:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
             raise ValueError(f"x must be (n, {self.mean.shape[0]}), got shape {x.shape}")
-        return (x - self.mean) @ self.components.T
+        return np.asarray((x - self.mean) @ self.components.T)
 
 
 def _centred_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

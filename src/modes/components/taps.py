@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
-from modes.components.protocols import Backbone
+from modes.components.protocols import Backbone, FeatureTap, TapFactory
 from modes.registry import register
 from modes.store import ArtifactStore
 
@@ -67,14 +67,14 @@ def tensor_fingerprint(x: torch.Tensor) -> str:
 
 
 def _extract(backbone: Backbone, model: nn.Module | None, images: torch.Tensor,
-             batch_size: int) -> dict[str, np.ndarray]:
+             batch_size: int, tap_factory: TapFactory) -> dict[str, np.ndarray]:
     net = backbone.module() if model is None else model
     device = next(net.parameters()).device
     was_training = net.training
     net.eval()
     try:
-        tap = GraphTap(backbone, net)
-        chunks: dict[str, list[np.ndarray]] = {n: [] for n in tap.nodes}
+        tap: FeatureTap = tap_factory(backbone, net)
+        chunks: dict[str, list[np.ndarray]] = {n: [] for n in backbone.tap_nodes()}
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
                 batch = images[start:start + batch_size].to(device)
@@ -88,23 +88,24 @@ def _extract(backbone: Backbone, model: nn.Module | None, images: torch.Tensor,
 def extract_representations(
     backbone: Backbone, images: torch.Tensor, batch_size: int = 256, *,
     model: nn.Module | None = None, store: ArtifactStore | None = None,
-    model_key: str | None = None,
+    model_key: str | None = None, tap: TapFactory = GraphTap,
 ) -> dict[str, np.ndarray]:
     """Representations ``{node: (N, d_l) float32}`` of ``images`` at every tap, in tap order.
 
     Runs ``model`` (default: the backbone's own module) in eval mode under ``torch.no_grad`` on its
     own device. With a ``store`` and the ``model_key`` of the weights (for a trained model
     :func:`modes.training.fit.train_key`) the result is cached under a key of the model, the
-    tapped nodes and the images' content.
+    tapped nodes and the images' content. ``tap`` builds the feature tap (default
+    :class:`GraphTap`; the scenario passes the registered ``--modes-tap``).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if images.ndim != 4:
         raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
     if store is None or model_key is None:
-        return _extract(backbone, model, images, batch_size)
+        return _extract(backbone, model, images, batch_size, tap)
     request = {"model": model_key, "nodes": list(backbone.tap_nodes()),
                "kinds": list(backbone.tap_kinds()), "images": tensor_fingerprint(images)}
     cached = store.get_or_compute("representations", request,
-                                  lambda: _extract(backbone, model, images, batch_size))
+                                  lambda: _extract(backbone, model, images, batch_size, tap))
     return {n: cached[n] for n in backbone.tap_nodes()}

@@ -85,7 +85,7 @@ class SyntheticConfig:
 def zipf_frequencies(count: int, exponent: float) -> np.ndarray:
     """Sub-population probabilities ``p_k ∝ k^-exponent``, ``k = 1..count``."""
     weights = np.arange(1, count + 1, dtype=np.float64) ** -exponent
-    return weights / weights.sum()
+    return np.asarray(weights / weights.sum())
 
 
 def _fourier_basis(size: int, max_frequency: int, spectrum_decay: float) -> np.ndarray:
@@ -115,7 +115,7 @@ def _smooth_fields(count: int, basis: np.ndarray, rng: np.random.Generator) -> n
     coefficients = (colour * luminance + 0.5 * chroma).astype(np.float32)
     fields = np.einsum("ncm,mhw->nchw", coefficients, basis)
     std = fields.reshape(count, -1).std(axis=1).reshape(count, 1, 1, 1)
-    return fields / np.maximum(std, 1e-6)
+    return np.asarray(fields / np.maximum(std, 1e-6))
 
 
 def _blobs(count: int, size: int, config: SyntheticConfig, rng: np.random.Generator) -> np.ndarray:

@@ -26,15 +26,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from modes import registry
 from modes.components.certification import NoiseSpace, PixelSpace
+from modes.components.protocols import Certifier, CertifierFactory
 from modes.metrics import macro_f_score
+from modes.registry import Component
 from modes.scale import RobustnessScale, TrainScale
 from modes.stats.split import largest_gap_split
 from modes.store import ArtifactStore
 from modes.training.ensemble import Ensemble, architecture_key, train_ensemble
 
-VERSION = "2"  # 2: noise space setting; the table names it and the noise's pixel sd
+VERSION = "3"  # 2: noise space setting, the noise's pixel sd; 3: the certifier in the key
 KIND = "density-bins"
+DEFAULT_CERTIFIER = "randomized-smoothing"
 Trainer = Callable[..., Ensemble]  # signature of modes.training.ensemble.train_ensemble
 
 __all__ = ["DensityBinTable", "PixelSpace", "density_bin_experiment", "density_bins"]
@@ -109,14 +113,19 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
                            backbone: Callable[[], Any], robustness: RobustnessScale,
                            train: TrainScale, seed: int = 0, store: ArtifactStore | None = None,
                            trainer: Trainer = train_ensemble, members_per_chunk: int = 8,
-                           device: str = "cpu", progress: bool = False) -> DensityBinTable:
+                           device: str = "cpu", progress: bool = False,
+                           certifier: Component[Certifier] | None = None) -> DensityBinTable:
     """Fig. 3: per-bin density, memorization, class mix, held-out F-score and certification.
 
     ``log_density`` is each training example's class-conditional log-density (Eq. 3 under its
     own class's model), ``memorization`` its memorization score; ``backbone`` builds a fresh
     untrained backbone. Held-out and noise-trained models (``robustness.bin_epochs`` epochs,
     otherwise ``train``) are trained ``members_per_chunk`` bins at a time by ``trainer``.
+    ``certifier`` is the registered certifier (default ``"randomized-smoothing"``); its name and
+    version are part of the stored table's key.
     """
+    if certifier is None:
+        certifier = registry.component("certifier", DEFAULT_CERTIFIER)
     labels = data.train_labels.numpy().astype(np.int64)
     n = len(labels)
     log_density = _check_per_example("log_density", log_density, n)
@@ -126,7 +135,7 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
 
     def compute() -> dict[str, np.ndarray]:
         return _run(log_density, memorization, data, labels, backbone, robustness, train, seed,
-                    trainer, members_per_chunk, device, progress).arrays()
+                    trainer, members_per_chunk, device, progress, certifier.factory).arrays()
 
     if store is None:
         return DensityBinTable.from_arrays(compute())
@@ -136,6 +145,7 @@ def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, da
         "robustness": robustness, "train": train, "seed": seed,
         "architecture": architecture_key(backbone, seed),
         "trainer": getattr(trainer, "__qualname__", type(trainer).__qualname__),
+        "certifier": certifier.key(),
     }
     return DensityBinTable.from_arrays(store.get_or_compute(KIND, request, compute, VERSION))
 
@@ -162,7 +172,7 @@ def _train_without_bins(trainer: Trainer, backbone: Callable[[], Any], data: Any
 def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: np.ndarray,
          backbone: Callable[[], Any], robustness: RobustnessScale, train: TrainScale, seed: int,
          trainer: Trainer, members_per_chunk: int, device: str,
-         progress: bool) -> DensityBinTable:
+         progress: bool, certifier: CertifierFactory) -> DensityBinTable:
     groups = density_bins(log_density, robustness.bins)
     bin_of = np.empty(len(labels), dtype=np.int64)
     for b, members in enumerate(groups):
@@ -200,7 +210,7 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
         certs = space.certify(noisy[b].to(device), data.train_images[chosen].to(device),
                               data.num_classes, robustness.n0, robustness.n, robustness.alpha,
                               batch_size=max(robustness.n0, 256), labels=labels[chosen],
-                              seed=seeds[b], progress=progress)
+                              seed=seeds[b], progress=progress, certifier=certifier)
         radii = certs.radii[~certs.abstained]
         rows["radius_mean"].append(float(radii.mean()) if radii.size else float("nan"))
         rows["radius_sd"].append(_sd(radii))

@@ -42,7 +42,8 @@ class PlainCNN(nn.Module):
         self.fc = nn.Linear(in_channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x).mean(dim=(2, 3)))
+        logits: torch.Tensor = self.fc(self.features(x).mean(dim=(2, 3)))
+        return logits
 
 
 @register("backbone", "plain_cnn")

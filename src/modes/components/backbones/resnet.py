@@ -32,7 +32,7 @@ from modes.components.backbones.base import (
 from modes.registry import register
 
 
-class ScaledResNet(ResNet):
+class ScaledResNet(ResNet):  # type: ignore[misc]  # torchvision ships no type information
     """torchvision ResNet whose stage widths are scaled by ``width`` and whose stem is replaced."""
 
     def __init__(self, block: type[BasicBlock | Bottleneck], layers: list[int], num_classes: int,
@@ -49,7 +49,9 @@ class ScaledResNet(ResNet):
                     stride: int = 1, dilate: bool = False) -> nn.Sequential:
         if planes == 64:  # first stage: its input is the (scaled) stem output
             self.inplanes = scaled(64, self._width)
-        return super()._make_layer(block, scaled(planes, self._width), blocks, stride, dilate)
+        layer: nn.Sequential = super()._make_layer(block, scaled(planes, self._width), blocks,
+                                                   stride, dilate)
+        return layer
 
 
 def stage_nodes(net: nn.Module, stages: int = 4) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from modes.components.certification.smoothing import Certificates, RandomizedSmoothing
+from modes.components.protocols import Certifier, CertifierFactory
 from modes.scale import NOISE_SPACES
 
 
@@ -102,14 +103,16 @@ class NoiseSpace:
         r = np.asarray(radius, dtype=np.float64)
         return r if self.name == "pixel" else r * min(self.channel_std)
 
-    def smoothed(self, net: nn.Module, num_classes: int, seed: int = 0) -> RandomizedSmoothing:
-        """The smoothed classifier around ``net`` (which takes normalised images) whose noise is
-        isotropic in this space; it takes inputs in this space (:meth:`inputs`)."""
+    def smoothed(self, net: nn.Module, num_classes: int, seed: int = 0,
+                 certifier: CertifierFactory = RandomizedSmoothing) -> Certifier:
+        """The smoothed classifier (``certifier``, default Cohen et al.'s) around ``net`` (which
+        takes normalised images) whose noise is isotropic in this space; it takes inputs in this
+        space (:meth:`inputs`)."""
         base = net
         if self.name == "pixel":
             device = next((p.device for p in net.parameters()), torch.device("cpu"))
             base = PixelSpace(net, self.channel_mean, self.channel_std).to(device)
-        return RandomizedSmoothing(base, num_classes, self.sigma, seed=seed)
+        return certifier(base, num_classes, self.sigma, seed)
 
     def inputs(self, normalised: torch.Tensor) -> torch.Tensor:
         """Normalised images ``(m, C, H, W)`` in this space's units."""
@@ -123,11 +126,12 @@ class NoiseSpace:
 
     def certify(self, net: nn.Module, normalised: torch.Tensor, num_classes: int, n0: int,
                 n: int, alpha: float, batch_size: int, labels: np.ndarray | None = None,
-                seed: int = 0, progress: bool = False) -> Certificates:
+                seed: int = 0, progress: bool = False,
+                certifier: CertifierFactory = RandomizedSmoothing) -> Certificates:
         """CERTIFY (:meth:`RandomizedSmoothing.certify_dataset`) every normalised image with noise
         in this space; the certificates' radii are in pixel units (:meth:`pixel_radius`), with the
         guarantee of Cohen et al.'s Theorem 1 at probability 1 - alpha per input."""
-        certs = self.smoothed(net, num_classes, seed).certify_dataset(
+        certs = self.smoothed(net, num_classes, seed, certifier).certify_dataset(
             self.inputs(normalised), n0, n, alpha, batch_size=batch_size, labels=labels,
             progress=progress)
         return attrs.evolve(certs, radii=self.pixel_radius(certs.radii), radius_units="pixel")

@@ -52,7 +52,7 @@ class Certificates:
 
     @property
     def abstained(self) -> np.ndarray:
-        return self.predictions == ABSTAIN
+        return np.asarray(self.predictions == ABSTAIN)
 
     @property
     def non_abstain_rate(self) -> float:

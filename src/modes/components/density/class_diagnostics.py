@@ -142,14 +142,14 @@ def small_component_fraction(counts: torch.Tensor, dim: int, nu0: float) -> np.n
 def _rhat(trace: np.ndarray) -> float:
     if trace.shape[0] < 2 or trace.shape[1] < 4:
         return float("nan")
-    value = float(arviz.rhat(trace, method="rank"))
+    value = float(arviz.rhat(trace, method="rank"))  # type: ignore[no-untyped-call]
     return 1.0 if np.isnan(value) and np.ptp(trace) == 0 else value
 
 
 def _ess(trace: np.ndarray) -> float:
     if trace.shape[1] < 4:
         return float("nan")
-    return float(arviz.ess(trace, method="bulk"))
+    return float(arviz.ess(trace, method="bulk"))  # type: ignore[no-untyped-call]
 
 
 def diagnose_classes(lp_states: np.ndarray, labels: np.ndarray, chains: int,

@@ -146,9 +146,10 @@ class FittedDPGMM:
         centred = x - self.loc[gidx].unsqueeze(1)
         if self.chol is None:
             return centred / self.scale[gidx].unsqueeze(1)
-        return torch.linalg.solve_triangular(
+        solved: torch.Tensor = torch.linalg.solve_triangular(
             self.chol[gidx], centred.transpose(1, 2), upper=False
-        ).transpose(1, 2)
+        )
+        return solved.transpose(1, 2)
 
     def _unwhiten(self, y: torch.Tensor, g: int) -> torch.Tensor:
         """(m, d) whitened points of group g -> data coordinates."""
@@ -307,7 +308,7 @@ class FittedDPGMM:
         with np.errstate(divide="ignore"):
             log_prior = torch.as_tensor(np.log(p), dtype=self.dtype, device=self.device)
         scores = self.log_prob_all(x) + log_prior
-        return self.groups[torch.argmax(scores, dim=1).cpu().numpy()]
+        return np.asarray(self.groups[torch.argmax(scores, dim=1).cpu().numpy()])
 
     # ------------------------------------------------------------------ sampling
     def _generator(self, seed: int | None) -> torch.Generator:

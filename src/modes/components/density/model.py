@@ -28,7 +28,6 @@ import torch
 from scipy.linalg import solve_triangular
 from tqdm.auto import tqdm
 
-from modes.registry import register
 from modes.store import ArtifactStore, request_key
 
 from .diagnostics import assess
@@ -605,7 +604,7 @@ def _load_checkpoint(store: ArtifactStore, key: str, data: SamplerData) -> _Run 
     )
 
 
-@register("density", "dpgmm")
 def build_dpgmm(**kwargs: Any) -> DPGMM:
-    """Registry factory: ``modes.registry.create("density", "dpgmm", sweeps=..., ...)``."""
+    """The sampler from keyword arguments: ``modes.registry.create("density", "dpgmm",
+    sweeps=..., ...)`` (the registered component, :mod:`.component`, wraps it)."""
     return DPGMM(**kwargs)

@@ -30,7 +30,7 @@ def prior_nu0(d: int) -> float:
 
 def prior_scale(d: int, init_components: int) -> float:
     """Diagonal of the authors' ``Psi0`` in whitened coordinates: ``1 / K0^(2/d)``."""
-    return float(init_components) ** (-2.0 / d)
+    return float(float(init_components) ** (-2.0 / d))
 
 
 WHITENINGS = ("diagonal", "full", "within")

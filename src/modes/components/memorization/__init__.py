@@ -10,17 +10,32 @@ from modes.components.memorization.fig4_subsets import (
     fig4_split,
     paper_rule,
 )
-from modes.components.memorization.published import PublishedMemorization, load_published
+from modes.components.memorization.published import (
+    PublishedMemorization,
+    configure_published,
+    load_published,
+)
 from modes.components.memorization.scores import MemorizationScores
 from modes.components.memorization.subsampled import (
+    VERSION,
     SubsampledMemorization,
+    configure_subsampled,
     coverage_failure_probability,
     required_trials,
 )
-from modes.registry import register
+from modes.registry import Component, register_component
 
-register("memorization", "subsampled")(SubsampledMemorization)
-register("memorization", "published")(PublishedMemorization)
+
+def _same(config: object) -> object:
+    """An estimator is its own config (frozen attrs, scikit-learn style: the settings are the
+    estimator's fields)."""
+    return config
+
+
+register_component(Component("memorization", "subsampled", _same, config=SubsampledMemorization,
+                             version=VERSION, configure=configure_subsampled))
+register_component(Component("memorization", "published", _same, config=PublishedMemorization,
+                             version="1", configure=configure_published))
 
 __all__ = [
     "AuthorsFiles",

@@ -27,6 +27,11 @@ import attrs
 import numpy as np
 
 from modes.components.memorization.scores import MemorizationScores
+from modes.components.protocols import (
+    MemorizationContext,
+    MemorizationInput,
+    MissingComponentError,
+)
 
 AUTHORS_FORMAT = "mem_scores"
 FELDMAN_ZHANG_FORMAT = "feldman-zhang-infl-matrix"
@@ -190,3 +195,16 @@ class PublishedMemorization:
             raise ValueError(f"data must have train_labels to check the label order; "
                              f"got {type(data).__name__}")
         return load_published(self.path, np.asarray(expected))
+
+    def scores(self, given: MemorizationInput) -> MemorizationScores:
+        """The published scores of ``given.data``'s training set (nothing is trained)."""
+        return self.estimate(given.data)
+
+
+def configure_published(context: MemorizationContext) -> PublishedMemorization:
+    """The file given as ``--modes-mem-scores``; without one the estimator is missing."""
+    if not context.mem_scores:
+        raise MissingComponentError(
+            "--modes-memorization published needs --modes-mem-scores PATH (the authors' "
+            "mem_scores.npz or Feldman & Zhang's cifar100_infl_matrix.npz)")
+    return PublishedMemorization(context.mem_scores)

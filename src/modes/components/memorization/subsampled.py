@@ -32,6 +32,7 @@ from scipy.stats import binom
 from tqdm.auto import tqdm
 
 from modes.components.memorization.scores import MemorizationScores
+from modes.components.protocols import MemorizationContext, MemorizationInput
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
 from modes.training.ensemble import architecture_key, train_ensemble
@@ -255,6 +256,18 @@ class SubsampledMemorization:
             raise ValueError("stored trial chunks disagree with this request's subsets; "
                              "the artifact store holds results of a different request")
         return memorization_from_trials(correct, masks, labels, self.trials)
+
+    def scores(self, given: MemorizationInput) -> MemorizationScores:
+        """:meth:`estimate` on ``given`` (the protocol's entry point)."""
+        return self.estimate(given.backbone, given.data, given.train, store=given.store)
+
+
+def configure_subsampled(context: MemorizationContext) -> SubsampledMemorization:
+    """The profile's trials, subset ratio and coverage, the run's seed and device."""
+    m = context.memorization
+    return SubsampledMemorization(trials=m.trials, subset_ratio=m.subset_ratio,
+                                  min_per_side=m.min_per_side, seed=context.seed,
+                                  device=context.device)
 
 
 def _chunk_key(request: Any, index: int) -> str:

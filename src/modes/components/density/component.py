@@ -1,0 +1,125 @@
+"""The DP-GMM as the registered density model ``"dpgmm"``: its config and the protocol
+(:class:`modes.components.protocols.DensityModel`) around the sampler.
+
+The config holds everything that is the DP-GMM's own: the sampler's settings
+(:class:`.model.DPGMMConfig`, from the profile's ``density`` section and the measurement's prior),
+how the chains are read (the Eq. 3 ``predictive`` variant; ``read_chain``: one chain, as the paper
+ran, or all pooled) and the device. Another density model has its own config and never sees these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import attrs
+import numpy as np
+
+from modes.components.protocols import DensityContext, StateLogDensities
+from modes.registry import Component, register_component
+
+from .class_diagnostics import small_component_fraction
+from .fitted import PREDICTIVES, FittedDPGMM
+from .model import CHECKPOINT_VERSION, DPGMM, DPGMMConfig, build_dpgmm
+from .readings import Reading, Readout, by_predictive
+
+PAPER_START: Final = "random"  # chain 0: the paper's K0 = 6 random start
+DISPERSED_STARTS: Final = ("random", "one", "kmeans", "random")
+
+
+@attrs.frozen
+class DPGMMDensityConfig:
+    """The DP-GMM density model's settings: sampler, reading, device."""
+
+    sampler: DPGMMConfig = attrs.field(factory=DPGMMConfig)
+    predictive: str = attrs.field(default="paper", validator=attrs.validators.in_(PREDICTIVES))
+    read_chain: int | None = None  # Eq. 3 from this chain alone; None: every chain pooled
+    device: str = "cpu"
+
+
+@attrs.frozen
+class DPGMMDensity:
+    """:class:`.model.DPGMM` behind the density-model protocol."""
+
+    config: DPGMMDensityConfig = attrs.field(factory=DPGMMDensityConfig)
+
+    def fit(self, x: np.ndarray, groups: np.ndarray) -> FittedDPGMMDensity:
+        sampler = DPGMM(config=self.config.sampler, device=self.config.device, progress=False)
+        fitted = sampler.fit(x, groups, warn=False).with_predictive(self.config.predictive)
+        return FittedDPGMMDensity(fitted, self.config.read_chain)
+
+
+@attrs.frozen(eq=False)
+class FittedDPGMMDensity:
+    """A fitted DP-GMM read as its config says: Eq. 3 and Eq. 4 from ``read_chain`` (or all
+    chains); the convergence states and collapsed fractions always from every chain."""
+
+    fitted: FittedDPGMM
+    read_chain: int | None = None
+
+    @property
+    def reader(self) -> FittedDPGMM:
+        return self.fitted if self.read_chain is None else self.fitted.chain(self.read_chain)
+
+    @property
+    def groups(self) -> np.ndarray:
+        return self.fitted.groups
+
+    def log_prob_own(self, x: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        return np.asarray(self.reader.log_prob_own(x, groups).cpu().numpy())
+
+    def state_log_prob_own(self, x: np.ndarray, groups: np.ndarray) -> StateLogDensities:
+        states = self.fitted.log_prob_own_states(x, groups).cpu().numpy()
+        return StateLogDensities(states=np.asarray(states), chains=self.fitted.chains)
+
+    def collapsed_fraction(self) -> np.ndarray:
+        f = self.fitted
+        return small_component_fraction(f.states.counts, f.dim, f.nu0)
+
+    def relative_entropy(self, group: int, num_samples: int, seed: int) -> float:
+        return self.reader.relative_entropy(group=group, num_samples=num_samples, seed=seed)
+
+    def kl_to_all(self, group: int, num_samples: int, seed: int | None = None) -> np.ndarray:
+        return self.reader.kl_to_all(group, num_samples=num_samples, seed=seed)
+
+    def classify(self, x: np.ndarray) -> np.ndarray:
+        return self.reader.classify(x)
+
+    def read_all(self, x: np.ndarray, groups: np.ndarray, readings: Sequence[Reading],
+                 rel_groups: Sequence[int], kl_samples: int,
+                 seeds: Sequence[int]) -> dict[str, Readout]:
+        """Every reading from the same kept states (:mod:`.readings`); per predictive variant the
+        per-state densities and Eq. 4's draws are computed once and averaged both ways."""
+        out = {}
+        for predictive, averagings in by_predictive(readings).items():
+            fitted = self.fitted.with_predictive(predictive)
+            reader = fitted if self.read_chain is None else fitted.chain(self.read_chain)
+            per_state = reader.log_prob_own_states(x, groups)
+            rels = [reader.relative_entropy_by_averaging(group=int(g), num_samples=kl_samples,
+                                                         seed=int(s))
+                    for g, s in zip(rel_groups, seeds, strict=True)]
+            for averaging in averagings:
+                own = reader.with_predictive(predictive, averaging)
+                out[Reading(predictive, averaging).key] = Readout(
+                    log_density=np.asarray(own.average_states(per_state).cpu().numpy()),
+                    relative_entropy=np.array([r[averaging] for r in rels]))
+        return out
+
+
+def configure_dpgmm(context: DensityContext) -> DPGMMDensityConfig:
+    """The profile's sampler knobs, the measurement's prior and reading, dispersed starts when
+    several chains run (the paper's K0 random start alone otherwise)."""
+    d, m = context.density, context.measure
+    starts = DISPERSED_STARTS[:d.chains] if d.chains > 1 and m.dispersed else (PAPER_START,)
+    sampler = DPGMMConfig(
+        sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin, block_size=d.block_size,
+        init_components=d.init_components, chains=d.chains, seed=context.seed, dtype=d.dtype,
+        prior=m.prior, starts=starts, block_update=context.block_update or "metropolis")
+    return DPGMMDensityConfig(sampler=sampler, predictive=m.predictive,
+                              read_chain=0 if m.first_chain_only else None,
+                              device=context.device)
+
+
+COMPONENT: Final = register_component(Component(
+    "density", "dpgmm", DPGMMDensity, config=DPGMMDensityConfig, version=CHECKPOINT_VERSION,
+    configure=configure_dpgmm, constructor=build_dpgmm))

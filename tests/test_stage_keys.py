@@ -1,0 +1,94 @@
+"""Stage cache keys come from typed configs: changing one knob recomputes the stage that reads it
+and the stages built on it, nothing else; no scenario method returns ``Any``."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modes.scenario import Scenario, ScenarioConfig
+from modes.store import ArtifactStore
+from scenario_tiny import TINY_OVERRIDES
+
+
+def computed(store: ArtifactStore, caplog: pytest.LogCaptureFixture,
+             *overrides: str, nulls: bool = False) -> Counter[str]:
+    """The stages (store kinds) computed, not loaded, for the resnet18 layer densities of a run
+    with ``overrides`` on top of the tiny profile."""
+    scenario = Scenario(ScenarioConfig(overrides=(*TINY_OVERRIDES, *overrides)), store)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="modes.store"):
+        scenario.layer_densities("resnet18", "checked", nulls=nulls)
+    return Counter(r.args[0] for r in caplog.records
+                   if r.name == "modes.store" and r.msg.startswith("computing"))
+
+
+@pytest.mark.slow
+def test_one_knob_recomputes_only_its_stage_and_dependents(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = ArtifactStore(tmp_path / "cache")
+    first = computed(store, caplog)
+    assert first["representations"] == 1 and first["layer-density"] == 4
+    assert computed(store, caplog) == Counter()  # a second session loads every stage
+    # a sampler knob: every layer's densities, not the representations or the training
+    assert computed(store, caplog, "density.sweeps=9") == Counter({"layer-density": 4})
+    # the deep layers' SVD dims: the two deep layers' densities only
+    assert computed(store, caplog, "density.dims_deep=3") == Counter({"layer-density": 2})
+    # a knob of another stage (Fig. 3 bins, memorization trials): nothing here
+    assert computed(store, caplog, "robustness.bins=3", "memorization.trials=90") == Counter()
+    # the matched nulls' replicates: the nulls, not the real classes' densities
+    assert computed(store, caplog, nulls=True) == Counter({"layer-nulls": 4})
+    assert computed(store, caplog, "density.null_replicates=2", nulls=True) == Counter(
+        {"layer-nulls": 4})
+    # training: the trained backbone and everything built on it
+    retrained = computed(store, caplog, "train.epochs=2")
+    assert retrained["representations"] == 1 and retrained["layer-density"] == 4
+    assert set(retrained) - set(first) == set()
+
+
+def test_no_scenario_method_returns_any() -> None:
+    for name, member in inspect.getmembers(Scenario):
+        function = getattr(member, "fget", None) or getattr(member, "func", None) or member
+        if name.startswith("__") or not callable(function):
+            continue
+        annotation = inspect.signature(function).return_annotation
+        assert annotation is not inspect.Signature.empty, name
+        assert "Any" not in str(annotation), (name, annotation)
+
+
+class MaxTap:
+    """A feature tap that max-pools each tapped map (instead of Eq. 1's average)."""
+
+    def __init__(self, backbone, model) -> None:
+        from torchvision.models.feature_extraction import create_feature_extractor
+
+        self.nodes = list(backbone.tap_nodes())
+        self.extractor = create_feature_extractor(model, {n: n for n in self.nodes})
+
+    def __call__(self, images):
+        out = self.extractor(images)
+        return {n: out[n].amax(dim=(2, 3)) for n in self.nodes}
+
+
+@pytest.mark.slow
+def test_the_selected_tap_extracts_the_representations(tmp_path: Path) -> None:
+    from modes import registry
+
+    store = ArtifactStore(tmp_path / "cache")
+    with registry.scoped():
+        registry.register("tap", "max", version="7")(MaxTap)
+        graph = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES), store)
+        chosen = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, tap="max"), store)
+        mean, peak = graph.representations("resnet18"), chosen.representations("resnet18")
+        assert chosen.representations_key("resnet18").tap == registry.ComponentKey(
+            "tap", "max", "7")
+    assert list(mean) == list(peak)
+    for layer in mean:  # the same trained network, pooled two ways: max >= mean everywhere
+        assert mean[layer].shape == peak[layer].shape
+        assert np.all(peak[layer] >= mean[layer] - 1e-5) and not np.allclose(peak[layer],
+                                                                              mean[layer])

@@ -1,0 +1,142 @@
+"""A third-party density model (PCA + per-class BayesianGaussianMixture) and certifier (Hoeffding
+smoothing), installed as a real distribution with ``modes.components`` entry points, run the
+decision paths of C1 (two modes in the deep stages) and C7 (robustness drop) with no change to
+``modes``; the distribution's version is part of their artifacts' keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modes import registry
+from modes.components.protocols import Certifier, DensityModel, FittedDensity
+from modes.decisions.checks import both_measures, final
+from modes.decisions.robustness_drop import RobustnessBins, decide_robustness_drop
+from modes.decisions.two_modes import LayerValues, decide_two_modes
+from modes.scenario import Scenario, ScenarioConfig
+from modes.stats.verdict import Verdict
+from modes.store import ArtifactStore
+from scenario_tiny import TINY_OVERRIDES
+from third_party_components import PCABGMConfig, install_distribution
+
+# the density-bin experiment at its smallest: 4 bins, one epoch, a few certified inputs each
+C7_OVERRIDES = ("robustness.bins=4", "robustness.bin_epochs=1", "robustness.n0=8",
+                "robustness.n=64", "robustness.certify_per_bin=3", "memorization.epochs=1")
+
+
+@pytest.fixture
+def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``modes_third_party`` 1.0 on ``sys.path``, the registry reading the installed entry
+    points again (as a new process would)."""
+    site = install_distribution(tmp_path / "site", "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    with registry.scoped(installed=True):
+        yield site
+
+
+def published_scores(path: Path, labels: np.ndarray) -> str:
+    """An authors'-format ``mem_scores.npz`` for ``labels`` (seeded uniform scores)."""
+    scores = np.random.default_rng(0).uniform(size=labels.size)
+    np.savez(path, tr_mem=scores, tr_labels=labels.astype(np.int64))
+    return str(path)
+
+
+def scenario_with(tmp_path: Path, store: ArtifactStore, mem_scores: str | None = None) -> Scenario:
+    return Scenario(ScenarioConfig(overrides=(*TINY_OVERRIDES, *C7_OVERRIDES), density="pca_bgm",
+                                   certifier="hoeffding-smoothing", mem_scores=mem_scores),
+                    store)
+
+
+def c1_result(scenario: Scenario):  # the decision path of claims/test_c01_two_modes_deep.py
+    name = scenario.config.backbone
+    labels = scenario.dataset.train_labels.numpy()
+
+    def deep(measure: str, nulls: bool):
+        layers = scenario.layer_densities(name, measure, nulls)
+        return layers[len(layers) // 2:]
+
+    def values(measure, layers, r):
+        return LayerValues([ld.layer for ld in layers], [ld.log_density_of(r) for ld in layers],
+                           labels)
+
+    return final(both_measures(deep, values, decide_two_modes))
+
+
+def stored_requests(store: ArtifactStore, kind: str) -> list[dict]:
+    return [json.loads(p.read_text())["request"] for p in (store.root / kind).glob("*.json")]
+
+
+def test_entry_points_register_the_components_with_the_distributions_version(installed) -> None:
+    density = registry.component("density", "pca_bgm")
+    certifier = registry.component("certifier", "hoeffding-smoothing")
+    assert density.version == certifier.version == "1.0"
+    assert density.config is PCABGMConfig
+    model = density.create(max_dims=2)
+    assert isinstance(model, DensityModel)
+    rng = np.random.default_rng(1)
+    x, groups = rng.normal(size=(40, 3)), np.repeat([3, 7], 20)
+    fitted = model.fit(x, groups)
+    assert isinstance(fitted, FittedDensity) and fitted.groups.tolist() == [3, 7]
+    assert fitted.log_prob_own(x, groups).shape == (40,)
+    assert set(fitted.classify(x).tolist()) <= {3, 7}
+    assert isinstance(certifier.factory(__import__("torch").nn.Linear(2, 2), 2, 0.5, 0), Certifier)
+
+
+@pytest.mark.slow
+def test_third_party_density_and_certifier_run_c1_and_c7(tmp_path: Path, installed) -> None:
+    store = ArtifactStore(tmp_path / "cache")
+    probe = scenario_with(tmp_path, store)
+    labels = probe.dataset.train_labels.numpy()
+    scenario = scenario_with(tmp_path, store, published_scores(tmp_path / "mem.npz", labels))
+
+    c1 = c1_result(scenario)
+    assert c1.decision.verdict in set(Verdict)
+    assert set(c1.details["measures"]) == {"paper", "checked"}
+    densities = stored_requests(store, "layer-density")
+    assert densities and all(r["density"]["name"] == "pca_bgm" and r["density"]["version"] == "1.0"
+                             for r in densities)
+    assert {r["density"]["config"]["__type__"] for r in densities} == {"PCABGMConfig"}
+    last = scenario.layer_densities("resnet18")[-1]
+    assert np.isfinite(last.log_density).all() and np.isfinite(last.relative_entropy).all()
+    assert not last.diagnostics.flagged.any()  # one state, one chain: nothing to disagree
+
+    table = scenario.density_bins()
+    c7 = decide_robustness_drop(RobustnessBins.from_table(table))
+    assert c7.decision.verdict in set(Verdict)
+    assert table.bins == 4 and table.certified_count.tolist() == [3, 3, 3, 3]
+    (bins,) = stored_requests(store, "density-bins")
+    assert bins["certifier"]["name"] == "hoeffding-smoothing"
+    assert bins["certifier"]["version"] == "1.0"
+    (mem,) = stored_requests(store, "memorization")
+    assert mem["estimator"]["name"] == "published"  # the registered estimator, selected by name
+
+
+def test_a_new_version_of_the_distribution_invalidates_its_artifacts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ArtifactStore(tmp_path / "cache")
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 12)
+    from modes.data.representations_file import save_representations
+
+    reps = save_representations(tmp_path / "reps.npz", labels,
+                                [rng.normal(size=(36, 4)) + labels[:, None] for _ in range(2)])
+    config = ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path,
+                            density="pca_bgm")
+    site = install_distribution(tmp_path / "site", "1.0")
+    monkeypatch.syspath_prepend(str(site))
+    with registry.scoped(installed=True):
+        first = Scenario(config, store).layer_densities("resnet18")
+        again = Scenario(config, store).layer_densities("resnet18")  # loaded, not refitted
+        assert len(list((store.root / "layer-density").glob("*.npz"))) == 2
+    install_distribution(site, "1.1")
+    with registry.scoped(installed=True):
+        assert registry.component("density", "pca_bgm").version == "1.1"
+        Scenario(config, store).layer_densities("resnet18")
+    assert len(list((store.root / "layer-density").glob("*.npz"))) == 4  # refitted under 1.1
+    assert {r["density"]["version"] for r in stored_requests(store, "layer-density")} == {
+        "1.0", "1.1"}
+    np.testing.assert_array_equal(first[-1].log_density, again[-1].log_density)
