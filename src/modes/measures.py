@@ -6,7 +6,9 @@ components (the paper ran one chain per class); the other chains (dispersed star
 diagnostics. ``checked``: what survives the sampler-artifact checks — a prior firm enough that a
 Gaussian class is not split into collapsed components (:data:`modes.components.density.niw.FIRM`,
 measured in ``benchmarks/bench_null_artifact.py`` and ``check_gaussian_class.py``), Eq. 3 at
-held-out points (cross-fitted) without the DP's new-component term, every chain pooled.
+held-out points (cross-fitted) without the DP's new-component term, every chain pooled, and
+split-merge moves after every Gibbs sweep (``SamplerSettings.split_merge``), so that the chain
+started at one component can open the components of a clustered class.
 
 Each measurement also fits **matched nulls**: for every real class, ``replicates`` classes of the
 same size drawn from one Gaussian with the class's mean and covariance (so, the same location,
@@ -35,6 +37,10 @@ from modes.components.density.niw import PRIORS
 
 PAPER_START: Final = "random"  # chain 0: the paper's K0 = 6 random start
 DISPERSED_STARTS: Final = ("random", "one", "kmeans", "random")
+SPLIT_MERGE_MOVES: Final = 4
+"""Split-merge moves per sweep of the checked measurement (:mod:`.components.density.split_merge`):
+without them a chain started at one component never opens a second on a class of compact
+separated clusters, so every planted class read "chains disagree"."""
 
 
 @attrs.frozen
@@ -46,12 +52,13 @@ class DensityMeasure:
     held_out: bool
     predictive: str
     first_chain_only: bool
+    split_merge: bool  # runs the profile's split-merge moves (else Gibbs sweeps only)
 
 
 PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="paper",
-                       first_chain_only=True)
+                       first_chain_only=True, split_merge=False)
 CHECKED = DensityMeasure("checked", prior="firm", held_out=True, predictive="occupied",
-                         first_chain_only=False)
+                         first_chain_only=False, split_merge=True)
 MEASURES: Final = {m.name: m for m in (PAPER, CHECKED)}
 
 
@@ -70,6 +77,7 @@ class SamplerSettings:
     kl_samples: int
     null_replicates: int
     block_update: str = "metropolis"  # DPGMMConfig.block_update ("independent": the authors')
+    split_merge: int = SPLIT_MERGE_MOVES  # moves per sweep where the measure uses them
 
 
 @attrs.frozen(eq=False)
@@ -126,13 +134,18 @@ def mean_pairwise_distance(x: np.ndarray) -> float:
     return float(torch.cdist(t, t).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def _model(measure: DensityMeasure, settings: SamplerSettings, seed: int, device: str) -> DPGMM:
+def model_for(measure: DensityMeasure, settings: SamplerSettings, seed: int,
+              device: str = "cpu") -> DPGMM:
+    """The sampler ``measure`` fits with: its prior, the profile's sizes, dispersed starts, and
+    the profile's split-merge moves where the measure runs them."""
     starts = DISPERSED_STARTS[:settings.chains] if settings.chains > 1 else (PAPER_START,)
     return DPGMM(config=DPGMMConfig(
         sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
         block_size=settings.block_size, init_components=settings.init_components,
         chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-        starts=starts, block_update=settings.block_update), device=device, progress=False)
+        starts=starts, block_update=settings.block_update,
+        split_merge=settings.split_merge if measure.split_merge else 0),
+        device=device, progress=False)
 
 
 @attrs.frozen(eq=False)
@@ -151,7 +164,7 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
     n_worlds, n = worlds.shape[:2]
     groups = (np.arange(n_worlds)[:, None] * classes.size + code[None]).reshape(-1)
     points = worlds.reshape(-1, worlds.shape[2])
-    model = _model(measure, settings, seed, device)
+    model = model_for(measure, settings, seed, device)
     if measure.held_out:
         fold_seed = int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
         cf = cross_fit(model, points, groups, settings.folds, seed=fold_seed,

@@ -14,7 +14,7 @@ from modes.components.density.class_diagnostics import (
 )
 from modes.components.density.crossfit import cross_fit, fold_assignment
 from modes.decisions.checks import MeasuredVerdict, gated
-from modes.measures import matched_null
+from modes.measures import CHECKED, PAPER, SamplerSettings, matched_null, model_for
 from modes.stats.claim import (
     INCONCLUSIVE,
     NOT_REPLICATED,
@@ -133,3 +133,14 @@ def test_gate_names_the_check_that_failed() -> None:
 def test_a_replicated_pattern_without_matched_nulls_is_unchecked() -> None:
     out = gated(MeasuredVerdict("checked", _result(REPLICATED), (), ()))
     assert out.verdict == INCONCLUSIVE and "no matched nulls" in out.explanation
+
+
+def test_only_the_checked_measure_runs_split_merge_moves() -> None:
+    """The paper's measurement reproduces the authors' sampler (Gibbs sweeps only); the checked
+    one adds the profile's split-merge moves."""
+    settings = SamplerSettings(sweeps=10, burn_in=6, thin=2, block_size=4, init_components=6,
+                               chains=4, dtype="float64", folds=3, kl_samples=64,
+                               null_replicates=2, split_merge=3)
+    assert model_for(PAPER, settings, seed=0).config.split_merge == 0
+    assert model_for(CHECKED, settings, seed=0).config.split_merge == 3
+    assert model_for(CHECKED, settings, seed=0).config.prior.name == "firm"
