@@ -14,12 +14,14 @@ import argparse
 import collections
 import json
 import time
+from typing import Any
 
 import attrs
+import numpy as np
 import torch
 
 from modes.experiments.worlds import PLANTED, World, decide_world, null_world, two_mode_world
-from modes.measures import MEASURES, SamplerSettings
+from modes.measures import MEASURES, SPLIT_MERGE_MOVES, SamplerSettings
 from modes.report.records import result_to_dict
 
 
@@ -42,6 +44,8 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--null-replicates", type=int, default=4)
     p.add_argument("--kl-samples", type=int, default=256)
+    p.add_argument("--split-merge", type=int, default=SPLIT_MERGE_MOVES,
+                   help="split-merge moves per sweep of the checked measure (0: Gibbs only)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None)
     a = p.parse_args()
@@ -49,7 +53,7 @@ def main() -> None:
     settings = SamplerSettings(sweeps=a.sweeps, burn_in=a.burn_in, thin=a.thin, block_size=4,
                                init_components=6, chains=a.chains, dtype="float64",
                                folds=a.folds, kl_samples=a.kl_samples,
-                               null_replicates=a.null_replicates)
+                               null_replicates=a.null_replicates, split_merge=a.split_merge)
     def make(classes: int, n: int, d: int, seed: int) -> World:
         if a.world == "null":
             return null_world(classes, n, d, seed)
@@ -73,6 +77,11 @@ def main() -> None:
                       f"degenerate {sum(det['degenerate_mask'])}, chains disagree "
                       f"{sum(det['chains_disagree_mask'])}; null rate {det['null_rate']}) "
                       f"{took:.0f}s | {r.explanation}", flush=True)
+                if claim == "C1":
+                    print(f"  C1 evidence: dip p {_fmt(det['dip_p'])}, BIC margin "
+                          f"{_fmt(det['bic_delta'])}, Ashman's D {_fmt(det['ashman_d'])}",
+                          flush=True)
+                    print("  " + _by_kind(world, det), flush=True)
                 records.append({"seed": seed, "measure": name, "claim": claim,
                                 "planted": world.planted.tolist(),
                                 **result_to_dict(attrs.evolve(r, figure_specs=()))})
@@ -81,6 +90,22 @@ def main() -> None:
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(records, fh, indent=1)
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.3g}" for v in values)
+
+
+def _by_kind(world: World, details: dict[str, Any]) -> str:
+    """Planted vs Gaussian classes: chains-disagree flags and class means (nats/pt)."""
+    means = np.asarray(details["class_means"])
+    disagree = np.asarray(details["chains_disagree_mask"], bool)
+    parts = []
+    for kind, mask in (("planted", world.planted), ("gaussian", ~world.planted)):
+        parts.append(f"{kind}: {int(mask.sum())} classes, chains disagree "
+                     f"{int(disagree[mask].sum())}, class means {means[mask].min():.2f} to "
+                     f"{means[mask].max():.2f} (median {np.median(means[mask]):.2f})")
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

@@ -300,3 +300,40 @@ def test_gaussian_class_density_is_not_changed_by_the_moves() -> None:
         for c in range(2):
             gap = float(fitted.chain(c).log_prob(test, 2).mean()) - truth
             assert -1.0 < gap < 0.0, (moves, c, gap)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**16), kappa_scale=st.sampled_from([None, 0.5]))
+def test_state_after_moves_is_the_exact_state_of_its_assignments(
+    seed: int, kappa_scale: float | None
+) -> None:
+    """Gibbs sweeps and split-merge moves interleaved: every row's statistics (the rows the moves
+    rebuilt and the rows they left to the sweeps' rank-one updates) equal those rebuilt from
+    scratch from the assignments, and so does the log joint."""
+    rng = np.random.default_rng(seed)
+    rows, n, d = 12, 20, 2
+    sizes = rng.integers(3, n + 1, size=rows)
+    y = rng.normal(size=(rows, n, d)) + 3 * (rng.random((rows, n, 1)) < 0.5)
+    data = SamplerData(
+        y=torch.as_tensor(y), valid=torch.as_tensor(np.arange(n) < sizes[:, None]),
+        n=torch.as_tensor(sizes), init_components=1, niw=PRIOR,
+        kappa_scale=None if kappa_scale is None else torch.full((rows,), kappa_scale,
+                                                                 dtype=torch.float64),
+    )
+    gen = torch.Generator().manual_seed(seed)
+    state = refresh(data, torch.zeros(rows, n, dtype=torch.long),
+                    torch.ones(rows, dtype=torch.float64))
+    for _ in range(4):
+        state = sweep(state, data, 2, gen, metropolis=True)
+        state, _ = split_merge(state, data, 3, gen)
+        exact = refresh(data, state.z, state.alpha)
+        torch.testing.assert_close(log_joint(state, data), log_joint(exact, data))
+        for name in ("mean", "logdet", "counts"):
+            mine = getattr(state, name).gather(1, _expand(state.z, getattr(state, name)))
+            theirs = getattr(exact, name).gather(1, _expand(exact.z, getattr(exact, name)))
+            valid = data.valid if mine.ndim == 2 else data.valid.unsqueeze(-1)
+            torch.testing.assert_close(mine * valid, theirs * valid)
+
+
+def _expand(z: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return z if like.ndim == 2 else z.unsqueeze(-1).expand(-1, -1, like.shape[-1])

@@ -32,7 +32,8 @@ stationary law against exact enumeration of all partitions of small data).
 
 Sufficient statistics are built from the assignments directly (sums and scatter matrices of the
 allocated points, one Cholesky per component and allocation block), so a move needs no incremental
-state; after the moves :func:`split_merge` rebuilds the sampler state exactly (:func:`.refresh`).
+state; after the moves :func:`split_merge` rebuilds the sampler state of the rows that changed
+exactly (:func:`.sampler.refresh_rows`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import attrs
 import torch
 
 from .niw import niw_log_marginal, niw_log_predictive
-from .sampler import ChainState, SamplerData, refresh
+from .sampler import ChainState, SamplerData, refresh_rows
 
 MAX_BLOCK = 16
 """Largest allocation block of the split proposal. Blocks grow 1, 2, 4, ... so that the first
@@ -78,20 +79,42 @@ class _Components:
     """Sufficient statistics of ``k`` components per row: counts (R, k), sums (R, k, d) and
     uncentred scatter sums ``sum x x^T`` (R, k, d, d); the NIW posterior follows with ``mu0 = 0``:
     ``kappa_n = kappa0 + n``, ``mu_n = sum / kappa_n``,
-    ``Psi_n = psi0 I + sum x x^T - kappa_n mu_n mu_n^T`` (as :func:`.sampler.refresh` builds it)."""
+    ``Psi_n = psi0 I + sum x x^T - kappa_n mu_n mu_n^T`` (as :func:`.sampler.refresh` builds it).
+    ``kappa0`` is a float or (R, 1), one per row."""
 
-    def __init__(self, counts: torch.Tensor, sums: torch.Tensor, scatter: torch.Tensor) -> None:
+    def __init__(self, counts: torch.Tensor, sums: torch.Tensor, scatter: torch.Tensor,
+                 kappa0: float | torch.Tensor, data: SamplerData) -> None:
         self.counts, self.sums, self.scatter = counts, sums, scatter
+        self.kappa0, self.data = kappa0, data
 
-    def posterior(
-        self, data: SamplerData
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    @classmethod
+    def of_points(cls, x: torch.Tensor, data: SamplerData) -> _Components:
+        """One component per point of ``x`` (R, k, d) of the rows of ``data``."""
+        return cls(x.new_ones(x.shape[:2]), x.clone(), x.unsqueeze(-1) * x.unsqueeze(-2),
+                   data.kappa0, data)
+
+    def rows(self, index: torch.Tensor) -> _Components:
+        """The components of rows ``index`` (a copy)."""
+        k0 = self.kappa0[index] if isinstance(self.kappa0, torch.Tensor) else self.kappa0
+        return _Components(self.counts[index], self.sums[index], self.scatter[index], k0,
+                           self.data)
+
+    def set_rows(self, index: torch.Tensor, part: _Components) -> None:
+        self.counts[index], self.sums[index], self.scatter[index] = (
+            part.counts, part.sums, part.scatter)
+
+    def merged(self) -> _Components:
+        """Each row's components as one."""
+        return _Components(self.counts.sum(1, keepdim=True), self.sums.sum(1, keepdim=True),
+                           self.scatter.sum(1, keepdim=True), self.kappa0, self.data)
+
+    def posterior(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``kappa_n`` (R, k), ``mu_n`` (R, k, d), lower Cholesky of ``Psi_n`` and its log det."""
-        kappa = data.kappa0 + self.counts  # kappa0: a float or (R, 1)
+        kappa = self.kappa0 + self.counts
         mean = self.sums / kappa.unsqueeze(-1)
-        eye = torch.eye(data.d, dtype=self.sums.dtype, device=self.sums.device)
+        eye = torch.eye(self.data.d, dtype=self.sums.dtype, device=self.sums.device)
         psi = (
-            data.psi0 * eye
+            self.data.psi0 * eye
             + self.scatter
             - kappa[..., None, None] * mean.unsqueeze(-1) * mean.unsqueeze(-2)
         )
@@ -99,16 +122,17 @@ class _Components:
         logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
         return kappa, mean, chol, logdet
 
-    def log_marginal(self, data: SamplerData) -> torch.Tensor:
+    def log_marginal(self) -> torch.Tensor:
         """``log p(X_k)`` per component (R, k) under the NIW prior (Murphy 2007, Eq. 234)."""
-        _, _, _, logdet = self.posterior(data)
+        _, _, _, logdet = self.posterior()
+        d = self.data.d
         return niw_log_marginal(
-            self.counts, logdet, data.d * math.log(data.psi0), data.nu0, data.d, data.kappa0
+            self.counts, logdet, d * math.log(self.data.psi0), self.data.nu0, d, self.kappa0
         )
 
-    def log_predictive(self, data: SamplerData, x: torch.Tensor) -> torch.Tensor:
+    def log_predictive(self, x: torch.Tensor) -> torch.Tensor:
         """Student-t predictive (Eq. A.5) of each point ``x`` (R, m, d) per component: (R, k, m)."""
-        kappa, mean, chol, logdet = self.posterior(data)
+        kappa, mean, chol, logdet = self.posterior()
         diff = x.unsqueeze(1) - mean.unsqueeze(2)  # (R, k, m, d)
         sol = torch.linalg.solve_triangular(chol, diff.transpose(-1, -2), upper=False)
         maha = sol.square().sum(-2)  # (R, k, m)
@@ -116,22 +140,16 @@ class _Components:
             maha,
             logdet.unsqueeze(-1),
             kappa.unsqueeze(-1),
-            (data.nu0 + self.counts).unsqueeze(-1),
-            data.d,
+            (self.data.nu0 + self.counts).unsqueeze(-1),
+            self.data.d,
         )
 
     def add(self, x: torch.Tensor, weight: torch.Tensor) -> None:
         """Add the points ``x`` (R, m, d) with 0/1 weights per component ``weight`` (R, k, m)."""
         self.counts = self.counts + weight.sum(-1)
         self.sums = self.sums + torch.bmm(weight, x)
-        self.scatter = self.scatter + torch.einsum("rkm,rma,rmb->rkab", weight, x, x)
-
-    @classmethod
-    def of_points(cls, x: torch.Tensor) -> _Components:
-        """One component per point of ``x`` (R, k, d)."""
-        return cls(
-            x.new_ones(x.shape[:2]), x.clone(), x.unsqueeze(-1) * x.unsqueeze(-2)
-        )
+        weighted = weight.unsqueeze(-1) * x.unsqueeze(1)  # (R, k, m, d)
+        self.scatter = self.scatter + weighted.transpose(-1, -2) @ x.unsqueeze(1)
 
 
 def allocation_blocks(length: int, max_block: int = MAX_BLOCK) -> list[tuple[int, int]]:
@@ -183,30 +201,30 @@ def split_merge_move(
 
     xi = y.gather(1, i.view(-1, 1, 1).expand(-1, 1, d))
     xj = y.gather(1, j.view(-1, 1, 1).expand(-1, 1, d))
-    comps = _Components.of_points(torch.cat([xi, xj], 1))  # (R, 2): A, B
+    comps = _Components.of_points(torch.cat([xi, xj], 1), data)  # (R, 2): A, B
     log_q = y.new_zeros(rows)
     to_a = torch.zeros((rows, s_max), dtype=torch.bool, device=y.device)
     for start, stop in allocation_blocks(s_max, max_block):
-        idx = s_idx[:, start:stop]
-        x = y.gather(1, idx.unsqueeze(-1).expand(-1, -1, d))
-        active = torch.arange(start, stop, device=y.device) < s_len[:, None]  # (R, m)
-        logits = comps.log_predictive(data, x) + torch.log(comps.counts).unsqueeze(-1)
-        log_p = torch.log_softmax(logits, dim=1)  # (R, 2, m)
+        # only rows with points in this block: rows with small components finish early
+        live = torch.nonzero(s_len > start).squeeze(1)
+        part = comps if live.numel() == rows else comps.rows(live)
+        idx = s_idx[live, start:stop]
+        x = y.reshape(-1, d)[live.unsqueeze(1) * n_max + idx]  # (L, m, d)
+        active = torch.arange(start, stop, device=y.device) < s_len[live, None]  # (L, m)
+        logits = part.log_predictive(x) + torch.log(part.counts).unsqueeze(-1)
+        log_p = torch.log_softmax(logits, dim=1)  # (L, 2, m)
         u = torch.rand(idx.shape, generator=generator, dtype=y.dtype, device=y.device)
         drawn = torch.log(u) < log_p[:, 0]
-        choice = torch.where(split[:, None], drawn, current_a[:, start:stop])
-        to_a[:, start:stop] = choice
-        log_q = log_q + torch.where(active, torch.where(choice, log_p[:, 0], log_p[:, 1]), 0).sum(1)
-        weight = torch.stack([active & choice, active & ~choice], 1).to(y.dtype)
-        comps.add(x, weight)
+        choice = torch.where(split[live, None], drawn, current_a[live, start:stop]) & active
+        to_a[live, start:stop] = choice
+        chosen = torch.where(choice, log_p[:, 0], log_p[:, 1])
+        log_q[live] += torch.where(active, chosen, 0).sum(1)
+        part.add(x, torch.stack([choice, active & ~choice], 1).to(y.dtype))
+        if part is not comps:
+            comps.set_rows(live, part)
 
-    merged = _Components(
-        comps.counts.sum(1, keepdim=True),
-        comps.sums.sum(1, keepdim=True),
-        comps.scatter.sum(1, keepdim=True),
-    )
-    m_ab = comps.log_marginal(data).sum(1)
-    m_c = merged.log_marginal(data).squeeze(1)
+    m_ab = comps.log_marginal().sum(1)
+    m_c = comps.merged().log_marginal().squeeze(1)
     n_a, n_b = comps.counts[:, 0], comps.counts[:, 1]
     # log p(X, c_split | alpha) - log p(X, c_merged | alpha): CRP and marginal factors that change
     log_split_vs_merged = (
@@ -245,8 +263,9 @@ def split_merge(
 ) -> tuple[ChainState, SplitMergeCounts]:
     """``moves`` split-merge moves of every row, then the exact state of the new assignments.
 
-    Returns the state (rebuilt by :func:`.refresh` when any move was accepted, else ``state``
-    itself) and the proposal and acceptance counts per row.
+    Returns the state (its rows where a move was accepted rebuilt exactly from the new assignments
+    by :func:`.sampler.refresh_rows`; ``state`` itself when none was) and the proposal and
+    acceptance counts per row.
     """
     if moves < 0:
         raise ValueError(f"moves must be >= 0, got {moves}")
@@ -261,6 +280,7 @@ def split_merge(
         mp += ~out.split
         ma += ~out.split & out.accepted
     counts = SplitMergeCounts(sp, sa, mp, ma)
-    if not bool((sa + ma).any()):
+    changed = torch.nonzero(sa + ma).squeeze(1)
+    if not changed.numel():
         return state, counts
-    return refresh(data, z, state.alpha), counts
+    return refresh_rows(state, data, z, changed), counts
