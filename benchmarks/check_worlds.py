@@ -2,10 +2,15 @@
 
     python benchmarks/check_worlds.py --world null --classes 30 --n 500 --d 64 --seeds 0 1 2
     python benchmarks/check_worlds.py --world two-mode --classes 20 --n 300 --d 16 --seeds 0 1
+    python benchmarks/check_worlds.py --world two-mode --planted blobs --classes 30 --n 300 \
+        --d 16 --folds 3 --seeds 0 1 --measures checked --oracle
 
 One line per (seed, measure, claim: C1 two modes, C1s lower spread): the gated verdict, the raw
 decision, the number of flagged classes (degenerate, chains disagree), the matched-null rate and
-the note; then the verdict counts per measure and claim. ``--json`` keeps every record.
+the note; for C1 its evidence (dip p, BIC margin, Ashman's D) and, planted vs Gaussian classes,
+the chains-disagree flags and class means; then the verdict counts per measure and claim.
+``--split-merge`` sets the checked measure's moves per sweep (0: Gibbs only); ``--oracle`` also
+decides C1's evidence on near-true class means. ``--json`` keeps every record.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ def main() -> None:
     p.add_argument("--kl-samples", type=int, default=256)
     p.add_argument("--split-merge", type=int, default=SPLIT_MERGE_MOVES,
                    help="split-merge moves per sweep of the checked measure (0: Gibbs only)")
+    p.add_argument("--oracle", action="store_true",
+                   help="also decide C1's evidence on near-true class mean log-densities")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None)
     a = p.parse_args()
@@ -65,6 +72,8 @@ def main() -> None:
     records = []
     for seed in a.seeds:
         world = make(a.classes, a.n, a.d, seed)
+        if a.oracle:
+            print(f"seed {seed} oracle: {_oracle(world, a.components)}", flush=True)
         for name in a.measures:
             started = time.perf_counter()
             results = decide_world(world, MEASURES[name], settings, seed)
@@ -90,6 +99,34 @@ def main() -> None:
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(records, fh, indent=1)
+
+
+def _oracle(world: World, components: int) -> str:
+    """C1's evidence on near-true class means: a Gaussian class's entropy from its own covariance
+    (-d/2 log(2 pi e) - log det S / 2), a planted class's in-sample log-likelihood per point under a
+    ``components``-blob spherical Gaussian mixture (sklearn). Whether the world, at its number of
+    classes, can show two modes to the dip test at all, whatever the density model."""
+    from sklearn.mixture import GaussianMixture
+
+    from modes.decisions.two_modes import ashman_d
+    from modes.stats.modality import dip_test, mixture_bic
+
+    means = []
+    for c in np.unique(world.labels):
+        x = world.x[world.labels == c]
+        if world.planted[c]:
+            gm = GaussianMixture(components, covariance_type="spherical", random_state=0,
+                                 n_init=3).fit(x)
+            means.append(float(gm.score(x)))
+        else:
+            s = np.cov(x, rowvar=False, bias=True)
+            means.append(-0.5 * x.shape[1] * (1 + np.log(2 * np.pi))
+                         - 0.5 * float(np.linalg.slogdet(s)[1]))
+    v = np.asarray(means)
+    bic = mixture_bic(v)
+    return (f"dip p {dip_test(v).p_value:.3g}, BIC margin {bic.delta:.3g}, Ashman's D "
+            f"{ashman_d(bic):.3g}; planted {np.median(v[world.planted]):.2f}, gaussian "
+            f"{np.median(v[~world.planted]):.2f} (medians)")
 
 
 def _fmt(values: list[float]) -> str:
