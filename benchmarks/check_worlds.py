@@ -2,10 +2,15 @@
 
     python benchmarks/check_worlds.py --world null --classes 30 --n 500 --d 64 --seeds 0 1 2
     python benchmarks/check_worlds.py --world two-mode --classes 20 --n 300 --d 16 --seeds 0 1
+    python benchmarks/check_worlds.py --world two-mode --planted blobs --classes 30 --n 300 \
+        --d 16 --folds 3 --seeds 0 1 --measures checked --oracle
 
 One line per (seed, measure, claim: C1 two modes, C1s lower spread): the gated verdict, the raw
 decision, the number of flagged classes (degenerate, chains disagree), the matched-null rate and
-the note; then the verdict counts per measure and claim. ``--json`` keeps every record.
+the note; for C1 its evidence (dip p, BIC margin, Ashman's D) and, planted vs Gaussian classes,
+the chains-disagree flags and class means; then the verdict counts per measure and claim.
+``--split-merge`` sets the checked measure's moves per sweep (0: Gibbs only); ``--oracle`` also
+decides C1's evidence on near-true class means. ``--json`` keeps every record.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import argparse
 import collections
 import json
 import time
+from typing import Any
 
 import attrs
+import numpy as np
 import torch
 
 from modes.experiments.worlds import PLANTED, World, decide_world, null_world, two_mode_world
-from modes.measures import MEASURES, SamplerSettings
+from modes.measures import MEASURES, SPLIT_MERGE_MOVES, SamplerSettings
 from modes.report.records import result_to_dict
 
 
@@ -42,6 +49,10 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--null-replicates", type=int, default=4)
     p.add_argument("--kl-samples", type=int, default=256)
+    p.add_argument("--split-merge", type=int, default=SPLIT_MERGE_MOVES,
+                   help="split-merge moves per sweep of the checked measure (0: Gibbs only)")
+    p.add_argument("--oracle", action="store_true",
+                   help="also decide C1's evidence on near-true class mean log-densities")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", default=None)
     a = p.parse_args()
@@ -49,7 +60,7 @@ def main() -> None:
     settings = SamplerSettings(sweeps=a.sweeps, burn_in=a.burn_in, thin=a.thin, block_size=4,
                                init_components=6, chains=a.chains, dtype="float64",
                                folds=a.folds, kl_samples=a.kl_samples,
-                               null_replicates=a.null_replicates)
+                               null_replicates=a.null_replicates, split_merge=a.split_merge)
     def make(classes: int, n: int, d: int, seed: int) -> World:
         if a.world == "null":
             return null_world(classes, n, d, seed)
@@ -61,6 +72,8 @@ def main() -> None:
     records = []
     for seed in a.seeds:
         world = make(a.classes, a.n, a.d, seed)
+        if a.oracle:
+            print(f"seed {seed} oracle: {_oracle(world, a.components)}", flush=True)
         for name in a.measures:
             started = time.perf_counter()
             results = decide_world(world, MEASURES[name], settings, seed)
@@ -73,6 +86,11 @@ def main() -> None:
                       f"degenerate {sum(det['degenerate_mask'])}, chains disagree "
                       f"{sum(det['chains_disagree_mask'])}; null rate {det['null_rate']}) "
                       f"{took:.0f}s | {r.explanation}", flush=True)
+                if claim == "C1":
+                    print(f"  C1 evidence: dip p {_fmt(det['dip_p'])}, BIC margin "
+                          f"{_fmt(det['bic_delta'])}, Ashman's D {_fmt(det['ashman_d'])}",
+                          flush=True)
+                    print("  " + _by_kind(world, det), flush=True)
                 records.append({"seed": seed, "measure": name, "claim": claim,
                                 "planted": world.planted.tolist(),
                                 **result_to_dict(attrs.evolve(r, figure_specs=()))})
@@ -81,6 +99,50 @@ def main() -> None:
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(records, fh, indent=1)
+
+
+def _oracle(world: World, components: int) -> str:
+    """C1's evidence on near-true class means: a Gaussian class's entropy from its own covariance
+    (-d/2 log(2 pi e) - log det S / 2), a planted class's in-sample log-likelihood per point under a
+    ``components``-blob spherical Gaussian mixture (sklearn). Whether the world, at its number of
+    classes, can show two modes to the dip test at all, whatever the density model."""
+    from sklearn.mixture import GaussianMixture
+
+    from modes.decisions.two_modes import ashman_d
+    from modes.stats.modality import dip_test, mixture_bic
+
+    means = []
+    for c in np.unique(world.labels):
+        x = world.x[world.labels == c]
+        if world.planted[c]:
+            gm = GaussianMixture(components, covariance_type="spherical", random_state=0,
+                                 n_init=3).fit(x)
+            means.append(float(gm.score(x)))
+        else:
+            s = np.cov(x, rowvar=False, bias=True)
+            means.append(-0.5 * x.shape[1] * (1 + np.log(2 * np.pi))
+                         - 0.5 * float(np.linalg.slogdet(s)[1]))
+    v = np.asarray(means)
+    bic = mixture_bic(v)
+    return (f"dip p {dip_test(v).p_value:.3g}, BIC margin {bic.delta:.3g}, Ashman's D "
+            f"{ashman_d(bic):.3g}; planted {np.median(v[world.planted]):.2f}, gaussian "
+            f"{np.median(v[~world.planted]):.2f} (medians)")
+
+
+def _fmt(values: list[float]) -> str:
+    return ", ".join(f"{v:.3g}" for v in values)
+
+
+def _by_kind(world: World, details: dict[str, Any]) -> str:
+    """Planted vs Gaussian classes: chains-disagree flags and class means (nats/pt)."""
+    means = np.asarray(details["class_means"])
+    disagree = np.asarray(details["chains_disagree_mask"], bool)
+    parts = []
+    for kind, mask in (("planted", world.planted), ("gaussian", ~world.planted)):
+        parts.append(f"{kind}: {int(mask.sum())} classes, chains disagree "
+                     f"{int(disagree[mask].sum())}, class means {means[mask].min():.2f} to "
+                     f"{means[mask].max():.2f} (median {np.median(means[mask]):.2f})")
+    return "; ".join(parts)
 
 
 if __name__ == "__main__":

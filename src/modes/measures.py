@@ -6,7 +6,9 @@ components (the paper ran one chain per class); the other chains (dispersed star
 diagnostics. ``checked``: what survives the sampler-artifact checks — a prior firm enough that a
 Gaussian class is not split into collapsed components (:data:`modes.components.density.niw.FIRM`,
 measured in ``benchmarks/bench_null_artifact.py`` and ``check_gaussian_class.py``), Eq. 3 at
-held-out points (cross-fitted) without the DP's new-component term, every chain pooled.
+held-out points (cross-fitted) without the DP's new-component term, every chain pooled, and
+split-merge moves after every Gibbs sweep (``SamplerSettings.split_merge``), so that the chain
+started at one component can open the components of a clustered class.
 
 Each measurement also fits **matched nulls**: for every real class, ``replicates`` classes of the
 same size drawn from one Gaussian with the class's mean and covariance (so, the same location,
@@ -41,6 +43,11 @@ from modes.components.density.niw import PRIORS
 from modes.components.density.readings import READINGS, ReadableDensity, Reading
 from modes.components.protocols import DensityModel, StateLogDensities
 
+SPLIT_MERGE_MOVES: Final = 4
+"""Split-merge moves per sweep of the checked measurement (:mod:`.components.density.split_merge`):
+without them a chain started at one component never opens a second on a class of compact
+separated clusters, so every planted class read "chains disagree"."""
+
 
 @attrs.frozen
 class DensityMeasure:
@@ -51,6 +58,7 @@ class DensityMeasure:
     held_out: bool
     predictive: str = attrs.field(validator=attrs.validators.in_(PREDICTIVES))
     first_chain_only: bool
+    split_merge: bool  # runs the profile's split-merge moves (else Gibbs sweeps only)
     dispersed: bool = True  # chains start dispersed (DISPERSED_STARTS), else all at K0 random
     # state averaging; None: the predictive variant's own (fitted.default_averaging)
     averaging: str | None = attrs.field(
@@ -70,13 +78,14 @@ class DensityMeasure:
 
 
 PAPER = DensityMeasure("paper", prior="authors", held_out=False, predictive="paper",
-                       first_chain_only=True)
+                       first_chain_only=True, split_merge=False)
 CHECKED = DensityMeasure("checked", prior="firm", held_out=True, predictive="occupied",
-                         first_chain_only=False)
+                         first_chain_only=False, split_merge=True)
 MEASURES: Final = {m.name: m for m in (PAPER, CHECKED)}
 MEASURES_BASE: Final = {"paper": "paper", "checked": "occupied", "paper-pooled": "paper"}
 PAPER_POOLED: Final = DensityMeasure("paper-pooled", prior="authors", held_out=False,
-                                     predictive="paper", first_chain_only=False, dispersed=False)
+                                     predictive="paper", first_chain_only=False,
+                                     split_merge=False, dispersed=False)
 """The Fig. 4 and A.11 experiments' fits: the authors' prior, Eq. 3 as written, every chain
 (each started at K0 random components) pooled; not a measurement of the claims (not in
 :data:`MEASURES`)."""
@@ -97,6 +106,7 @@ class SamplerSettings:
     kl_samples: int
     null_replicates: int
     block_update: str = "metropolis"  # DPGMMConfig.block_update ("independent": the authors')
+    split_merge: int = SPLIT_MERGE_MOVES  # moves per sweep where the measure uses them
 
 
 @attrs.frozen(eq=False)
@@ -160,7 +170,7 @@ ModelFactory = Callable[[int], DensityModel]
 def dpgmm_models(measure: DensityMeasure, settings: SamplerSettings,
                  device: str = "cpu") -> ModelFactory:
     """The DP-GMM read as ``measure`` says, with the sampler ``settings`` (dispersed starts when
-    several chains run)."""
+    several chains run; the profile's split-merge moves where the measure runs them)."""
     dispersed = settings.chains > 1 and measure.dispersed
     starts = DISPERSED_STARTS[:settings.chains] if dispersed else (PAPER_START,)
 
@@ -170,7 +180,8 @@ def dpgmm_models(measure: DensityMeasure, settings: SamplerSettings,
                 sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
                 block_size=settings.block_size, init_components=settings.init_components,
                 chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-                starts=starts, block_update=settings.block_update),
+                starts=starts, block_update=settings.block_update,
+                split_merge=settings.split_merge if measure.split_merge else 0),
             predictive=measure.predictive,
             read_chain=0 if measure.first_chain_only else None, device=device))
 

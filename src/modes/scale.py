@@ -89,7 +89,8 @@ class TrainScale:
 class DensityScale:
     """Sampler and measurement knobs. ``chains`` start dispersed (K0 random, one component,
     k-means, K0 random again); ``folds`` cross-fit the held-out densities of the checked measure;
-    ``null_replicates`` matched-null classes per real class (:mod:`modes.measures`)."""
+    ``null_replicates`` matched-null classes per real class; ``split_merge`` split-merge moves per
+    sweep of the checked measure (the paper measure runs none) (:mod:`modes.measures`)."""
 
     sweeps: int = attrs.field(validator=COUNT)
     burn_in: int = attrs.field(validator=NON_NEGATIVE)
@@ -103,6 +104,7 @@ class DensityScale:
     dtype: str = attrs.field(default="float64", validator=one_of("float32", "float64"))
     folds: int = attrs.field(default=5, validator=at_least(2))
     null_replicates: int = attrs.field(default=4, validator=NON_NEGATIVE)
+    split_merge: int = attrs.field(default=4, validator=NON_NEGATIVE)
 
     def __attrs_post_init__(self) -> None:
         if self.burn_in >= self.sweeps:

@@ -450,6 +450,7 @@ class Scenario:
                                block_size=d.block_size, init_components=d.init_components,
                                chains=d.chains, dtype=d.dtype, folds=d.folds,
                                kl_samples=d.kl_samples, null_replicates=d.null_replicates,
+                               split_merge=d.split_merge,
                                **extra)
 
     def measure(self, name: str) -> DensityMeasure:

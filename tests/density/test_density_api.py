@@ -223,6 +223,7 @@ def test_bad_input_raises(x, groups, message) -> None:
         ({"block_size": 0}, "block_size must be >= 1"),
         ({"dtype": "float16"}, "dtype"),
         ({"block_update": "joint"}, "block_update"),
+        ({"split_merge": -1}, "split_merge"),
         ({"sweeps": 10, "burn_in": 9, "thin": 2}, "keep at least one"),
     ],
 )

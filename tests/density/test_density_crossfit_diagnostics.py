@@ -14,7 +14,7 @@ from modes.components.density.class_diagnostics import (
 )
 from modes.components.density.crossfit import cross_fit, fold_assignment
 from modes.decisions.checks import MeasuredVerdict, gated
-from modes.measures import matched_null
+from modes.measures import CHECKED, PAPER, SamplerSettings, dpgmm_models, matched_null
 from modes.stats.claim import (
     INCONCLUSIVE,
     NOT_REPLICATED,
@@ -133,3 +133,28 @@ def test_gate_names_the_check_that_failed() -> None:
 def test_a_replicated_pattern_without_matched_nulls_is_unchecked() -> None:
     out = gated(MeasuredVerdict("checked", _result(REPLICATED), (), ()))
     assert out.verdict == INCONCLUSIVE and "no matched nulls" in out.explanation
+
+
+def test_only_the_checked_measure_runs_split_merge_moves() -> None:
+    """The paper's measurement reproduces the authors' sampler (Gibbs sweeps only); the checked
+    one adds the profile's split-merge moves."""
+    settings = SamplerSettings(sweeps=10, burn_in=6, thin=2, block_size=4, init_components=6,
+                               chains=4, dtype="float64", folds=3, kl_samples=64,
+                               null_replicates=2, split_merge=3)
+    assert dpgmm_models(PAPER, settings)(0).config.sampler.split_merge == 0
+    assert dpgmm_models(CHECKED, settings)(0).config.sampler.split_merge == 3
+    assert dpgmm_models(CHECKED, settings)(0).config.sampler.prior.name == "firm"
+
+
+def test_the_registered_dpgmm_runs_split_merge_moves_for_the_checked_measure_only() -> None:
+    """The scenario builds its density model through the registry (``configure_dpgmm``)."""
+    from modes.components.density.component import configure_dpgmm
+    from modes.components.protocols import DensityContext
+    from modes.scale import load_profile
+
+    density = load_profile("smoke").density
+    assert density.split_merge > 0
+    checked = configure_dpgmm(DensityContext(density=density, measure=CHECKED, seed=0))
+    paper = configure_dpgmm(DensityContext(density=density, measure=PAPER, seed=0))
+    assert checked.sampler.split_merge == density.split_merge
+    assert paper.sampler.split_merge == 0

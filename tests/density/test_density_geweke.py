@@ -17,6 +17,7 @@ from scipy import stats
 
 from modes.components.density.niw import KAPPA0, prior_nu0
 from modes.components.density.sampler import SamplerData, end_of_sweep, refresh, sweep
+from modes.components.density.split_merge import split_merge
 
 ROWS, POINTS, DIM, K0, STEPS = 3000, 6, 2, 6, 12
 
@@ -62,6 +63,7 @@ def _geweke(
     metropolis: bool = False,
     points: int = POINTS,
     dtype: torch.dtype = torch.float64,
+    moves: int = 0,
 ) -> list[tuple[str, float]]:
     rng = np.random.default_rng(20240 + block_size)
     gen = torch.Generator().manual_seed(block_size)
@@ -81,6 +83,7 @@ def _geweke(
         data = SamplerData(y=torch.as_tensor(y, dtype=dtype), valid=valid, n=n,
                            init_components=K0)
         state = sweep(refresh(data, zt, at), data, block_size, gen, metropolis=metropolis)
+        state, _ = split_merge(state, data, moves, gen)
         state, _ = end_of_sweep(state, data, gen, do_refresh=False)
         zt, at = state.z, state.alpha
         y = _data_given(zt.numpy(), psi0, rng)
@@ -101,15 +104,18 @@ def _geweke(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("block_size", "metropolis", "points", "dtype"),
-    [(1, False, POINTS, torch.float64), (4, True, POINTS, torch.float64),
-     (4, True, 3, torch.float64), (4, True, POINTS, torch.float32)],
+    ("block_size", "metropolis", "points", "dtype", "moves"),
+    [(1, False, POINTS, torch.float64, 0), (4, True, POINTS, torch.float64, 0),
+     (4, True, 3, torch.float64, 0), (4, True, POINTS, torch.float32, 0),
+     (1, False, POINTS, torch.float64, 2), (4, True, POINTS, torch.float64, 2),
+     (4, True, POINTS, torch.float32, 2)],
 )
 def test_sampler_leaves_the_joint_invariant(block_size: int, metropolis: bool, points: int,
-                                            dtype: torch.dtype) -> None:
-    """b = 1 (plain CGS), b = 4 with the Metropolis correction, a group smaller than b, and the
-    b = 4 kernel in float32 (supported as an option; float64 is the default)."""
-    pvalues = _geweke(block_size, metropolis, points, dtype)
+                                            dtype: torch.dtype, moves: int) -> None:
+    """b = 1 (plain CGS), b = 4 with the Metropolis correction, a group smaller than b, the
+    b = 4 kernel in float32 (supported as an option; float64 is the default), and both kernels
+    followed by two split-merge moves per sweep (:mod:`.split_merge`)."""
+    pvalues = _geweke(block_size, metropolis, points, dtype, moves)
     # 4 statistics: Bonferroni at family-wise 0.01.
     failed = [(name, p) for name, p in pvalues if p < 0.01 / len(pvalues)]
     assert not failed, f"b={block_size}: marginal vs successive laws differ: {pvalues}"

@@ -108,13 +108,15 @@ class FittedDPGMMDensity:
 
 def configure_dpgmm(context: DensityContext) -> DPGMMDensityConfig:
     """The profile's sampler knobs, the measurement's prior and reading, dispersed starts when
-    several chains run (the paper's K0 random start alone otherwise)."""
+    several chains run (the paper's K0 random start alone otherwise), and the profile's
+    split-merge moves where the measurement runs them (the checked one; the paper's: none)."""
     d, m = context.density, context.measure
     starts = DISPERSED_STARTS[:d.chains] if d.chains > 1 and m.dispersed else (PAPER_START,)
     sampler = DPGMMConfig(
         sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin, block_size=d.block_size,
         init_components=d.init_components, chains=d.chains, seed=context.seed, dtype=d.dtype,
-        prior=m.prior, starts=starts, block_update=context.block_update or "metropolis")
+        prior=m.prior, starts=starts, block_update=context.block_update or "metropolis",
+        split_merge=d.split_merge if m.split_merge else 0)
     return DPGMMDensityConfig(sampler=sampler, predictive=m.predictive,
                               read_chain=0 if m.first_chain_only else None,
                               device=context.device)

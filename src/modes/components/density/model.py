@@ -13,6 +13,9 @@ given the rest); it is not the block's exact joint conditional, and a Geweke tes
 at small n. ``"metropolis"`` (default) uses that draw as a proposal with a Metropolis-Hastings
 accept step against the exact block conditional, so the chain targets the posterior for any b; at
 paper scale almost every proposal is accepted (see :func:`.sampler.sweep`).
+
+``split_merge`` moves per sweep (default 0: the paper's sampler) add split-merge Metropolis-Hastings
+moves (:mod:`.split_merge`) after each sweep.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .diagnostics import assess
 from .fitted import FittedDPGMM, KeptStates, Traces
 from .niw import AUTHORS, WHITENINGS, NIWPrior, get_prior
 from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
+from .split_merge import split_merge
 
 CHECKPOINT_KIND = "dpgmm-chain"
 CHECKPOINT_VERSION = "4"  # bump when the sampler's random stream or algorithm changes
@@ -60,7 +64,10 @@ class DPGMMConfig:
     ``starts[c % len(starts)]``: ``"random"`` (every point in one of ``init_components`` components
     at random, the paper's), ``"one"`` (all points in one component) or ``"kmeans"`` (k-means with
     ``init_components`` clusters on the whitened group). Dispersed starts let split R-hat see
-    chains that settle in different states (Gelman et al., BDA3, Sec. 11.4).
+    chains that settle in different states (Gelman et al., BDA3, Sec. 11.4). ``split_merge``
+    split-merge Metropolis-Hastings moves follow each sweep (:mod:`.split_merge`; 0, the paper's
+    sampler, by default): they open and close whole components, which single-point Gibbs moves
+    cannot do when one component covers several separated clusters.
     """
 
     sweeps: int = attrs.field(default=400, validator=_positive)
@@ -75,6 +82,7 @@ class DPGMMConfig:
     block_update: str = "metropolis"
     prior: NIWPrior = attrs.field(default=AUTHORS, converter=get_prior)
     starts: tuple[str, ...] = attrs.field(default=("random",), converter=_as_tuple)
+    split_merge: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     def __attrs_post_init__(self) -> None:
         bad = [s for s in self.starts if s not in STARTS]
@@ -307,6 +315,7 @@ class DPGMM:
         config: DPGMMConfig | None = None,
         prior: str | NIWPrior = "authors",
         starts: tuple[str, ...] = ("random",),
+        split_merge: int = 0,
     ) -> None:
         if config is None:
             config = DPGMMConfig(
@@ -322,6 +331,7 @@ class DPGMM:
                 block_update=block_update,
                 prior=get_prior(prior),
                 starts=starts,
+                split_merge=split_merge,
             )
         self.__attrs_init__(config=config, device=str(device), progress=progress)  # type: ignore[attr-defined]
 
@@ -379,6 +389,8 @@ class DPGMM:
                 run.generator,
                 metropolis=cfg.block_update == "metropolis",
             )
+            if cfg.split_merge:
+                run.state, _ = split_merge(run.state, data, cfg.split_merge, run.generator)
             run.state, record = end_of_sweep(
                 run.state, data, run.generator, do_refresh=(s + 1) % cfg.refresh_every == 0
             )

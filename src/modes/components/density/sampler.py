@@ -216,6 +216,36 @@ def refresh(
     )
 
 
+def rows_of(data: SamplerData, rows: torch.Tensor) -> SamplerData:
+    """The sampler data of rows ``rows`` only."""
+    return SamplerData(
+        y=data.y[rows], valid=data.valid[rows], n=data.n[rows],
+        init_components=data.init_components, niw=data.niw,
+        kappa_scale=None if data.kappa_scale is None else data.kappa_scale[rows],
+    )
+
+
+@torch.inference_mode()
+def refresh_rows(
+    state: ChainState, data: SamplerData, z: torch.Tensor, rows: torch.Tensor
+) -> ChainState:
+    """``state`` with rows ``rows`` rebuilt exactly from their assignments in ``z`` (R, N)
+    (:func:`refresh` of those rows, slots compacted); the other rows are kept as they are.
+
+    Updates ``state`` in place where the capacity allows; returns the state to use.
+    """
+    sub = rows_of(data, rows)
+    part = refresh(sub, z[rows], state.alpha[rows], headroom=1)
+    if part.capacity > state.capacity:
+        state = grow(state, data, part.capacity - state.capacity)
+    elif part.capacity < state.capacity:
+        part = grow(part, sub, state.capacity - part.capacity)
+    state.z[rows] = part.z
+    state.stats[rows] = part.stats
+    state.precision[rows] = part.precision
+    return state
+
+
 def _with_room(precision: torch.Tensor, data: SamplerData, slots: int) -> torch.Tensor:
     """A (R, ``slots``, d, d) allocation starting with ``precision``, prior slots after it."""
     rows, k, d, _ = precision.shape
