@@ -52,3 +52,16 @@ def test_scale_profiles_are_shipped() -> None:
     assert "profiles/*.toml" in meta["tool"]["setuptools"]["package-data"]["modes"]
     assert sorted(p.stem for p in (ROOT / "src" / "modes" / "profiles").glob("*.toml")) == \
         modes.scale.profile_names()
+
+
+def test_report_templates_are_shipped() -> None:
+    """Every template the report loads is matched by the package-data glob, and jinja2, which
+    renders them, is a core dependency (``modes report`` runs without extras)."""
+    from modes.report import pages
+
+    meta = _project()
+    assert "report/templates/*" in meta["tool"]["setuptools"]["package-data"]["modes"]
+    shipped = {p.name for p in (ROOT / "src" / "modes" / "report" / "templates").glob("*")}
+    assert set(pages.environment().list_templates()) == shipped
+    assert {"index.html.j2", "sensitivity.html.j2", "macros.html.j2", "report.css"} <= shipped
+    assert "jinja2" in _names(_project()["project"]["dependencies"])

@@ -37,3 +37,18 @@ def test_ess_of_ar1_matches_theory(rho: float) -> None:
 
 def test_constant_trace_has_rhat_one() -> None:
     assert split_rhat(np.ones((10, 2, 1)))[0] == 1.0
+
+
+def test_one_chain_is_diagnosed_by_its_halves_and_short_traces_are_refused() -> None:
+    from modes.components.density.diagnostics import assess, bulk_ess, rank_rhat
+
+    rng = np.random.default_rng(3)
+    steps = np.r_[np.zeros(20), np.ones(20)][None, :]
+    assert rank_rhat(steps) == np.inf  # constant halves that differ
+    assert rank_rhat(rng.normal(size=(1, 400))) < 1.05
+    with pytest.raises(ValueError, match="at least 8 draws per chain with 1 chain"):
+        rank_rhat(rng.normal(size=(1, 6)))
+    with pytest.raises(ValueError, match=r"\(chains, draws\)"):
+        bulk_ess(rng.normal(size=10))
+    conv = assess(rng.normal(size=(6, 1, 2)), np.array([0, 1]))
+    assert np.isnan(conv.rhat).all() and np.isnan(conv.ess).all()

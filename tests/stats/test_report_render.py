@@ -193,3 +193,21 @@ def test_terminal_table_has_one_line_per_claim_with_holm_and_short_notes() -> No
     assert "replicated at its own alpha" in by_claim["C4"] and by_claim["C4"].endswith("…")
     assert "not replicated (expected)" in by_claim["C5"]
     assert by_claim["C1"].split()[1:3] == ["replicated", "1.00e-05"]
+
+
+def test_page_escapes_record_text() -> None:
+    """Text from records (hypothesis, notes, details, measurement flags) is escaped by the
+    templates' autoescaping: a record cannot inject markup into the page."""
+    from modes.report.render import render_html
+
+    hostile = "<script>alert('x')</script> & \"q\""
+    prereg = attrs.evolve(_prereg(1), hypothesis=hostile, paper_ref=hostile)
+    measures = {"paper": {"verdict": hostile, "flagged": [hostile], "note": hostile}}
+    result = evaluate(prereg, statistic=0.1, p_value=0.4, effect_size=1.1, ci=(0.9, 1.3), n=30,
+                      note=hostile, details={hostile: hostile, "measures": measures}, run_id=RUN)
+    page = render_html(family_rows([result]), [], 0.01, generated=hostile, run_id=hostile)
+    assert "<script>" not in page
+    assert page.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;") >= 8
+    parser = _Collector()
+    parser.feed(page)
+    assert parser.stack == []

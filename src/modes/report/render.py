@@ -10,17 +10,17 @@ verdict they recorded (:mod:`modes.report.runs`).
 from __future__ import annotations
 
 import base64
-import html
 import math
 import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from modes.decisions.controls import ControlResult
+from modes.report import pages
 from modes.report import sensitivity as sensitivity_section
 from modes.report.atomic import write_text
 from modes.report.records import load_controls
@@ -272,138 +272,48 @@ def render_markdown(rows: Sequence[Row], controls: Sequence[ControlResult], out_
     return "\n".join(lines) + "\n"
 
 
-CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, Roboto, sans-serif; margin: 2rem auto;
-       max-width: 1500px; padding: 0 1rem; color: #1d1d1f; line-height: 1.45; }
-h1 { font-size: 1.6rem; }
-h2 { font-size: 1.25rem; margin-top: 2.2rem; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; width: 100%; font-size: 0.86rem; margin: 1rem 0; }
-th, td { border: 1px solid #d0d0d5; padding: 0.35rem 0.5rem; text-align: left;
-         vertical-align: top; }
-th { background: #f2f2f5; position: sticky; top: 0; }
-tr:nth-child(even) td { background: #fafafc; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.test { min-width: 22rem; }
-td.effect { min-width: 12rem; }
-.verdict { display: inline-block; padding: 0.1rem 0.45rem; border-radius: 0.8rem; font-weight: 600;
-           font-size: 0.8rem; white-space: nowrap; }
-.v-replicated { background: #d8f3dc; color: #1b5e20; }
-.v-not-replicated { background: #fde2e1; color: #9b1c1c; }
-.v-inconclusive { background: #fff3cd; color: #7a5a00; }
-blockquote { margin: 0.6rem 0; padding: 0.4rem 0.9rem; border-left: 4px solid #8aa;
-             background: #f6f8f8; }
-.note { background: #eef2fb; border-left: 4px solid #5b7bd5; padding: 0.4rem 0.8rem; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; border: 1px solid #e2e2e8; }
-figcaption { font-size: 0.8rem; color: #555; }
-.meta { color: #555; font-size: 0.85rem; }
-"""
+@attrs.frozen
+class InlineFigure:
+    """A figure as the page shows it: its PNG as base64 (empty when the file is missing)."""
+
+    path: Path
+    caption: str
+    data: str
 
 
-def _verdict_badge(verdict: str, label: str | None = None) -> str:
-    """``verdict`` as a coloured badge showing ``label`` (default: the verdict)."""
-    classes: dict[str, str] = {Verdict.REPLICATED: "v-replicated",
-                               Verdict.NOT_REPLICATED: "v-not-replicated"}
-    cls = classes.get(verdict, "v-inconclusive")
-    return f'<span class="verdict {cls}">{html.escape(label or verdict)}</span>'
+def inline_figure(path: Path, claim_id: str) -> InlineFigure:
+    data = base64.b64encode(path.read_bytes()).decode("ascii") if path.is_file() else ""
+    return InlineFigure(path, f"{claim_id}: {path.stem}", data)
 
 
-def _img(path: Path, caption: str) -> str:
-    if not path.is_file():
-        return f"<p class='note'>figure missing: {html.escape(str(path))}</p>"
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+def _measurements(r: ClaimResult) -> list[tuple[str, dict[str, Any]]]:
+    return sorted(r.details.get("measures", {}).items())
+
+
+def _flagged(m: dict[str, Any]) -> str:
+    return "; ".join(m.get("flagged") or []) or "none"
+
+
+def _extra_details(r: ClaimResult) -> list[tuple[str, Any]]:
+    return [(k, v) for k, v in sorted(r.details.items()) if k != "measures"]
 
 
 def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
                 generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = ()) -> str:
-    """A self-contained page (figures inline as base64 PNG)."""
-    esc = html.escape
-    numeric = {3, 4, 5, 7, 8, 9, 12}  # 6, the effect size, starts with its (long) name
-    wide = {2: "test", 6: "effect"}
-    out = ["<!DOCTYPE html>", "<html lang='en'><head><meta charset='utf-8'>",
-           "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-           "<title>modes: re-derived findings</title>", f"<style>{CSS}</style></head><body>",
-           "<h1>Distinct modes of class fitting: re-derived findings</h1>",
-           f"<p class='meta'>{esc(_run(run_id))}family-wise alpha {family_alpha:g}, "
-           f"Holm-corrected over {sum(r.adjusted_p is not None for r in rows)} primary p-values "
-           "of this run's claims. "
-           + esc(", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())))
-           + (f". Generated {esc(generated)}." if generated else "") + "</p>",
-           "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in HEADER)
-           + "</tr></thead><tbody>"]
-    for row in rows:
-        cells = _columns(row)
-        tds = []
-        for i, cell in enumerate(cells):
-            if i == 0:
-                tds.append(f"<td><a href='#{esc(cell)}'>{esc(cell)}</a></td>")
-            elif i == 1:
-                tds.append(f"<td>{_verdict_badge(row.verdict, cell)}</td>")
-            else:
-                cls = "num" if i in numeric else wide.get(i, "")
-                tds.append(f"<td class='{cls}'>{esc(cell)}</td>" if cls else
-                           f"<td>{esc(cell)}</td>")
-        out.append("<tr>" + "".join(tds) + "</tr>")
-    out.append("</tbody></table>")
-    if table := measure_rows(rows):
-        out += ["<h2>Density measurements side by side</h2>", f"<p>{esc(MEASURES_NOTE)}</p>",
-                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in MEASURE_HEADER)
-                + "</tr></thead><tbody>"]
-        out += ["<tr>" + "".join(f"<td>{_verdict_badge(c)}</td>" if i in (1, 2, 5)
-                                 else f"<td>{esc(c)}</td>" for i, c in enumerate(cells))
-                + "</tr>" for cells in table]
-        out.append("</tbody></table>")
-    for row in rows:
-        r = row.result
-        power_need = (f"; power needed {r.prereg.min_power:g}" if r.prereg.kind == "absence"
-                      else "")
-        badge = _verdict_badge(row.verdict, verdict_label(r))
-        out += [f"<h2 id='{esc(r.claim_id)}'>{esc(r.claim_id)} {badge}</h2>",
-                f"<blockquote>{esc(r.prereg.hypothesis)} <em>({esc(r.prereg.paper_ref)})</em>"
-                "</blockquote>",
-                f"<p><strong>Pre-registered:</strong> {esc(r.prereg.kind)} claim; "
-                f"{esc(r.prereg.test)}; alpha {r.prereg.alpha:g}; {esc(_threshold(r))}"
-                f"{esc(power_need)}.</p>",
-                f"<p><strong>Measured:</strong> statistic {esc(fmt(r.statistic))}, p "
-                f"{esc(fmt(r.p_value))} (Holm {esc(fmt(row.adjusted_p))}), "
-                f"{esc(r.prereg.effect_name)} {esc(fmt(r.effect_size))} {esc(_ci(r))}, n {r.n}, "
-                f"power {esc(fmt(r.power))}; {esc(_components(r))}; {r.runtime_s:.1f} s.</p>"]
-        out += [f"<p class='note'><strong>{esc(label)}:</strong> {esc(text)}</p>"
-                for label, text in _why(r)]
-        if summary := control_summary(r.claim_id, controls):
-            out.append(f"<p><strong>Controls</strong> (alpha {r.prereg.alpha:g}, "
-                       f"<a href='#controls'>table</a>): {esc(summary)}</p>")
-        extra = {k: v for k, v in sorted(r.details.items()) if k != "measures"}
-        for name, m in sorted(r.details.get("measures", {}).items()):
-            flagged = "; ".join(m.get("flagged") or []) or "none"
-            out.append(f"<p><strong>{esc(name)} measurement:</strong> "
-                       f"{_verdict_badge(str(m.get('verdict')))} p {esc(fmt(m.get('p_value')))}"
-                       f", effect {esc(fmt(m.get('effect_size')))}; matched nulls "
-                       f"{esc(_rate(m))}; flagged: {esc(flagged)}"
-                       + (f"; {esc(m['note'])}" if m.get("note") else "") + "</p>")
-        if extra:
-            out.append("<details><summary>details</summary><table>"
-                       + "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>"
-                                 for k, v in extra.items()) + "</table></details>")
-        out += [_img(p, f"{r.claim_id}: {p.stem}") for p in row.figures]
-    if stale:
-        out += ["<h2 id='stale'>Stale records</h2>", f"<p>{esc(STALE_NOTE)}</p>",
-                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in STALE_HEADER)
-                + "</tr></thead><tbody>"]
-        out += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>"
-                for cells in stale_rows(stale)]
-        out.append("</tbody></table>")
-    if controls:
-        out += ["<h2 id='controls'>Controls on planted inputs</h2>",
-                f"<p>{esc(CONTROLS_NOTE)}</p>",
-                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in CONTROL_HEADER)
-                + "</tr></thead><tbody>"]
-        out += ["<tr>" + "".join(f"<td>{esc(x)}</td>" for x in control_cells(c)) + "</tr>"
-                for c in controls]
-        out.append("</tbody></table>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    """A self-contained page (figures inline as base64 PNG), from ``templates/index.html.j2``."""
+    return pages.render(
+        "index.html.j2", rows=rows, controls=controls, family_alpha=family_alpha,
+        generated=generated, run_prefix=_run(run_id),
+        n_p=sum(r.adjusted_p is not None for r in rows),
+        counts=", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())),
+        header=HEADER, measures=measure_rows(rows), measure_header=MEASURE_HEADER,
+        measures_note=MEASURES_NOTE, stale=stale_rows(stale), stale_header=STALE_HEADER,
+        stale_note=STALE_NOTE, control_rows=[control_cells(c) for c in controls],
+        control_header=CONTROL_HEADER, controls_note=CONTROLS_NOTE, columns=_columns,
+        verdict_label=verdict_label, threshold=_threshold, fmt=fmt, ci=_ci,
+        components=_components, why=_why, control_summary=control_summary, rate=_rate,
+        measurements=_measurements, flagged=_flagged, extra_details=_extra_details,
+        figures=lambda row: [inline_figure(p, row.result.claim_id) for p in row.figures])
 
 
 def _resolve_figure(path: str, out_dir: Path) -> Path:

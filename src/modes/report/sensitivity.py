@@ -8,11 +8,11 @@ cell the claim's own verdict (before Holm), p-value and effect size under that c
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from pathlib import Path
 
+from modes.report import pages
 from modes.report.records import _finite_or_none, natural_key, record_path, resolve
 from modes.sensitivity import CHOICES, Cell, SensitivityTable
 from modes.store import save_json
@@ -104,34 +104,17 @@ def markdown(table: SensitivityTable | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _html_cell(text: str, cell: Cell | None) -> str:
-    if cell is None:
-        return f"<td>{html.escape(text)}</td>"
-    cls = {"replicated": "v-replicated", "not replicated": "v-not-replicated"}.get(
-        cell.verdict, "v-inconclusive")
-    return (f"<td><span class='verdict {cls}'>{html.escape(cell.verdict)}</span> "
-            f"{html.escape(text[len(cell.verdict):].strip())}</td>")
-
-
 def html_section(table: SensitivityTable | None) -> str:
-    """The report's HTML section ("" without a table)."""
+    """The report's HTML section ("" without a table), from ``templates/sensitivity.html.j2``."""
     if table is None:
         return ""
-    esc = html.escape
-    out = [f"<h2 id='sensitivity'>{esc(TITLE)}</h2>", f"<p>{esc(NOTE)}</p>",
-           "<table class='sensitivity'><thead><tr>"
-           + "".join(f"<th>{esc(h)}</th>" for h in header(table)) + "</tr></thead><tbody>"]
-    for claim, row in zip(table.claims, _rows(table), strict=True):
-        cells = [table.baseline.get(claim),
-                 *(table.cells.get(claim, {}).get(c) for c in table.choices)]
-        out.append("<tr>" + f"<td>{esc(claim)}</td>"
-                   + "".join(_html_cell(text, cell)
-                             for text, cell in zip(row[1:-1], cells, strict=True))
-                   + f"<td>{esc(row[-1])}</td></tr>")
-    out.append("</tbody></table><ul>" + "".join(
-        f"<li><code>{esc(name)}</code>: {esc(source)}</li>" for name, source in _sources(table))
-        + "</ul>")
-    return "\n".join(out)
+    rows = [{"claim": claim, "robust": texts[-1],
+             "cells": list(zip(texts[1:-1], [table.baseline.get(claim),
+                                             *(table.cells.get(claim, {}).get(c)
+                                               for c in table.choices)], strict=True))}
+            for claim, texts in zip(table.claims, _rows(table), strict=True)]
+    return pages.render("sensitivity.html.j2", title=TITLE, note=NOTE, header=header(table),
+                        rows=rows, sources=_sources(table)).rstrip("\n")
 
 
 def with_section(page: str, section: str) -> str:

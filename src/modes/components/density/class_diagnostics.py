@@ -26,15 +26,11 @@ as the paper reads them:
 
 from __future__ import annotations
 
-import warnings
-
 import attrs
 import numpy as np
 import torch
 
-with warnings.catch_warnings():  # arviz announces its refactor on import
-    warnings.simplefilter("ignore", FutureWarning)
-    import arviz
+from .diagnostics import MIN_DRAWS, bulk_ess, rank_rhat
 
 RHAT_MAX = 1.1
 GAP_FRACTION = 0.25
@@ -140,16 +136,15 @@ def small_component_fraction(counts: torch.Tensor, dim: int, nu0: float) -> np.n
 
 
 def _rhat(trace: np.ndarray) -> float:
-    if trace.shape[0] < 2 or trace.shape[1] < 4:
+    if trace.shape[0] < 2 or trace.shape[1] < MIN_DRAWS:
         return float("nan")
-    value = float(arviz.rhat(trace, method="rank"))  # type: ignore[no-untyped-call]
-    return 1.0 if np.isnan(value) and np.ptp(trace) == 0 else value
+    return rank_rhat(trace)
 
 
 def _ess(trace: np.ndarray) -> float:
-    if trace.shape[1] < 4:
+    if trace.shape[1] < MIN_DRAWS:
         return float("nan")
-    return float(arviz.ess(trace, method="bulk"))  # type: ignore[no-untyped-call]
+    return bulk_ess(trace)
 
 
 def diagnose_classes(lp_states: np.ndarray, labels: np.ndarray, chains: int,
