@@ -68,16 +68,18 @@ def mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: int = 1000
                 tol: float = 1e-6) -> MixtureBIC:
     """BIC (``-2 loglik + k log n``) of 1 (k=2) vs 2 (k=5) Gaussian components fitted by EM.
 
-    ``sklearn.mixture.GaussianMixture`` on the standardised sample (BIC from ``.bic()``, moved
-    back to the sample's units). The two-component fit keeps the best of several initial splits
-    (the largest gap and the quartiles). Both fits add ``reg_covar = sd_floor_fraction**2`` to
-    each standardised component variance, so every component sd is at least
-    ``sd_floor_fraction`` times the sample sd, which keeps the likelihood bounded (a component
-    cannot collapse onto one point). Unlike a hard floor ``max(sd, floor)`` this inflates every
-    sd, ``sd = sqrt(sd_mle**2 + floor**2)``: by 1.00125 for the one-component fit and, e.g., by
-    1.12 for a component of a tenth of the sample sd. EM stops when the mean per-example
-    log-likelihood gains less than ``tol`` (scikit-learn's convention; unimodal samples converge
-    slowly, hence the 1000 iterations).
+    ``sklearn.mixture.GaussianMixture``'s EM on the standardised sample (BIC as its ``.bic()``,
+    moved back to the sample's units), run by :func:`_two_gaussian_em`, a numpy copy of it kept for
+    speed (its docstring gives the measured ratio; :func:`sklearn_mixture_bic` is the fit by
+    ``GaussianMixture`` itself, which the tests compare). The two-component fit keeps the best of
+    several initial splits (the largest gap and the quartiles). Both fits add ``reg_covar =
+    sd_floor_fraction**2`` to each standardised component variance, so every component sd is at
+    least ``sd_floor_fraction`` times the sample sd, which keeps the likelihood bounded (a component
+    cannot collapse onto one point). Unlike a hard floor ``max(sd, floor)`` this inflates every sd,
+    ``sd = sqrt(sd_mle**2 + floor**2)``: by 1.00125 for the one-component fit and, e.g., by 1.12 for
+    a component of a tenth of the sample sd. EM stops when the mean per-example log-likelihood gains
+    less than ``tol`` (scikit-learn's convention; unimodal samples converge slowly, hence the 1000
+    iterations).
     """
     sample = as_sample(x, "x", min_size=4)
     if not 0.0 < sd_floor_fraction < 1.0:
@@ -88,11 +90,7 @@ def mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: int = 1000
         raise ValueError("x has zero variance; a mixture cannot be fitted")
     z = ((sample - centre) / sd1)[:, None]
     floor_var = sd_floor_fraction**2
-    inits = [largest_gap_split(sample).high]
-    inits += [sample > q for q in np.quantile(sample, [0.25, 0.5, 0.75])]
-    inits = list({high.tobytes(): high for high in inits}.values())  # the gap may be a quartile
-    starts = [_init_from_split(z[:, 0], high, floor_var) for high in inits
-              if high.any() and not high.all()]  # the largest gap always has both groups
+    starts = [_init_from_split(z[:, 0], high, floor_var) for high in _initial_splits(sample)]
     score_one = _one_gaussian_score(z[:, 0], floor_var)
     weights, mu, var, score_two = _two_gaussian_em(z[:, 0], starts, floor_var, max_iter, tol)
     order = np.argsort(mu)
@@ -109,6 +107,16 @@ def mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: int = 1000
         weights=(float(weights[0]), float(weights[1])),
         n=int(n),
     )
+
+
+def _initial_splits(sample: np.ndarray) -> list[np.ndarray]:
+    """The two-component fit's starts, as masks of the high group: the largest gap and the
+    quartiles, each once (the gap may be a quartile) and only where both groups are non-empty
+    (the largest gap always has both)."""
+    splits = [largest_gap_split(sample).high]
+    splits += [sample > q for q in np.quantile(sample, [0.25, 0.5, 0.75])]
+    unique = {high.tobytes(): high for high in splits}.values()
+    return [high for high in unique if high.any() and not high.all()]
 
 
 _EPS10 = 10 * np.finfo(np.float64).eps  # scikit-learn's guard on component masses
@@ -140,11 +148,8 @@ def sklearn_mixture_bic(x: object, sd_floor_fraction: float = 0.05, max_iter: in
                             max_iter=max_iter, tol=tol, init_params="random_from_data",
                             random_state=0)
     one = fit(n_components=1).fit(z)
-    inits = [largest_gap_split(sample).high]
-    inits += [sample > q for q in np.quantile(sample, [0.25, 0.5, 0.75])]
-    inits = list({h.tobytes(): h for h in inits}.values())
     fits = [fit(n_components=2, **_init_from_split(z[:, 0], h, floor_var)).fit(z)
-            for h in inits if h.any() and not h.all()]
+            for h in _initial_splits(sample)]
     two = min(fits, key=lambda f: float(f.bic(z)))
     units = 2.0 * sample.size * float(np.log(sd1))
     low, high = sorted(centre + sd1 * two.means_[:, 0])
@@ -162,9 +167,9 @@ def _two_gaussian_em(z: np.ndarray, starts: list[dict[str, np.ndarray]], reg: fl
 
     Kept instead of calling ``GaussianMixture`` (:func:`sklearn_mixture_bic`) for speed: the
     controls and matched nulls call :func:`mixture_bic` thousands of times a run, and
-    ``benchmarks/bench_mixture_bic.py`` measured this 9-23x faster per call (two runs on a shared
-    2-core machine, one thread, n = 20 and 100: 0.9-26 ms against 14-246 ms); the test pins that
-    both give the same BIC."""
+    ``benchmarks/bench_mixture_bic.py`` measured this 6-23x faster per call (three runs on a
+    shared 2-core machine, one thread, n = 20 and 100: 0.9-26 ms against 14-246 ms); the test
+    pins that both give the same BIC."""
     w = np.array([s["weights_init"] for s in starts], dtype=float)
     mu = np.array([s["means_init"][:, 0] for s in starts], dtype=float)
     var = np.array([1.0 / s["precisions_init"][:, 0, 0] for s in starts], dtype=float)
