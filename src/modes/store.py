@@ -4,6 +4,12 @@ Artifacts are keyed by a stable hash of the request (an attrs config plus a comp
 written atomically (temp file + rename) in safe formats only (``.npz`` without pickles, JSON,
 safetensors), and guarded by a file lock so that concurrent pytest-xdist workers compute each
 artifact once while the others wait. A corrupt entry is reported and recomputed.
+
+Kept instead of ``joblib.Memory`` (the library cache closest to it): joblib keys an entry by the
+function's code and its pickled arguments and stores pickles, while this store keys by the typed
+stage config and the component's registered version (a third-party component's new version
+invalidates its artifacts; an edit of a comment does not), loads nothing executable, and lets
+concurrent xdist workers compute an artifact once (joblib has no lock: each would compute it).
 """
 
 from __future__ import annotations
