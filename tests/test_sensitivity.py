@@ -14,6 +14,7 @@ import pytest
 from modes.data.representations_file import save_representations
 from modes.decisions.on_scenario import ScenarioDecider
 from modes.report import sensitivity as report
+from modes.report.render import render_html
 from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import (
     CHOICE_NAMES,
@@ -106,8 +107,9 @@ def test_rows_of_one_run_merge_into_one_table(tmp_path: Path) -> None:
     assert table.choices == CHOICE_NAMES
     assert math.isnan(table.baseline["C10"].p_value)
     assert report.load_table(tmp_path, "run-2") is None
-    page = report.with_section("<html><body><p>x</p></body></html>", report.html_section(table))
-    assert page.index("<p>x</p>") < page.index("sensitivity") < page.index("</body>")
+    page = render_html([], [], 0.01, sensitivity=table)
+    assert page.index("<h1>") < page.index("id='sensitivity'") < page.index("</body>")
+    assert page.replace(report.html_section(table) + "\n", "") == render_html([], [], 0.01)
     with pytest.raises(ValueError, match="one claim"):
         report.write_row(tmp_path, "run-1", table)
     (tmp_path / "sensitivity" / "C4.json").write_text('{"run_id": "run-1"}')

@@ -299,10 +299,13 @@ def _extra_details(r: ClaimResult) -> list[tuple[str, Any]]:
 
 
 def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
-                generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = ()) -> str:
-    """A self-contained page (figures inline as base64 PNG), from ``templates/index.html.j2``."""
+                generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = (),
+                sensitivity: SensitivityTable | None = None) -> str:
+    """A self-contained page (figures inline as base64 PNG), from ``templates/index.html.j2``,
+    ending with the sensitivity table's section when given (:mod:`modes.report.sensitivity`)."""
     return pages.render(
         "index.html.j2", rows=rows, controls=controls, family_alpha=family_alpha,
+        sensitivity=sensitivity_section.html_section(sensitivity),
         generated=generated, run_prefix=_run(run_id),
         n_p=sum(r.adjusted_p is not None for r in rows),
         counts=", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())),
@@ -343,10 +346,8 @@ def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[Contro
     page = out / "index.html"
     text_md = render_markdown(rows, controls, out, family_alpha, run.run_id, run.stale)
     text_html = render_html(rows, controls, family_alpha, time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                            run.run_id, run.stale)
+                            run.run_id, run.stale, sensitivity)
     text_md += sensitivity_section.markdown(sensitivity)
-    text_html = sensitivity_section.with_section(text_html,
-                                                 sensitivity_section.html_section(sensitivity))
     write_text(md, text_md)
     write_text(page, text_html)
     return [*written, md, page]

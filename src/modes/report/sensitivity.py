@@ -12,6 +12,8 @@ import json
 import math
 from pathlib import Path
 
+from markupsafe import Markup
+
 from modes.report import pages
 from modes.report.records import _finite_or_none, natural_key, record_path, resolve
 from modes.sensitivity import CHOICES, Cell, SensitivityTable
@@ -104,24 +106,16 @@ def markdown(table: SensitivityTable | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_section(table: SensitivityTable | None) -> str:
-    """The report's HTML section ("" without a table), from ``templates/sensitivity.html.j2``."""
+def html_section(table: SensitivityTable | None) -> Markup:
+    """The report's HTML section (empty without a table), from ``templates/sensitivity.html.j2``;
+    ``Markup`` (autoescaped by its template), so the page's template places it as it is."""
     if table is None:
-        return ""
+        return Markup("")
     rows = [{"claim": claim, "robust": texts[-1],
              "cells": list(zip(texts[1:-1], [table.baseline.get(claim),
                                              *(table.cells.get(claim, {}).get(c)
                                                for c in table.choices)], strict=True))}
             for claim, texts in zip(table.claims, _rows(table), strict=True)]
-    return pages.render("sensitivity.html.j2", title=TITLE, note=NOTE, header=header(table),
-                        rows=rows, sources=_sources(table)).rstrip("\n")
-
-
-def with_section(page: str, section: str) -> str:
-    """``page`` (a whole HTML document) with ``section`` placed before ``</body>``."""
-    if not section:
-        return page
-    at = page.rfind("</body>")
-    if at < 0:
-        raise ValueError("the HTML page has no </body> to place the sensitivity table before")
-    return page[:at] + section + "\n" + page[at:]
+    return Markup(pages.render("sensitivity.html.j2", title=TITLE, note=NOTE,
+                               header=header(table), rows=rows,
+                               sources=_sources(table)).rstrip("\n"))
