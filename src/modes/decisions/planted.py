@@ -84,11 +84,21 @@ def memorization_bins(rng: np.random.Generator, n_bins: int = 8, per_bin: int = 
     """C5's input: memorization falling (per nat) before the transition, the planted ``jump``
     at it, ``slope_after`` after; example sd grows by half from the low to the high bins."""
     x, frac = bin_axis(n_bins)
+    return memorization_on(rng, x, frac, np.full(n_bins, per_bin),
+                           example_sd * (1.0 + 0.5 * frac), level, slope_before, jump,
+                           slope_after)
+
+
+def memorization_on(rng: np.random.Generator, x: np.ndarray, frac: np.ndarray,
+                    count: np.ndarray, sd: np.ndarray, level: float, slope_before: float,
+                    jump: float, slope_after: float) -> MemorizationBins:
+    """C5's input on a given bin axis (``x``, ``frac``) with ``count`` examples of example sd
+    ``sd`` per bin around the segmented line (C5's power gate draws on the run's own axis)."""
     t = transition_from_fractions(x, frac)
-    count = np.full(n_bins, per_bin)
-    sd = example_sd * (1.0 + 0.5 * frac)
+    count = np.asarray(count, dtype=float)
     mean, sample_sd = _bin_mean_and_sd(
-        rng, segmented_truth(x, t, level, slope_before, jump, slope_after), sd, count)
+        rng, segmented_truth(x, t, level, slope_before, jump, slope_after),
+        np.broadcast_to(np.asarray(sd, dtype=float), x.shape), count)
     return MemorizationBins(x, frac, mean, sample_sd, count)
 
 
@@ -97,20 +107,25 @@ def robustness_bins(rng: np.random.Generator, n_bins: int = 8, certify_per_bin: 
                     abstain_before: float = 0.4, abstain_after: float = 0.4,
                     radius_level: float = 0.45, radius_sd: float = 0.2,
                     radius_slope: float = 0.0, fscore_level: float = 0.7,
-                    fscore_noise: float = 0.03) -> RobustnessBins:
+                    fscore_noise: float = 0.03,
+                    axis: tuple[np.ndarray, np.ndarray] | None = None,
+                    certified: np.ndarray | None = None) -> RobustnessBins:
     """C7's input: ``certify_per_bin`` certified inputs per bin, each abstaining with the
     before/after rate; radii (sd ``radius_sd``) over the inputs that did not abstain around a
     line (``radius_slope`` per nat on both sides) with ``radius_jump`` at the transition;
-    smoothed F-score with ``fscore_jump`` and bin noise ``fscore_noise``."""
-    x, frac = bin_axis(n_bins)
+    smoothed F-score with ``fscore_jump`` and bin noise ``fscore_noise``. ``axis`` (bin-mean
+    log-densities, high fractions) and ``certified`` (inputs per bin) replace the default bin
+    axis and counts (C7's power gate draws on the run's own)."""
+    x, frac = bin_axis(n_bins) if axis is None else axis
     t = transition_from_fractions(x, frac)
     after = x >= t
-    certified = np.full(n_bins, certify_per_bin)
+    certified = (np.full(x.size, certify_per_bin) if certified is None
+                 else np.asarray(certified, dtype=np.int64))
     answered = rng.binomial(certified, np.where(after, 1 - abstain_after, 1 - abstain_before))
     radius = segmented_truth(x, t, radius_level, radius_slope, radius_jump, radius_slope)
-    mean, sample_sd = _bin_mean_and_sd(rng, radius, np.full(n_bins, radius_sd), answered)
+    mean, sample_sd = _bin_mean_and_sd(rng, radius, np.full(x.size, radius_sd), answered)
     fscore = (segmented_truth(x, t, fscore_level, 0.0, fscore_jump, 0.0)
-              + fscore_noise * rng.standard_normal(n_bins))
+              + fscore_noise * rng.standard_normal(x.size))
     return RobustnessBins(x, frac, mean, sample_sd, certified, answered / certified, fscore)
 
 
