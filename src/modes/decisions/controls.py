@@ -320,6 +320,10 @@ def _density_controls() -> list[ClaimControl]:
 
 
 C7_STRONG: dict[str, Any] = {"radius_jump": -0.8, "fscore_jump": -0.5, "abstain_after": 0.8}
+C7_EFFECT: dict[str, Any] = {"radius_jump": robustness_drop.EFFECT.radius,
+                             "fscore_jump": robustness_drop.EFFECT.fscore,
+                             "abstain_after": 0.4 + robustness_drop.EFFECT.abstention,
+                             "fscore_level": robustness_drop.FSCORE_LEVEL}
 KL_STRONG: dict[str, Any] = {"stage_levels": (1.0, 2.0, 12.0, 13.0), "stage_class_sd": 0.1}
 
 
@@ -350,12 +354,19 @@ def _bin_controls() -> list[ClaimControl]:
                      lambda rng: m(rng, 8, 250, jump=0.15, slope_before=-0.006)),
         ClaimControl("C6", "null", "F-score unrelated to memorization, 8 bins", c6, d6,
                      lambda rng: t(rng, 8, 0.0)),
-        ClaimControl("C6", "planted", "coupling 3, 8 bins", c6, d6, lambda rng: t(rng, 8, 3.0)),
+        # the power gate (correlation -0.9) passes from 10 bins on; 8 bins are underpowered
+        ClaimControl("C6", "planted", "coupling 3, 20 bins", c6, d6, lambda rng: t(rng, 20, 3.0)),
+        ClaimControl("C6", "power", "coupling 3, 8 bins (smoke)", c6, d6,
+                     lambda rng: t(rng, 8, 3.0)),
         *(ClaimControl("C7", "null", f"{part} at its null, the others strong, 8 bins x 30", c7,
                        d7, _c7_null(part))
           for part in ("radius_jump", "fscore_jump", "abstain_after")),
-        ClaimControl("C7", "planted", "radius -0.8, F -0.5, abstain 0.4 -> 0.8, 8 bins x 30",
-                     c7, d7, lambda rng: r(rng, 8, 30, **C7_STRONG)),
+        # the pre-registered effect (robustness_drop.EFFECT) at a design its power gate passes;
+        # at the smoke's 8 bins x 30 even the strong effect is underpowered against it
+        ClaimControl("C7", "planted", "radius -0.1, F -0.1, abstain 0.4 -> 0.55, 50 bins x 200",
+                     c7, d7, lambda rng: r(rng, 50, 200, **C7_EFFECT)),
+        ClaimControl("C7", "power", "radius -0.8, F -0.5, abstain 0.4 -> 0.8, 8 bins x 30 "
+                     "(smoke)", c7, d7, lambda rng: r(rng, 8, 30, **C7_STRONG)),
         *(ClaimControl("C8", "null", f"memorized = typical, class effects sd 0.3, class-by-"
                        f"subset sd {sd}, 19 classes", c8, d8, _c8_null(sd)) for sd in (0.1, 0.3)),
         ClaimControl("C8", "null", "increase 2->3 = 3->4, class-by-stage sd 0.3, 19 classes",
