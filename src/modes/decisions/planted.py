@@ -173,11 +173,14 @@ def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
                            per_subset: int = 100,
                            stage_accuracy: tuple[float, ...] = (0.3, 0.4, 0.75, 0.85),
                            memorized_offset: float = -0.15, unmemorized_offset: float = 0.05,
-                           class_spread: float = 0.08) -> HeldOutPredictions:
+                           class_spread: float = 0.08,
+                           sizes: tuple[int, int, int] | None = None) -> HeldOutPredictions:
     """C9's input: predictions (stages, 3 * per_subset) of subsets (memorized, unmemorized,
     random) of ``per_subset`` examples each. The random
     subset's expected accuracy at stage l is ``stage_accuracy[l]``: class effects are uniform
-    on +-``class_spread`` and probabilities must stay in [0, 1] (ValueError otherwise)."""
+    on +-``class_spread`` and probabilities must stay in [0, 1] (ValueError otherwise).
+    ``sizes`` (memorized, unmemorized, random) replaces ``per_subset`` for unequal subsets."""
+    counts = sizes if sizes is not None else (per_subset, per_subset, per_subset)
     offsets = (memorized_offset, unmemorized_offset, 0.0)
     levels = np.asarray(stage_accuracy, dtype=float)
     lo = levels.min() + min(offsets) - class_spread
@@ -189,14 +192,14 @@ def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
     truth, prob = [], []
     for j, offset in enumerate(offsets):
         weights = memorized_weights if j == 0 else np.full(n_classes, 1.0 / n_classes)
-        cls = rng.choice(n_classes, size=per_subset, p=weights)
+        cls = rng.choice(n_classes, size=counts[j], p=weights)
         truth.append(cls)
         prob.append(levels[:, None] + offset + effect[cls][None, :])
     y = np.concatenate(truth)
     correct = rng.uniform(size=y.size)[None, :] < np.concatenate(prob, axis=1)
     wrong = (y + rng.integers(1, n_classes, size=y.size)) % n_classes
     predictions = np.where(correct, y[None, :], wrong[None, :])
-    return HeldOutPredictions(predictions, y, np.full(3, per_subset),
+    return HeldOutPredictions(predictions, y, np.asarray(counts),
                               [f"stage {s + 1}" for s in range(levels.size)], n_classes)
 
 
