@@ -249,6 +249,7 @@ def unexpected_passes(results: Sequence[ControlResult]) -> list[ControlResult]:
 SMOKE_CLASSES = 20
 FULL_CLASSES = 100
 PER_CLASS = 50
+C4_CLASSES = 150
 
 _ONE, _TWO = planted.ONE_MODE, planted.TWO_MODES
 _EQUAL_SPREAD = planted.Stage(two_modes=True, spread_ratio=1.0)
@@ -307,7 +308,15 @@ def _density_controls() -> list[ClaimControl]:
                      f"sd), {n} classes", c4, d4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0,
                                                           compact_shift=3.0)),
-        ClaimControl("C4", "planted", f"high classes more complex (+3 sd), as compact, {n} "
+        ClaimControl("C4", "null", f"relative entropy fully implied by mean log-density, "
+                     f"{C4_CLASSES} classes", c4, d4,
+                     lambda rng: planted.complexity_input(rng, C4_CLASSES, implied=1.0)),
+        # the ANCOVA's covariate and split are nearly collinear with modes 8 sd apart: the gate
+        # against complexity.EFFECT (+3 sd) passes from about 100 classes, not at 20
+        ClaimControl("C4", "planted", f"high classes more complex (+3 sd), as compact, "
+                     f"{C4_CLASSES} classes", c4, d4,
+                     lambda rng: planted.complexity_input(rng, C4_CLASSES, entropy_shift=3.0)),
+        ClaimControl("C4", "power", f"high classes more complex (+3 sd), as compact, {n} "
                      "classes", c4, d4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0)),
         ClaimControl("C10", "null", f"one mode at every block of 2 backbones x 4 blocks, {n} "

@@ -245,15 +245,16 @@ def layer_values(rng: np.random.Generator, stages: tuple[Stage, ...], n_classes:
 
 def complexity_input(rng: np.random.Generator, n_classes: int = 20, per_class: int = 50,
                      entropy_shift: float = 0.0, compact_shift: float = 0.0,
-                     seed: int = 0) -> ComplexityInput:
+                     implied: float = 0.0) -> ComplexityInput:
     """C4's input: a two-mode last stage; per-class relative entropy (Eq. 4) N(0, 1) plus
-    ``entropy_shift`` for the high-density classes, mean intra-class distance N(10, 1) minus
-    ``compact_shift`` for them (positive: more compact). The planted high classes are the
-    largest-gap split's high side (``separation`` 8 leaves no overlap)."""
+    ``entropy_shift`` for the high-density classes plus ``implied`` times the class's mean
+    log-density (the part of Eq. 4 that the density implies), mean intra-class distance
+    N(10, 1) minus ``compact_shift`` for them (positive: more compact). The planted high classes
+    are the largest-gap split's high side (``separation`` 8 leaves no overlap)."""
     stage = TWO_MODES
     sets, high = two_mode_classes(rng, n_classes, per_class, stage.frac_high, stage.separation,
                                   stage.spread_ratio)
-    rel = rng.standard_normal(n_classes) + entropy_shift * high
+    means = np.array([s.mean() for s in sets])
+    rel = rng.standard_normal(n_classes) + entropy_shift * high + implied * means
     dist = 10.0 + rng.standard_normal(n_classes) - compact_shift * high
-    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist,
-                           seed=seed)
+    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist)
