@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rates import assert_power, assert_size
+from scipy import stats
 
 from modes.decisions import planted
 from modes.decisions.calibration import replication_rate
@@ -15,7 +17,9 @@ from modes.decisions.complexity import (
     PREREG,
     ComplexityInput,
     _decide,
+    ancova,
     decide_complexity,
+    welch_greater,
 )
 from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
 
@@ -96,3 +100,28 @@ def test_power_at_the_preregistered_effect() -> None:
     rate = replication_rate(decide_complexity, lambda rng: planted.complexity_input(
         rng, BIG, per_class=5, entropy_shift=3.0), 200, seed=1)
     assert_power(rate)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(6, 60))
+def test_ancova_matches_statsmodels(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    high = np.arange(n) < max(2, n // 4)
+    x = rng.standard_normal(n) + 8.0 * high
+    y = rng.standard_normal(n) + 2.0 * high + 0.5 * x
+    ref = sm.OLS(y, np.column_stack([np.ones(n), high.astype(float), x - x.mean()])).fit()
+    fit = ancova(y, high, x)
+    assert fit.coef == pytest.approx(ref.params[1], rel=1e-8, abs=1e-10)
+    assert fit.se == pytest.approx(ref.bse[1], rel=1e-8)
+    assert fit.slope == pytest.approx(ref.params[2], rel=1e-8, abs=1e-10)
+    assert fit.df == ref.df_resid and fit.resid_sd == pytest.approx(np.sqrt(ref.scale))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), na=st.integers(2, 30), nb=st.integers(2, 30))
+def test_welch_matches_scipy(seed: int, na: int, nb: int) -> None:
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal(na) + 0.3, 2.0 * rng.standard_normal(nb)
+    ref = stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    t, p = welch_greater(a, b)
+    assert t == pytest.approx(ref.statistic, rel=1e-9) and p == pytest.approx(ref.pvalue, rel=1e-9)
