@@ -22,9 +22,19 @@ from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
 
 def test_perfect_order_has_the_exact_p_of_one_pairing_in_8_factorial() -> None:
     result = decide_fscore_tracking(TrackingBins(np.arange(8.0), -np.arange(8.0)))
-    assert result.effect_size == pytest.approx(-1.0) and result.verdict == REPLICATED
+    assert result.effect_size == pytest.approx(-1.0)
     assert result.p_value == pytest.approx(1 / math.factorial(8))  # the t approximation gave 0
     assert result.details["exact"] is True
+    # 8 bins cannot see the pre-registered correlation of -0.9 with power 0.8: the gate decides
+    power = result.details["power"]
+    assert result.verdict == INCONCLUSIVE and power["ci_low"] < 0.8
+    assert "underpowered" in result.explanation and "8 bins" in power["design"]
+
+
+def test_the_gate_passes_from_about_ten_bins_and_records_its_power() -> None:
+    result = decide_fscore_tracking(TrackingBins(np.arange(20.0), -np.arange(20.0)))
+    assert result.verdict == REPLICATED
+    assert result.details["power"]["ci_low"] >= 0.8 and result.power is not None
 
 
 @pytest.mark.parametrize("n", [6, 7, 12])
@@ -65,7 +75,7 @@ def test_null_false_positive_rate_is_alpha(n_bins: int) -> None:
     assert_size(rate, PREREG.alpha)
 
 
-@pytest.mark.parametrize("n_bins", [8, 50])
+@pytest.mark.parametrize("n_bins", [20, 50])
 def test_power_when_fscore_follows_memorization(n_bins: int) -> None:
     rate = replication_rate(decide_fscore_tracking,
                             lambda rng: planted.tracking_bins(rng, n_bins, coupling=3.0), 200,

@@ -29,24 +29,30 @@ Statistics (issue 10, item 2): classes, not class pairs, are the units.
   (:func:`modes.stats.class_pairs.class_jackknife_difference`), one-sided.
 * The claim's p-value is the intersection-union p (largest of the parts'; see
   :mod:`modes.decisions.conjunction`).
+* Power decides (issue 10, item 4): the decision's power against :data:`EFFECT` at this run's
+  numbers of classes per subset and of stages is simulated before the verdict is read
+  (:func:`modes.decisions.power_gate.power_gate`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
 import attrs
 import numpy as np
 
 from modes.decisions.conjunction import Condition, condition_details, intersection_union
+from modes.decisions.power_gate import GATE_REPS, power_gate
 from modes.evidence import inconclusive
-from modes.stats.claim import ClaimResult, Preregistration, evaluate
+from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, evaluate
 from modes.stats.class_pairs import (
     PairMeanDifference,
     PairMeanTest,
     class_jackknife,
     class_jackknife_difference,
 )
+from modes.stats.power import PowerEstimate, simulate_power
 
 PREREG = Preregistration(
     claim_id="C8",
@@ -127,10 +133,70 @@ def _account(test: PairMeanTest | PairMeanDifference) -> str:
             f"{test.n_classes} classes")
 
 
+@attrs.frozen
+class FittingEffect:
+    """Mean between-class KL per stage, ``levels`` for the first stages and then ``step`` more
+    per further stage; memorized pairs' KL times ``exp(memorized_shift)``. Class, class-by-stage,
+    class-by-subset and pair effects as in :func:`modes.decisions.planted.subset_kl`."""
+
+    levels: tuple[float, ...] = (1.0, 2.0, 12.0)
+    step: float = 1.0
+    memorized_shift: float = -0.5
+    class_sd: float = 0.3
+    stage_class_sd: float = 0.1
+    subset_class_sd: float = 0.1
+    pair_sd: float = 0.3
+
+    def stage_levels(self, stages: int) -> tuple[float, ...]:
+        extra = tuple(self.levels[-1] + self.step * (i + 1)
+                      for i in range(stages - len(self.levels)))
+        return (*self.levels, *extra)[:stages]
+
+
+EFFECT = FittingEffect()
+"""C8's pre-registered effect. "Class representations are formed mostly between the second and
+the third stage": mean KL 1, 2, 12 nats at stages 1-3 and 1 nat more per later stage (the 2->3
+increase ten times any other). "Memorized examples induce slightly less distinct class
+representations": memorized pairs' KL a factor exp(-0.5) = 0.61 of the typical ones', a
+visible but modest shift ("slightly"). Class effects (sd 0.3 on log KL per class, 0.1 by stage
+and by subset, 0.3 per pair) are the planted controls' (a class's pairs share its fit). Fixed
+here, never read from the run."""
+
+
 def decide_class_fitting(inp: SubsetDivergences, prereg: Preregistration = PREREG
                          ) -> ClaimResult:
     """Stage 2->3 increase larger than every other and memorized < typical at the last stage,
-    classes as units (module docstring)."""
+    classes as units, power-gated against :data:`EFFECT` at this run's numbers of classes per
+    subset and of stages (module docstring)."""
+    result = _decide(inp, prereg)
+    if not np.isfinite(result.statistic):
+        return result  # too few classes or stages, or non-finite KL: inconclusive by its rule
+    sizes = tuple(inp.n_classes_of(s) for s in SUBSETS)
+    return power_gate(result, _power(prereg, sizes, len(inp.stages)),
+                      f"{', '.join(f'{n} {s}' for n, s in zip(sizes, SUBSETS, strict=True))} "
+                      f"classes, {len(inp.stages)} stages, against mean KL "
+                      f"{list(EFFECT.stage_levels(len(inp.stages)))} by stage and memorized "
+                      f"pairs x exp({EFFECT.memorized_shift:g})")
+
+
+@functools.lru_cache(maxsize=32)
+def _power(prereg: Preregistration, sizes: tuple[int, ...], stages: int) -> PowerEstimate:
+    """Power of the ungated decision against :data:`EFFECT` at this design, seeded."""
+    from modes.decisions import planted  # planted builds this module's input type
+
+    e = EFFECT
+    return simulate_power(
+        lambda kl: _decide(kl, prereg).verdict == REPLICATED,
+        lambda rng: planted.subset_kl(
+            rng, stage_levels=e.stage_levels(stages), memorized_shift=e.memorized_shift,
+            class_sd=e.class_sd, stage_class_sd=e.stage_class_sd,
+            subset_class_sd=e.subset_class_sd, pair_sd=e.pair_sd,
+            subset_sizes=(sizes[0], sizes[1], sizes[2])),
+        GATE_REPS, seed=0)
+
+
+def _decide(inp: SubsetDivergences, prereg: Preregistration) -> ClaimResult:
+    """The ungated decision (module docstring)."""
     stages, c = len(inp.stages), inp.n_classes_of("random")
     if inp.n_classes < 3 or stages < 3:
         sizes = ", ".join(f"{inp.n_classes_of(s)} {s}" for s in SUBSETS)

@@ -249,6 +249,7 @@ def unexpected_passes(results: Sequence[ControlResult]) -> list[ControlResult]:
 SMOKE_CLASSES = 20
 FULL_CLASSES = 100
 PER_CLASS = 50
+C4_CLASSES = 150
 
 _ONE, _TWO = planted.ONE_MODE, planted.TWO_MODES
 _EQUAL_SPREAD = planted.Stage(two_modes=True, spread_ratio=1.0)
@@ -266,11 +267,21 @@ def _absence(stages: tuple[planted.Stage, ...], n_classes: int
                                                                   PER_CLASS))
 
 
-def _transformers(stages: tuple[planted.Stage, ...], n_classes: int
+C10_PER_CLASS = 20
+"""Examples per class in C10's controls: its decision reads class means and class sds (the
+spread ratio), whose noise at 20 examples is already small beside the planted 8-sd separation
+and 10x spread ratio, and 20 instead of 50 keeps a 100-class trial (2 backbones x 4 blocks) near
+0.1 s, so the controls at the real number of classes run in every session."""
+
+
+def _transformers(stages: tuple[planted.Stage, ...], n_classes: int,
+                  mixer: tuple[planted.Stage, ...] | None = None
                   ) -> Callable[[np.random.Generator], transformers.TransformerInput]:
+    """Both backbones with ``stages`` (or the mixer with its own ``mixer`` stages)."""
     return lambda rng: transformers.TransformerInput(
-        {name: planted.layer_values(rng, stages, n_classes, PER_CLASS)
-         for name in ("vit", "mixer")})
+        {"vit": planted.layer_values(rng, stages, n_classes, C10_PER_CLASS),
+         "mixer": planted.layer_values(rng, stages if mixer is None else mixer, n_classes,
+                                       C10_PER_CLASS)})
 
 
 def _generative(inp: generative.HeldOutPredictions) -> ClaimResult:
@@ -307,19 +318,36 @@ def _density_controls() -> list[ClaimControl]:
                      f"sd), {n} classes", c4, d4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0,
                                                           compact_shift=3.0)),
-        ClaimControl("C4", "planted", f"high classes more complex (+3 sd), as compact, {n} "
+        ClaimControl("C4", "null", f"relative entropy fully implied by mean log-density, "
+                     f"{C4_CLASSES} classes", c4, d4,
+                     lambda rng: planted.complexity_input(rng, C4_CLASSES, implied=1.0)),
+        # the ANCOVA's covariate and split are nearly collinear with modes 8 sd apart: the gate
+        # against complexity.EFFECT (+3 sd) passes from about 100 classes, not at 20
+        ClaimControl("C4", "planted", f"high classes more complex (+3 sd), as compact, "
+                     f"{C4_CLASSES} classes", c4, d4,
+                     lambda rng: planted.complexity_input(rng, C4_CLASSES, entropy_shift=3.0)),
+        ClaimControl("C4", "power", f"high classes more complex (+3 sd), as compact, {n} "
                      "classes", c4, d4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0)),
         ClaimControl("C10", "null", f"one mode at every block of 2 backbones x 4 blocks, {n} "
                      "classes", c10, d10, _transformers((_ONE,) * 4, n)),
+        # the least favourable null of the intersection-union over backbones: one backbone
+        # without modes, the other with the planted effect
+        ClaimControl("C10", "null", f"one mode at every ViT block, Mixer two modes at the "
+                     f"deeper blocks, {big} classes x {C10_PER_CLASS}", c10, d10,
+                     _transformers((_ONE,) * 4, big, (_ONE, _ONE, _TWO, _TWO))),
         ClaimControl("C10", "null", f"two modes at every block, initial ones too, {big} "
-                     "classes", c10, d10, _transformers((_TWO,) * 4, big), smoke=False),
-        ClaimControl("C10", "planted", f"two modes at the deeper blocks only, {big} classes",
-                     c10, d10, _transformers((_ONE, _ONE, _TWO, _TWO), big), smoke=False),
+                     f"classes x {C10_PER_CLASS}", c10, d10, _transformers((_TWO,) * 4, big)),
+        ClaimControl("C10", "planted", f"two modes at the deeper blocks only, {big} classes x "
+                     f"{C10_PER_CLASS}", c10, d10, _transformers((_ONE, _ONE, _TWO, _TWO), big)),
     ]
 
 
 C7_STRONG: dict[str, Any] = {"radius_jump": -0.8, "fscore_jump": -0.5, "abstain_after": 0.8}
+C7_EFFECT: dict[str, Any] = {"radius_jump": robustness_drop.EFFECT.radius,
+                             "fscore_jump": robustness_drop.EFFECT.fscore,
+                             "abstain_after": 0.4 + robustness_drop.EFFECT.abstention,
+                             "fscore_level": robustness_drop.FSCORE_LEVEL}
 KL_STRONG: dict[str, Any] = {"stage_levels": (1.0, 2.0, 12.0, 13.0), "stage_class_sd": 0.1}
 
 
@@ -350,21 +378,31 @@ def _bin_controls() -> list[ClaimControl]:
                      lambda rng: m(rng, 8, 250, jump=0.15, slope_before=-0.006)),
         ClaimControl("C6", "null", "F-score unrelated to memorization, 8 bins", c6, d6,
                      lambda rng: t(rng, 8, 0.0)),
-        ClaimControl("C6", "planted", "coupling 3, 8 bins", c6, d6, lambda rng: t(rng, 8, 3.0)),
+        # the power gate (correlation -0.9) passes from 10 bins on; 8 bins are underpowered
+        ClaimControl("C6", "planted", "coupling 3, 20 bins", c6, d6, lambda rng: t(rng, 20, 3.0)),
+        ClaimControl("C6", "power", "coupling 3, 8 bins (smoke)", c6, d6,
+                     lambda rng: t(rng, 8, 3.0)),
         *(ClaimControl("C7", "null", f"{part} at its null, the others strong, 8 bins x 30", c7,
                        d7, _c7_null(part))
           for part in ("radius_jump", "fscore_jump", "abstain_after")),
-        ClaimControl("C7", "planted", "radius -0.8, F -0.5, abstain 0.4 -> 0.8, 8 bins x 30",
-                     c7, d7, lambda rng: r(rng, 8, 30, **C7_STRONG)),
+        # the pre-registered effect (robustness_drop.EFFECT) at a design its power gate passes;
+        # at the smoke's 8 bins x 30 even the strong effect is underpowered against it
+        ClaimControl("C7", "planted", "radius -0.1, F -0.1, abstain 0.4 -> 0.55, 50 bins x 200",
+                     c7, d7, lambda rng: r(rng, 50, 200, **C7_EFFECT)),
+        ClaimControl("C7", "power", "radius -0.8, F -0.5, abstain 0.4 -> 0.8, 8 bins x 30 "
+                     "(smoke)", c7, d7, lambda rng: r(rng, 8, 30, **C7_STRONG)),
         *(ClaimControl("C8", "null", f"memorized = typical, class effects sd 0.3, class-by-"
                        f"subset sd {sd}, 19 classes", c8, d8, _c8_null(sd)) for sd in (0.1, 0.3)),
         ClaimControl("C8", "null", "increase 2->3 = 3->4, class-by-stage sd 0.3, 19 classes",
                      c8, d8, lambda rng: kl(rng, 19, stage_levels=(1.0, 2.0, 5.0, 8.0),
                                             stage_class_sd=0.3, memorized_shift=-0.7,
                                             subset_class_sd=0.1)),
-        # unpaired class sets (the authors' split design) need a larger effect than paired ones:
-        # power 0.94 at exp(-1.0) with 19 classes per subset (benchmarks/calibrate_decisions.py)
-        ClaimControl("C8", "planted", "memorized x exp(-1.0), 19 classes", c8, d8,
+        # the pre-registered effect (class_fitting.EFFECT: memorized x exp(-0.5)) at a size its
+        # power gate passes (power 0.92 at 60 classes per subset, 0.37 at 19)
+        ClaimControl("C8", "planted", "memorized x exp(-0.5), 60 classes", c8, d8,
+                     lambda rng: kl(rng, 60, memorized_shift=-0.5, subset_class_sd=0.1,
+                                    **KL_STRONG)),
+        ClaimControl("C8", "power", "memorized x exp(-1.0), 19 classes", c8, d8,
                      lambda rng: kl(rng, 19, memorized_shift=-1.0, subset_class_sd=0.1,
                                     **KL_STRONG)),
         ClaimControl("C9", "null", "recovery 0.5, 20 classes x 100", c9, _generative,

@@ -13,16 +13,22 @@ Statistics (issue 10, item 2):
   "largely" and a pre-registered bound would be invented here.
 * Bin means are weighted by count / sd^2 of the memorization scores behind them
   (:func:`~modes.decisions.segmented.bin_weights`).
+* Power decides (issue 10, item 4): the decision's power against :data:`EFFECT` on this run's
+  own bin axis, counts and memorization noise is simulated before the verdict is read
+  (:func:`modes.decisions.power_gate.power_gate`); under 0.8 (exact lower bound) the verdict is
+  ``inconclusive (underpowered: ...)``.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
 import numpy as np
 
 from modes.decisions.conjunction import Condition, condition_details, intersection_union
+from modes.decisions.power_gate import GATE_REPS, design_key, power_gate, round_up
 from modes.decisions.segmented import (
     NoTransition,
     as_bins,
@@ -32,7 +38,8 @@ from modes.decisions.segmented import (
     segmented_fit,
 )
 from modes.evidence import inconclusive
-from modes.stats.claim import ClaimResult, Preregistration, evaluate
+from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, evaluate
+from modes.stats.power import PowerEstimate, simulate_power
 
 PREREG = Preregistration(
     claim_id="C5",
@@ -71,9 +78,69 @@ class MemorizationBins:
                    table.memorization_sd, table.count)
 
 
+@attrs.frozen
+class JumpEffect:
+    """A falling-then-jumping memorization curve: mean memorization falls by ``fall`` from the
+    first bin to the transition (linearly in bin-mean log-density), jumps by ``jump`` there and
+    is flat after it."""
+
+    jump: float = 0.15
+    fall: float = 0.1
+
+
+EFFECT = JumpEffect()
+"""C5's pre-registered effect: a jump of 0.15 (three times the claim's 0.05 threshold, so that
+a test that sees it also clears the threshold; the paper calls the increase "abrupt") after a
+fall of 0.1 over the low-density bins (memorization scores live in [0, 1], and "decreases ... up
+to the transition" is a visible trend in Fig. 3, not a slope of a few thousandths). The fall is
+set in memorization units over the run's own low-density range, not per nat, because the
+log-density axis has no fixed scale across datasets and SVD sizes. Fixed here, never read from
+the run's fit."""
+LEVEL = 0.1  # memorization at the transition in the simulation (the tests do not depend on it)
+
+
 def decide_memorization_jump(inp: MemorizationBins, prereg: Preregistration = PREREG
                              ) -> ClaimResult:
-    """Jump up at the transition and falling slope before it, both at alpha (module docstring)."""
+    """Jump up at the transition and falling slope before it, both at alpha, power-gated
+    against :data:`EFFECT` (module docstring)."""
+    result = _decide(inp, prereg)
+    if "transition" not in result.details:
+        return result  # no segmented model, inconclusive by its own rule
+    finite = np.isfinite(inp.memorization_sd) & (inp.memorization_sd > 0)
+    if not finite.any():
+        return inconclusive(prereg, inp.log_density.size,
+                            "no bin has a positive memorization sd: the power of the test "
+                            "cannot be simulated")
+    pooled = float(np.sqrt(np.sum(inp.count[finite] * inp.memorization_sd[finite] ** 2)
+                           / np.sum(inp.count[finite])))
+    sd = round_up(pooled)
+    estimate = _power(prereg, design_key(inp.log_density), design_key(inp.high_fraction),
+                      design_key(inp.count, 0), sd)
+    return power_gate(result, estimate,
+                      f"{inp.log_density.size} bins of {int(inp.count.min())}-"
+                      f"{int(inp.count.max())} examples (memorization sd {sd:.3g}), against a "
+                      f"jump of {EFFECT.jump:g} after a fall of {EFFECT.fall:g} over the "
+                      f"low-density bins")
+
+
+@functools.lru_cache(maxsize=32)
+def _power(prereg: Preregistration, x: tuple[float, ...], frac: tuple[float, ...],
+           count: tuple[float, ...], sd: float) -> PowerEstimate:
+    """Power of the ungated decision against :data:`EFFECT` on this bin design, seeded."""
+    from modes.decisions import planted  # planted builds this module's input type
+
+    xa, fa, ca = np.asarray(x), np.asarray(frac), np.asarray(count)
+    t = bin_transition(xa, fa)
+    slope = -EFFECT.fall / (t - xa[0])
+    return simulate_power(
+        lambda b: _decide(b, prereg).verdict == REPLICATED,
+        lambda rng: planted.memorization_on(rng, xa, fa, ca, np.full(xa.size, sd), LEVEL,
+                                            slope, EFFECT.jump, 0.0),
+        GATE_REPS, seed=0)
+
+
+def _decide(inp: MemorizationBins, prereg: Preregistration) -> ClaimResult:
+    """The ungated decision (module docstring)."""
     bins = inp.log_density.size
     weights, weighting = bin_weights(inp.memorization_sd, inp.count)
     try:

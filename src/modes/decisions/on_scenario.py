@@ -94,8 +94,7 @@ def plain_cnn_uniform(scenario: Any) -> ClaimResult:
 def complexity_inputs(scenario: Any, layer: Any, r: int | None) -> ComplexityInput:
     """C4's input from one layer's densities (real classes, or matched null ``r``)."""
     return ComplexityInput(layer.log_density_of(r), _labels(scenario),
-                           layer.relative_entropy_of(r), layer.mean_intra_distance_of(r),
-                           scenario.config.seed)
+                           layer.relative_entropy_of(r), layer.mean_intra_distance_of(r))
 
 
 def not_compact_but_complex(scenario: Any) -> ClaimResult:

@@ -84,11 +84,21 @@ def memorization_bins(rng: np.random.Generator, n_bins: int = 8, per_bin: int = 
     """C5's input: memorization falling (per nat) before the transition, the planted ``jump``
     at it, ``slope_after`` after; example sd grows by half from the low to the high bins."""
     x, frac = bin_axis(n_bins)
+    return memorization_on(rng, x, frac, np.full(n_bins, per_bin),
+                           example_sd * (1.0 + 0.5 * frac), level, slope_before, jump,
+                           slope_after)
+
+
+def memorization_on(rng: np.random.Generator, x: np.ndarray, frac: np.ndarray,
+                    count: np.ndarray, sd: np.ndarray, level: float, slope_before: float,
+                    jump: float, slope_after: float) -> MemorizationBins:
+    """C5's input on a given bin axis (``x``, ``frac``) with ``count`` examples of example sd
+    ``sd`` per bin around the segmented line (C5's power gate draws on the run's own axis)."""
     t = transition_from_fractions(x, frac)
-    count = np.full(n_bins, per_bin)
-    sd = example_sd * (1.0 + 0.5 * frac)
+    count = np.asarray(count, dtype=float)
     mean, sample_sd = _bin_mean_and_sd(
-        rng, segmented_truth(x, t, level, slope_before, jump, slope_after), sd, count)
+        rng, segmented_truth(x, t, level, slope_before, jump, slope_after),
+        np.broadcast_to(np.asarray(sd, dtype=float), x.shape), count)
     return MemorizationBins(x, frac, mean, sample_sd, count)
 
 
@@ -97,20 +107,25 @@ def robustness_bins(rng: np.random.Generator, n_bins: int = 8, certify_per_bin: 
                     abstain_before: float = 0.4, abstain_after: float = 0.4,
                     radius_level: float = 0.45, radius_sd: float = 0.2,
                     radius_slope: float = 0.0, fscore_level: float = 0.7,
-                    fscore_noise: float = 0.03) -> RobustnessBins:
+                    fscore_noise: float = 0.03,
+                    axis: tuple[np.ndarray, np.ndarray] | None = None,
+                    certified: np.ndarray | None = None) -> RobustnessBins:
     """C7's input: ``certify_per_bin`` certified inputs per bin, each abstaining with the
     before/after rate; radii (sd ``radius_sd``) over the inputs that did not abstain around a
     line (``radius_slope`` per nat on both sides) with ``radius_jump`` at the transition;
-    smoothed F-score with ``fscore_jump`` and bin noise ``fscore_noise``."""
-    x, frac = bin_axis(n_bins)
+    smoothed F-score with ``fscore_jump`` and bin noise ``fscore_noise``. ``axis`` (bin-mean
+    log-densities, high fractions) and ``certified`` (inputs per bin) replace the default bin
+    axis and counts (C7's power gate draws on the run's own)."""
+    x, frac = bin_axis(n_bins) if axis is None else axis
     t = transition_from_fractions(x, frac)
     after = x >= t
-    certified = np.full(n_bins, certify_per_bin)
+    certified = (np.full(x.size, certify_per_bin) if certified is None
+                 else np.asarray(certified, dtype=np.int64))
     answered = rng.binomial(certified, np.where(after, 1 - abstain_after, 1 - abstain_before))
     radius = segmented_truth(x, t, radius_level, radius_slope, radius_jump, radius_slope)
-    mean, sample_sd = _bin_mean_and_sd(rng, radius, np.full(n_bins, radius_sd), answered)
+    mean, sample_sd = _bin_mean_and_sd(rng, radius, np.full(x.size, radius_sd), answered)
     fscore = (segmented_truth(x, t, fscore_level, 0.0, fscore_jump, 0.0)
-              + fscore_noise * rng.standard_normal(n_bins))
+              + fscore_noise * rng.standard_normal(x.size))
     return RobustnessBins(x, frac, mean, sample_sd, certified, answered / certified, fscore)
 
 
@@ -158,11 +173,14 @@ def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
                            per_subset: int = 100,
                            stage_accuracy: tuple[float, ...] = (0.3, 0.4, 0.75, 0.85),
                            memorized_offset: float = -0.15, unmemorized_offset: float = 0.05,
-                           class_spread: float = 0.08) -> HeldOutPredictions:
+                           class_spread: float = 0.08,
+                           sizes: tuple[int, int, int] | None = None) -> HeldOutPredictions:
     """C9's input: predictions (stages, 3 * per_subset) of subsets (memorized, unmemorized,
     random) of ``per_subset`` examples each. The random
     subset's expected accuracy at stage l is ``stage_accuracy[l]``: class effects are uniform
-    on +-``class_spread`` and probabilities must stay in [0, 1] (ValueError otherwise)."""
+    on +-``class_spread`` and probabilities must stay in [0, 1] (ValueError otherwise).
+    ``sizes`` (memorized, unmemorized, random) replaces ``per_subset`` for unequal subsets."""
+    counts = sizes if sizes is not None else (per_subset, per_subset, per_subset)
     offsets = (memorized_offset, unmemorized_offset, 0.0)
     levels = np.asarray(stage_accuracy, dtype=float)
     lo = levels.min() + min(offsets) - class_spread
@@ -174,14 +192,14 @@ def generative_predictions(rng: np.random.Generator, n_classes: int = 20,
     truth, prob = [], []
     for j, offset in enumerate(offsets):
         weights = memorized_weights if j == 0 else np.full(n_classes, 1.0 / n_classes)
-        cls = rng.choice(n_classes, size=per_subset, p=weights)
+        cls = rng.choice(n_classes, size=counts[j], p=weights)
         truth.append(cls)
         prob.append(levels[:, None] + offset + effect[cls][None, :])
     y = np.concatenate(truth)
     correct = rng.uniform(size=y.size)[None, :] < np.concatenate(prob, axis=1)
     wrong = (y + rng.integers(1, n_classes, size=y.size)) % n_classes
     predictions = np.where(correct, y[None, :], wrong[None, :])
-    return HeldOutPredictions(predictions, y, np.full(3, per_subset),
+    return HeldOutPredictions(predictions, y, np.asarray(counts),
                               [f"stage {s + 1}" for s in range(levels.size)], n_classes)
 
 
@@ -227,15 +245,16 @@ def layer_values(rng: np.random.Generator, stages: tuple[Stage, ...], n_classes:
 
 def complexity_input(rng: np.random.Generator, n_classes: int = 20, per_class: int = 50,
                      entropy_shift: float = 0.0, compact_shift: float = 0.0,
-                     seed: int = 0) -> ComplexityInput:
+                     implied: float = 0.0) -> ComplexityInput:
     """C4's input: a two-mode last stage; per-class relative entropy (Eq. 4) N(0, 1) plus
-    ``entropy_shift`` for the high-density classes, mean intra-class distance N(10, 1) minus
-    ``compact_shift`` for them (positive: more compact). The planted high classes are the
-    largest-gap split's high side (``separation`` 8 leaves no overlap)."""
+    ``entropy_shift`` for the high-density classes plus ``implied`` times the class's mean
+    log-density (the part of Eq. 4 that the density implies), mean intra-class distance
+    N(10, 1) minus ``compact_shift`` for them (positive: more compact). The planted high classes
+    are the largest-gap split's high side (``separation`` 8 leaves no overlap)."""
     stage = TWO_MODES
     sets, high = two_mode_classes(rng, n_classes, per_class, stage.frac_high, stage.separation,
                                   stage.spread_ratio)
-    rel = rng.standard_normal(n_classes) + entropy_shift * high
+    means = np.array([s.mean() for s in sets])
+    rel = rng.standard_normal(n_classes) + entropy_shift * high + implied * means
     dist = 10.0 + rng.standard_normal(n_classes) - compact_shift * high
-    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist,
-                           seed=seed)
+    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist)

@@ -20,10 +20,14 @@ Statistics (issue 10, item 2):
   near different levels have different binomial variances.
 * The three parts are combined by intersection-union (:mod:`modes.decisions.conjunction`): the
   claim's p-value is the largest of the three one-sided p-values.
+* Power decides (issue 10, item 4): the decision's power against :data:`EFFECT` on this run's
+  bin axis, certified inputs per bin, abstention before the transition and radius sd is
+  simulated before the verdict is read (:func:`modes.decisions.power_gate.power_gate`).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
@@ -31,6 +35,7 @@ import numpy as np
 from scipy import stats
 
 from modes.decisions.conjunction import Condition, condition_details, intersection_union
+from modes.decisions.power_gate import GATE_REPS, design_key, power_gate, round_up
 from modes.decisions.segmented import (
     NoTransition,
     as_bins,
@@ -40,7 +45,8 @@ from modes.decisions.segmented import (
     segmented_fit,
 )
 from modes.evidence import inconclusive
-from modes.stats.claim import ClaimResult, Preregistration, evaluate
+from modes.stats.claim import REPLICATED, ClaimResult, Preregistration, evaluate
+from modes.stats.power import PowerEstimate, simulate_power
 
 PREREG = Preregistration(
     claim_id="C7",
@@ -100,10 +106,72 @@ def _jump_condition(name: str, fit: Any) -> Condition:
                      f"jump {j.estimate:.3g}, 95% CI [{j.ci_low:.3g}, {j.ci_high:.3g}]")
 
 
+@attrs.frozen
+class DropEffect:
+    """Drops at the transition (flat lines on each side): ``radius`` in the certified radius,
+    ``fscore`` in the smoothed F-score, and abstention up by ``abstention``."""
+
+    radius: float = -0.1
+    fscore: float = -0.1
+    abstention: float = 0.15
+
+
+EFFECT = DropEffect()
+"""C7's pre-registered effect. Radius -0.1: five times the claim's -0.02 threshold (a test
+that sees it clears the threshold) and a fifth of the smoothing noise sigma 0.5 of the
+profiles, an "abrupt decrease" on Fig. 3's scale; F-score -0.1: ten points of F-score; abstention
++0.15: "slightly more likely to abstain" (Cohen et al.'s CERTIFY abstains on a few tens of
+percent of inputs, and 15 points is a small shift on that level). The F-score's bin noise in the
+simulation is the binomial sd at 0.5 (the largest) over the bin's certified inputs. Fixed here,
+never read from the run's fit."""
+FSCORE_LEVEL = 0.5
+RADIUS_LEVEL = 0.45  # radius before the transition in the simulation (tests do not depend on it)
+
+
 def decide_robustness_drop(inp: RobustnessBins, prereg: Preregistration = PREREG
                            ) -> ClaimResult:
     """Radius drop, smoothed F-score drop and more abstention after the transition, each at
-    alpha (module docstring)."""
+    alpha, power-gated against :data:`EFFECT` (module docstring)."""
+    result = _decide(inp, prereg)
+    if not np.isfinite(result.statistic):
+        return result  # no segmented model: inconclusive by its own rule
+    after = inp.log_density >= result.details["transition"]
+    k = inp.answered
+    ok = (k >= 2) & np.isfinite(inp.radius_sd) & (inp.radius_sd > 0)
+    sd = round_up(float(np.sqrt(np.sum(k[ok] * inp.radius_sd[ok] ** 2) / np.sum(k[ok]))))
+    # abstention before the transition, rounded to 0.05 and kept where +0.15 stays a rate
+    before = float(np.clip(np.round(np.mean(1.0 - inp.non_abstain_rate[~after]) * 20) / 20,
+                           0.0, 1.0 - EFFECT.abstention))
+    estimate = _power(prereg, design_key(inp.log_density), design_key(inp.high_fraction),
+                      design_key(inp.certified_count, 0), before, sd)
+    return power_gate(result, estimate,
+                      f"{inp.log_density.size} bins of {int(inp.certified_count.min())}-"
+                      f"{int(inp.certified_count.max())} certified inputs (abstention "
+                      f"{before:g} before the transition, radius sd {sd:.3g}), against drops of "
+                      f"{EFFECT.radius:g} in radius and {EFFECT.fscore:g} in F-score and "
+                      f"abstention +{EFFECT.abstention:g}")
+
+
+@functools.lru_cache(maxsize=32)
+def _power(prereg: Preregistration, x: tuple[float, ...], frac: tuple[float, ...],
+           certified: tuple[float, ...], abstain_before: float, sd: float) -> PowerEstimate:
+    """Power of the ungated decision against :data:`EFFECT` on this design, seeded."""
+    from modes.decisions import planted  # planted builds this module's input type
+
+    xa, fa, ca = np.asarray(x), np.asarray(frac), np.asarray(certified).astype(np.int64)
+    noise = float(np.sqrt(FSCORE_LEVEL * (1 - FSCORE_LEVEL) / ca.min()))
+    return simulate_power(
+        lambda b: _decide(b, prereg).verdict == REPLICATED,
+        lambda rng: planted.robustness_bins(
+            rng, radius_jump=EFFECT.radius, fscore_jump=EFFECT.fscore,
+            abstain_before=abstain_before, abstain_after=abstain_before + EFFECT.abstention,
+            radius_level=RADIUS_LEVEL, radius_sd=sd, fscore_level=FSCORE_LEVEL,
+            fscore_noise=noise, axis=(xa, fa), certified=ca),
+        GATE_REPS, seed=0)
+
+
+def _decide(inp: RobustnessBins, prereg: Preregistration) -> ClaimResult:
+    """The ungated decision (module docstring)."""
     x = inp.log_density
     k = inp.answered
     has_radius = (k >= 2) & np.isfinite(inp.radius_mean) & np.isfinite(inp.radius_sd) \
