@@ -35,6 +35,7 @@ from modes.store import ArtifactStore
 if TYPE_CHECKING:
     from modes.components.memorization.authors_files import AuthorsFiles
     from modes.data.representations_file import RepresentationsFile
+    from modes.data.streaming import NormalisedImages
 
 PIPELINE_VERSION = "1"
 
@@ -62,11 +63,11 @@ class FileData:
         return int(self.train_labels.numel())
 
     @property
-    def train_images(self) -> torch.Tensor:
+    def train_images(self) -> NormalisedImages:
         raise self._missing("training images")
 
     @property
-    def test_images(self) -> torch.Tensor:
+    def test_images(self) -> NormalisedImages:
         raise self._missing("test images")
 
     @property
