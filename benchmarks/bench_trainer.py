@@ -15,7 +15,9 @@ was (a ``pl.Trainer`` with logging, checkpointing and callbacks off, a ``DataLoa
 normalised tensors), against ``train_ensemble`` with K = 1 (2 epochs x 3 repeats, 1 thread, on the
 shared 2-core machine at load ~3.5): Lightning 6.22 s/epoch wall (3.92 s CPU), stacked K=1
 4.51 s/epoch wall (2.90 s CPU), ratio 1.38 (wall) / 1.35 (CPU). That is why the stacked trainer is
-the one loop.
+the one loop. End to end, ``train_classifier`` at 642a2b9 (Lightning) against this commit's (one
+member, streaming images), alternating processes, 3 each, 2 timed epochs after a warm-up epoch, load
+~5.5: medians 4.99 vs 3.73 s/epoch wall, 3.35 vs 2.47 s CPU (1.34x, 1.36x).
 
     OMP_NUM_THREADS=1 python benchmarks/bench_trainer.py --threads 1 --epochs 2 --repeats 3
 """

@@ -27,7 +27,9 @@ against the Lightning loop this replaced): batching removes per-model Python and
 framework overhead, but at the smoke size one ResNet18 step (batch 128) already keeps a CPU core
 busy in oneDNN convolutions at about a third of its peak, and the grouped convolutions of few
 channels per member run no faster per FLOP; on a 2-core Zen 5, one thread, a batched trial costs
-about what a bare single-model loop costs (and ~1.2x less than ``train_classifier``).
+about what a bare single-model loop costs (and ~1.2x less than ``train_classifier`` did when it
+ran Lightning). One member trains a smoke epoch ~1.35x faster than that Lightning loop did
+(``benchmarks/bench_trainer.py``'s docstring).
 """
 
 from __future__ import annotations
