@@ -118,10 +118,12 @@ PAPER_SIZE = [
 def test_full_profile_builds_trains_one_step_and_taps(name, options, size, dims) -> None:
     """Paper-size networks (100 classes, width 1) take one real training step and tap all stages."""
     bb = registry.create("backbone", name, num_classes=100, width=FULL.train.width, **options)
-    images = torch.randn(2, 3, size, size)
-    data = ImageDataset(name="tiny", num_classes=100, train_images=images,
-                        train_labels=torch.tensor([3, 97]), test_images=images[:1],
+    pixels = torch.randint(0, 256, (2, 3, size, size), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    data = ImageDataset(name="tiny", num_classes=100, train_pixels=pixels,
+                        train_labels=torch.tensor([3, 97]), test_pixels=pixels[:1],
                         test_labels=torch.tensor([3]))
+    images = data.train_images.normalise()
     one_step = attrs.evolve(FULL.train, epochs=1)  # batch 512 > 2 images: a single step
     model = train_classifier(bb, data, one_step, seed=0, progress=False)
     before = dict(bb.module().named_parameters())

@@ -41,7 +41,8 @@ def test_loads_subset_with_exact_pixels(cifar_root) -> None:
     # undo the normalisation: every image is one of the source images of its class, as uint8
     mean = torch.tensor(d.channel_mean).view(1, 3, 1, 1)
     std = torch.tensor(d.channel_std).view(1, 3, 1, 1)
-    pixels = torch.round((d.train_images * std + mean) * 255).to(torch.uint8).numpy()
+    pixels = torch.round((d.train_images.normalise() * std + mean) * 255).to(torch.uint8).numpy()
+    np.testing.assert_array_equal(pixels, d.train_pixels.numpy())  # stored as the raw uint8
     source = train_raw.reshape(-1, 3, 32, 32)
     for image, label in zip(pixels, d.train_labels.numpy(), strict=True):
         matches = [i for i in range(20) if np.array_equal(source[i], image)]

@@ -178,3 +178,12 @@ def test_bad_arguments_are_rejected():
     ensemble = train_ensemble(resnet, x, y, np.ones((1, len(y)), bool), train, [0])
     with pytest.raises(ValueError, match="member index 1"):
         ensemble.member(1)
+
+
+def test_batches_never_exceed_the_smallest_subset():
+    masks = np.zeros((2, 20), dtype=bool)
+    masks[0, :3] = True
+    masks[1, 5:17] = True
+    batches = member_batches(masks, epochs=2, batch_size=8, seeds=[0, 1])
+    assert batches.shape == (8, 2, 3)  # batches of 3, ceil(2 * 12 / 3) steps
+    assert all(len(set(b)) == 3 for b in batches[:, 0, :])  # the 3 examples, each once

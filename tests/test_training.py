@@ -13,15 +13,26 @@ from modes import registry
 from modes.components.reducer import SVDReducer
 from modes.components.taps import extract_representations
 from modes.data import load_dataset
+from modes.data.streaming import NormalisedImages
 from modes.scale import SMOKE, DataScale, TrainScale
 from modes.store import ArtifactStore
 from modes.training import accuracy, evaluate, train_classifier, train_key
 from modes.training.augment import crop_padding_for, gaussian_noise, random_crop_flip
-from modes.training.lightning_module import ClassifierModule, one_cycle_scheduler
-from modes.training.schedule import one_cycle_lr
+from modes.training.ensemble import train_ensemble
+from modes.training.fit import epoch_means
+from modes.training.schedule import one_cycle_optimizer, one_cycle_scheduler
 
 torch.set_num_threads(1)
 TINY = TrainScale(epochs=1, batch_size=32, max_lr=0.05, width=0.0625)
+
+
+def one_cycle_lr(step: int | float | np.ndarray, total_steps: int, train: TrainScale) -> np.ndarray:
+    """The one-cycle schedule as Feldman & Zhang describe it, in closed form: linear
+    ``min_lr -> max_lr`` over the first ``warmup_fraction`` of the steps, then linear back to
+    ``min_lr`` (the reference ``OneCycleLR`` is checked against)."""
+    peak = train.warmup_fraction * total_steps
+    return np.asarray(np.interp(step, [0.0, peak, float(total_steps)],
+                                [train.min_lr, train.max_lr, train.min_lr]))
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +64,11 @@ def test_one_cycle_is_piecewise_linear(total: int, frac: float) -> None:
 
 
 def test_optimizer_is_nesterov_sgd_with_one_cycle() -> None:
-    module = ClassifierModule(torch.nn.Linear(2, 2), SMOKE.train, total_steps=100, crop_padding=4)
-    config = module.configure_optimizers()
-    opt, sched = config["optimizer"], config["lr_scheduler"]["scheduler"]
+    opt, sched = one_cycle_optimizer(torch.nn.Linear(2, 2).parameters(), SMOKE.train, 100)
     group = opt.param_groups[0]
     assert isinstance(opt, torch.optim.SGD) and group["nesterov"] and group["momentum"] == 0.9
-    assert group["weight_decay"] == 1e-6 and config["lr_scheduler"]["interval"] == "step"
+    assert group["weight_decay"] == 1e-6
+    assert isinstance(sched, torch.optim.lr_scheduler.OneCycleLR)
     lrs = []
     for _ in range(100):
         lrs.append(opt.param_groups[0]["lr"])
@@ -98,6 +108,24 @@ def test_one_cycle_scheduler_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="min_lr"):
         one_cycle_scheduler(opt, 10, TrainScale(epochs=1, batch_size=1, max_lr=0.1, width=1.0,
                                                 min_lr=0.2))
+
+
+def test_the_trainer_steps_the_schedule_once_per_batch() -> None:
+    """The learning rate of every training step is the one-cycle schedule's at that step."""
+    images = torch.randint(0, 256, (40, 3, 8, 8), dtype=torch.uint8)
+    data = NormalisedImages(images, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    labels = torch.arange(40) % 3
+    train = TrainScale(epochs=3, batch_size=16, max_lr=0.05, width=0.0625)
+    masks = np.ones((1, 40), dtype=bool)
+    ensemble = train_ensemble(lambda: _tiny_backbone().module(), data, labels, masks, train, [0])
+    steps = 8  # ceil(3 epochs * 40 images / 16)
+    assert ensemble.step_losses.shape == (steps, 1) and np.all(ensemble.step_losses > 0)
+    np.testing.assert_allclose(ensemble.step_lrs, one_cycle_lr(np.arange(steps), steps, train),
+                               rtol=1e-9, atol=0)
+    np.testing.assert_allclose(epoch_means(ensemble.step_losses[:, 0], 3),
+                               [ensemble.step_losses[s, 0].mean() for s in (slice(0, 3),
+                                                                            slice(3, 6),
+                                                                            slice(6, 8))])
 
 
 def test_random_crop_is_a_window_of_the_padded_image() -> None:
@@ -156,6 +184,8 @@ def test_subsets_and_noise_are_first_class_requests(tiny_data, tmp_path) -> None
     torch.testing.assert_close(again.state_dict()[name], model.state_dict()[name] + 1.0)
     with pytest.raises(ValueError, match="indices"):
         train_key(bb, tiny_data, TINY, 0, np.array([0, 48]))
+    with pytest.raises(ValueError, match="distinct"):
+        train_key(bb, tiny_data, TINY, 0, np.array([3, 3]))
 
 
 def test_noise_changes_training(tiny_data) -> None:

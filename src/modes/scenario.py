@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from modes.components.memorization.authors_files import AuthorsFiles
     from modes.data.dataset import ImageDataset
     from modes.data.representations_file import RepresentationsFile
+    from modes.data.streaming import NormalisedImages
     from modes.experiments.density_bins import DensityBinTable
 
 __all__ = ["PIPELINE_VERSION", "MissingComponentError", "Scenario", "ScenarioConfig"]
@@ -88,11 +89,11 @@ class FileData:
         return int(self.train_labels.numel())
 
     @property
-    def train_images(self) -> torch.Tensor:
+    def train_images(self) -> NormalisedImages:
         raise self._missing("training images")
 
     @property
-    def test_images(self) -> torch.Tensor:
+    def test_images(self) -> NormalisedImages:
         raise self._missing("test images")
 
     @property

@@ -38,6 +38,7 @@ from torch import nn
 if TYPE_CHECKING:
     from modes.components.certification.smoothing import Certificates
     from modes.components.memorization.scores import MemorizationScores
+    from modes.data.streaming import Images
     from modes.measures import DensityMeasure
     from modes.scale import DensityScale, MemorizationScale, TrainScale
     from modes.store import ArtifactStore
@@ -168,7 +169,7 @@ class TrainingData(Protocol):
     def num_train(self) -> int: ...
 
     @property
-    def train_images(self) -> torch.Tensor: ...
+    def train_images(self) -> Images: ...  # normalised per batch (modes.data.streaming)
 
     @property
     def train_labels(self) -> torch.Tensor: ...

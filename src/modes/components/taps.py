@@ -18,6 +18,7 @@ from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from modes.components.protocols import Backbone, FeatureTap, TapFactory
+from modes.data.streaming import Images, NormalisedImages
 from modes.registry import register
 from modes.store import ArtifactStore
 
@@ -66,7 +67,7 @@ def tensor_fingerprint(x: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def _extract(backbone: Backbone, model: nn.Module | None, images: torch.Tensor,
+def _extract(backbone: Backbone, model: nn.Module | None, images: Images,
              batch_size: int, tap_factory: TapFactory) -> dict[str, np.ndarray]:
     net = backbone.module() if model is None else model
     device = next(net.parameters()).device
@@ -86,7 +87,7 @@ def _extract(backbone: Backbone, model: nn.Module | None, images: torch.Tensor,
 
 
 def extract_representations(
-    backbone: Backbone, images: torch.Tensor, batch_size: int = 256, *,
+    backbone: Backbone, images: Images, batch_size: int = 256, *,
     model: nn.Module | None = None, store: ArtifactStore | None = None,
     model_key: str | None = None, tap: TapFactory = GraphTap,
 ) -> dict[str, np.ndarray]:
@@ -105,7 +106,9 @@ def extract_representations(
     if store is None or model_key is None:
         return _extract(backbone, model, images, batch_size, tap)
     request = {"model": model_key, "nodes": list(backbone.tap_nodes()),
-               "kinds": list(backbone.tap_kinds()), "images": tensor_fingerprint(images)}
+               "kinds": list(backbone.tap_kinds()),
+               "images": (images.fingerprint if isinstance(images, NormalisedImages)
+                          else tensor_fingerprint(images))}
     cached = store.get_or_compute("representations", request,
                                   lambda: _extract(backbone, model, images, batch_size, tap))
     return {n: cached[n] for n in backbone.tap_nodes()}

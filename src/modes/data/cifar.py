@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from modes.data.dataset import ImageDataset, flip_labels, normalise, per_class_subset, resolve_root
+from modes.data.dataset import ImageDataset, flip_labels, per_class_subset, resolve_root
+from modes.data.streaming import channel_statistics, pixels_from_hwc
 from modes.registry import register
 from modes.scale import DataScale
 
@@ -75,15 +76,16 @@ def load_cifar100(
         splits.append((images[keep], labels[keep]))
     (train_u8, train_y), (test_u8, test_y) = splits
     noisy_y, flipped = flip_labels(train_y, label_noise, data.num_classes, rng)
-    train, test, mean, std = normalise(train_u8, test_u8)
+    train, test = (pixels_from_hwc(u8) for u8 in (train_u8, test_u8))
+    mean, std = channel_statistics(train)
     return ImageDataset(
         name="cifar100",
         num_classes=data.num_classes,
-        train_images=train,
+        train_pixels=train,
         train_labels=torch.from_numpy(noisy_y),
-        test_images=test,
+        test_pixels=test,
         test_labels=torch.from_numpy(test_y),
         train_meta={"label_flipped": flipped, "clean_label": train_y},
-        channel_mean=(mean[0], mean[1], mean[2]),
-        channel_std=(std[0], std[1], std[2]),
+        channel_mean=mean,
+        channel_std=std,
     )

@@ -1,9 +1,11 @@
 """The in-memory image dataset every loader returns, and the helpers loaders share.
 
-Images are float32 tensors ``(N, 3, H, W)`` normalised per channel with the *training* mean and
-standard deviation (kept on the dataset so pixel-space quantities, e.g. smoothing noise, can be
-converted). Labels are int64. ``train_meta`` holds per-image / per-class annotations as numpy arrays
-(numeric or fixed-width unicode, so they can be stored in a pickle-free ``.npz``).
+Images are held as raw uint8 pixels ``(N, 3, H, W)`` (one byte per value: the raw size) and read
+through :class:`~modes.data.streaming.NormalisedImages` views (``train_images``, ``test_images``)
+that normalise each batch per channel with the *training* mean and standard deviation (kept on the
+dataset so pixel-space quantities, e.g. smoothing noise, can be converted). Labels are int64.
+``train_meta`` holds per-image / per-class annotations as numpy arrays (numeric or fixed-width
+unicode, so they can be stored in a pickle-free ``.npz``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 
 from modes import registry
+from modes.data.streaming import NormalisedImages, channel_statistics, check_pixels
 from modes.scale import DataScale
 
 DATA_ENV_VAR = "MODES_DATA"
@@ -25,71 +28,80 @@ DATA_ENV_VAR = "MODES_DATA"
 def _content_hash(self: ImageDataset) -> str:
     h = hashlib.blake2b(digest_size=12)
     h.update(self.name.encode())
-    for t in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+    for t in (self.train_pixels, self.train_labels, self.test_pixels, self.test_labels):
         h.update(np.ascontiguousarray(t.numpy()).tobytes())
+    h.update(repr((self.channel_mean, self.channel_std)).encode())
     return h.hexdigest()
+
+
+def _statistics(self: ImageDataset) -> tuple[tuple[float, float, float],
+                                             tuple[float, float, float]]:
+    check_pixels(self.train_pixels, "train_pixels")  # named, before the defaults read them
+    return channel_statistics(self.train_pixels)
+
+
+def _mean(self: ImageDataset) -> tuple[float, float, float]:
+    return _statistics(self)[0]
+
+
+def _std(self: ImageDataset) -> tuple[float, float, float]:
+    return _statistics(self)[1]
 
 
 @attrs.frozen(eq=False)
 class ImageDataset:
-    """A labelled train/test split held in memory (normalised float32 images)."""
+    """A labelled train/test split held in memory as uint8 pixels, read normalised per batch.
+
+    ``channel_mean`` / ``channel_std`` (``[0, 1]`` pixel units) default to the training pixels'
+    (:func:`~modes.data.streaming.channel_statistics`).
+    """
 
     name: str
     num_classes: int
-    train_images: torch.Tensor
+    train_pixels: torch.Tensor
     train_labels: torch.Tensor
-    test_images: torch.Tensor
+    test_pixels: torch.Tensor
     test_labels: torch.Tensor
     train_meta: dict[str, np.ndarray] = attrs.field(factory=dict)
     test_meta: dict[str, np.ndarray] = attrs.field(factory=dict)
-    channel_mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    channel_std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    channel_mean: tuple[float, float, float] = attrs.field(
+        default=attrs.Factory(_mean, takes_self=True))
+    channel_std: tuple[float, float, float] = attrs.field(
+        default=attrs.Factory(_std, takes_self=True))
     fingerprint: str = attrs.field(
         default=attrs.Factory(_content_hash, takes_self=True)
     )
 
     def __attrs_post_init__(self) -> None:
         for split in ("train", "test"):
-            images: torch.Tensor = getattr(self, f"{split}_images")
+            pixels: torch.Tensor = getattr(self, f"{split}_pixels")
             labels: torch.Tensor = getattr(self, f"{split}_labels")
-            if images.ndim != 4 or images.shape[1] != 3 or images.dtype != torch.float32:
+            check_pixels(pixels, f"{split}_pixels")
+            if labels.shape != (pixels.shape[0],) or labels.dtype != torch.int64:
                 raise ValueError(
-                    f"{split}_images must be a float32 (N, 3, H, W) tensor, got "
-                    f"{images.dtype} {tuple(images.shape)}"
-                )
-            if labels.shape != (images.shape[0],) or labels.dtype != torch.int64:
-                raise ValueError(
-                    f"{split}_labels must be int64 of shape ({images.shape[0]},), got "
+                    f"{split}_labels must be int64 of shape ({pixels.shape[0]},), got "
                     f"{labels.dtype} {tuple(labels.shape)}"
                 )
             if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= self.num_classes):
                 raise ValueError(f"{split}_labels outside [0, num_classes={self.num_classes})")
 
     @property
+    def train_images(self) -> NormalisedImages:
+        """The training images, normalised per batch as they are indexed."""
+        return NormalisedImages(self.train_pixels, self.channel_mean, self.channel_std)
+
+    @property
+    def test_images(self) -> NormalisedImages:
+        """The test images, normalised (with the training statistics) per batch."""
+        return NormalisedImages(self.test_pixels, self.channel_mean, self.channel_std)
+
+    @property
     def image_size(self) -> int:
-        return int(self.train_images.shape[-1])
+        return int(self.train_pixels.shape[-1])
 
     @property
     def num_train(self) -> int:
-        return int(self.train_images.shape[0])
-
-
-def normalise(
-    train_u8: np.ndarray, test_u8: np.ndarray
-) -> tuple[torch.Tensor, torch.Tensor, tuple[float, ...], tuple[float, ...]]:
-    """(N, H, W, 3) uint8 or [0, 1] float arrays -> normalised (N, 3, H, W) float32 tensors.
-
-    The per-channel mean / std are those of the training images (in [0, 1] pixel units).
-    """
-    scale = 255.0 if train_u8.dtype == np.uint8 else 1.0
-    train = torch.from_numpy(np.ascontiguousarray(train_u8)).permute(0, 3, 1, 2).float() / scale
-    test = torch.from_numpy(np.ascontiguousarray(test_u8)).permute(0, 3, 1, 2).float() / scale
-    mean = train.mean(dim=(0, 2, 3))
-    std = train.std(dim=(0, 2, 3)).clamp_min(1e-6)
-    shift, div = mean.view(1, 3, 1, 1), std.view(1, 3, 1, 1)
-    train = ((train - shift) / div).contiguous()
-    test = ((test - shift) / div).contiguous()
-    return train, test, tuple(mean.tolist()), tuple(std.tolist())
+        return int(self.train_pixels.shape[0])
 
 
 def flip_labels(

@@ -43,7 +43,8 @@ import attrs
 import numpy as np
 import torch
 
-from modes.data.dataset import ImageDataset, flip_labels, normalise
+from modes.data.dataset import ImageDataset, flip_labels
+from modes.data.streaming import channel_statistics, pixels_from_hwc
 from modes.registry import register
 from modes.scale import DataScale
 
@@ -206,13 +207,14 @@ def generate(
     test_u8 = _render(prototypes, test_sub, basis, config, rng)
     noisy_y, flipped = flip_labels(train_y, label_noise, data.num_classes, rng)
 
-    train, test, mean, std = normalise(train_u8, test_u8)
+    train, test = (pixels_from_hwc(u8) for u8 in (train_u8, test_u8))
+    mean, std = channel_statistics(train)
     return ImageDataset(
         name="synthetic",
         num_classes=data.num_classes,
-        train_images=train,
+        train_pixels=train,
         train_labels=torch.from_numpy(noisy_y),
-        test_images=test,
+        test_pixels=test,
         test_labels=torch.from_numpy(test_y),
         train_meta={
             "subpopulation": train_sub,
@@ -223,8 +225,8 @@ def generate(
             "class_kind": kinds,
         },
         test_meta={"subpopulation": test_sub, "subpopulation_rank": test_rank},
-        channel_mean=(mean[0], mean[1], mean[2]),
-        channel_std=(std[0], std[1], std[2]),
+        channel_mean=mean,
+        channel_std=std,
     )
 
 

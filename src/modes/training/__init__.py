@@ -1,4 +1,5 @@
-"""Training classifiers (Lightning), cached per request in the artifact store."""
+"""Training classifiers with one loop (the stacked trainer; a backbone is its one-member case),
+cached per request in the artifact store."""
 
 from modes.training.fit import (
     TrainRequest,

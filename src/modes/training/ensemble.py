@@ -1,23 +1,35 @@
-"""Train many small models at once: one vectorised forward/backward pass for the whole ensemble.
+"""The one training loop: K models of one architecture trained at once (K = 1 for a backbone).
+
+Every classifier of the project follows one recipe (Feldman & Zhang 2020; paper, "Experimental
+setup"): cross-entropy, SGD with Nesterov momentum and weight decay, torch's ``OneCycleLR``
+stepped per batch (:mod:`modes.training.schedule`), random crop + horizontal flip, optional
+Gaussian input noise, ``train.epochs`` epochs of the scale profile. A backbone is the ensemble of
+one member (:func:`modes.training.fit.train_classifier`); memorization trials and density-bin
+models are ensembles of many. Images are read as uint8 pixels normalised per batch
+(:class:`~modes.data.streaming.NormalisedImages`) or as a float tensor.
 
 The members' parameters and buffers are stacked along a leading dimension
 (``torch.func.stack_module_state``). Networks built from Conv2d, BatchNorm and Linear layers
 (ResNets) run as one channel-stacked network (:mod:`modes.training.stacked`): member k's channels
 are block k of every layer, convolutions run as one grouped convolution and activations are never
 permuted between layers. Other networks are evaluated with ``torch.func.vmap`` over
-``torch.func.functional_call``. Each member has its own initialisation, its own training subset
-(a row of ``masks``) drawn in its own random order, and its own augmentation.
+``torch.func.functional_call`` (one member: ``functional_call`` alone). Each member has its own
+initialisation, its own training subset (a row of ``masks``) drawn in its own random order, and
+its own augmentation.
 
 BatchNorm: every member normalises with the statistics of its own batch, and its running
 statistics are its own rows of the stacked buffers, updated in place. Eval-mode predictions
 therefore use each member's own running statistics, exactly as the member trained alone would
 (checked in ``tests/test_ensemble.py``).
 
-Throughput (``benchmarks/bench_memorization.py``): batching removes per-model Python and
+Throughput (``benchmarks/bench_memorization.py``; ``benchmarks/bench_trainer.py`` for one member
+against the Lightning loop this replaced): batching removes per-model Python and
 framework overhead, but at the smoke size one ResNet18 step (batch 128) already keeps a CPU core
 busy in oneDNN convolutions at about a third of its peak, and the grouped convolutions of few
 channels per member run no faster per FLOP; on a 2-core Zen 5, one thread, a batched trial costs
-about what a bare single-model loop costs (and ~1.2x less than ``train_classifier``).
+about what a bare single-model loop costs (and ~1.2x less than ``train_classifier`` did when it
+ran Lightning). One member trains a smoke epoch ~1.35x faster than that Lightning loop did
+(``benchmarks/bench_trainer.py``'s docstring).
 """
 
 from __future__ import annotations
@@ -37,9 +49,10 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
+from modes.data.streaming import Images
 from modes.scale import TrainScale
 from modes.training.augment import crop_flip_draws, crop_padding_for
-from modes.training.schedule import one_cycle_lr
+from modes.training.schedule import one_cycle_optimizer
 from modes.training.stacked import matches_members, stack_network
 
 ModuleFactory = Callable[[], nn.Module]
@@ -50,7 +63,9 @@ class Ensemble:
     """K trained members of one architecture, stored as stacked parameters and buffers.
 
     ``stacked`` is the channel-stacked network reading those parameters
-    (:func:`~modes.training.stacked.stack_network`), or None to evaluate the members with ``vmap``.
+    (:func:`~modes.training.stacked.stack_network`), or None to evaluate the members with ``vmap``
+    (one member: ``functional_call``). Once trained, ``step_losses`` holds each member's mean
+    training loss per step, ``(steps, K)``, and ``step_lrs`` the learning rate of each step.
     """
 
     def __init__(self, template: nn.Module, params: dict[str, torch.Tensor],
@@ -59,6 +74,8 @@ class Ensemble:
         self.params = params
         self.buffers = buffers
         self.stacked = stacked
+        self.step_losses = np.zeros((0, self.size))
+        self.step_lrs = np.zeros(0)
 
     @property
     def size(self) -> int:
@@ -83,11 +100,15 @@ class Ensemble:
                 x = x.contiguous(memory_format=torch.channels_last)
             out: torch.Tensor = self.stacked(x)
             return out.unflatten(-1, (self.size, -1))
+        if self.size == 1:  # one member: its own module, no vectorising map
+            params = {name: p[0] for name, p in self.params.items()}
+            buffers = {name: b[0] for name, b in self.buffers.items()}
+            return self._call(params, buffers, x[:, 0])[:, None]
         forward = vmap(self._call, in_dims=(0, 0, 1), out_dims=1, randomness="different")
         out = forward(self.params, self.buffers, x)
         return out
 
-    def logits(self, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    def logits(self, images: Images, batch_size: int = 512) -> torch.Tensor:
         """Eval-mode logits of every member on the same images: ``(K, N, classes)``."""
         self._train(False)
         device = next(iter(self.params.values())).device
@@ -100,7 +121,7 @@ class Ensemble:
                     outputs.append(self._forward(x).transpose(0, 1))
         return torch.cat(outputs, dim=1)
 
-    def predict(self, images: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+    def predict(self, images: Images, batch_size: int = 512) -> np.ndarray:
         """Eval-mode predicted classes ``(K, N)``."""
         return self.logits(images, batch_size).argmax(dim=-1).cpu().numpy()
 
@@ -189,15 +210,18 @@ def architecture_key(backbone_factory: Callable[[], object], seed: int) -> str:
 
 def member_batches(masks: np.ndarray, epochs: int, batch_size: int,
                    seeds: Sequence[int]) -> np.ndarray:
-    """Index batches ``(steps, K, batch_size)``: member k walks its own subset in its own order.
+    """Index batches ``(steps, K, batch)``: member k walks its own subset in its own order.
 
     Each member's stream is a concatenation of fresh random permutations of its subset (one per
     epoch) cut into batches; all members take ``ceil(epochs * max subset size / batch_size)``
-    steps, so members with a slightly smaller subset see it a little more often.
+    steps, so members with a slightly smaller subset see it a little more often. Batches hold at
+    most the smallest subset's size: a subset smaller than ``batch_size`` (a toy set) gives smaller
+    batches, not batches of copies.
     """
     sizes = masks.sum(axis=1)
     if np.any(sizes == 0):
         raise ValueError(f"every member needs a non-empty training subset; sizes are {sizes}")
+    batch_size = min(batch_size, int(sizes.min()))
     steps = math.ceil(epochs * int(sizes.max()) / batch_size)
     need = steps * batch_size
     out = np.empty((steps, len(masks), batch_size), dtype=np.int64)
@@ -210,7 +234,7 @@ def member_batches(masks: np.ndarray, epochs: int, batch_size: int,
     return out
 
 
-def member_inputs(images: torch.Tensor, index: torch.Tensor, padding: int, hflip: bool,
+def member_inputs(images: Images, index: torch.Tensor, padding: int, hflip: bool,
                   generators: Sequence[torch.Generator],
                   noise_std: torch.Tensor | None = None) -> torch.Tensor:
     """Augmented inputs ``(B, K, C, H, W)``: column k is member k's batch ``images[index[k]]``.
@@ -218,7 +242,8 @@ def member_inputs(images: torch.Tensor, index: torch.Tensor, padding: int, hflip
     Member k's random crop and flip are drawn from ``generators[k]`` by
     :func:`modes.training.augment.crop_flip_draws`, as ``random_crop_flip`` draws them, then its
     Gaussian noise of std ``noise_std`` (per channel), so a member gets the inputs it would get
-    trained alone; the crops of all members are then cut in one gather.
+    trained alone; the crops of all members are then cut in one gather. ``images`` as uint8
+    pixels are gathered as pixels and normalised (per batch) before the crop.
     """
     members, batch = index.shape
     channels, h, w = images.shape[1:]
@@ -267,19 +292,25 @@ def _stacked_network(template: nn.Module, params: dict[str, torch.Tensor],
     return net if same else None
 
 
-def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: torch.Tensor,
+def train_ensemble(module_factory: ModuleFactory, images: Images, labels: torch.Tensor,
                    masks: np.ndarray, train: TrainScale, seeds: Sequence[int],
                    noise_std: float | Sequence[float] = 0.0, device: str | torch.device = "cpu",
                    progress: bool = False, method: str = "auto") -> Ensemble:
     """Train ``len(masks)`` models at once; member k sees only the examples where ``masks[k]``.
 
-    Member k's initialisation, data order and augmentation derive from ``seeds[k]``. SGD with
-    Nesterov momentum and weight decay follows ``train`` (the optimizer is element-wise, so one
-    optimizer over the stacked parameters equals one optimizer per member). ``noise_std`` adds
-    Gaussian input noise of that std (per channel, in the images' units) after augmentation,
-    as in noise-augmented training for randomized smoothing. ``method``: "stacked" runs the
-    channel-stacked network (:mod:`modes.training.stacked`), "vmap" vectorises the module with
-    ``torch.func.vmap``, "auto" (default) takes "stacked" where the network supports it.
+    Member k's initialisation, data order and augmentation derive from ``seeds[k]``: the same
+    seeds give the same models. Randomness inside the forward pass (dropout; none of the
+    registered backbones has any) draws on torch's global generator, which this function leaves
+    alone, because threads training other ensembles build their networks from it
+    (:class:`_BuildLock`); :func:`modes.training.fit.train_classifier` seeds it. SGD with
+    Nesterov momentum and weight decay and the one-cycle learning rate follow ``train``
+    (:func:`~modes.training.schedule.one_cycle_optimizer`; the optimizer is element-wise, so
+    one optimizer over the stacked parameters equals one optimizer per member).
+    ``noise_std`` adds Gaussian input noise of that std (per channel, in the images' units)
+    after augmentation, as in noise-augmented training for randomized smoothing. ``method``:
+    "stacked" runs the channel-stacked network (:mod:`modes.training.stacked`), "vmap" vectorises
+    the module with ``torch.func.vmap``, "auto" (default) takes "stacked" where the network
+    supports it.
     """
     masks = np.asarray(masks, dtype=bool)
     if masks.ndim != 2 or masks.shape[1] != len(images):
@@ -300,28 +331,31 @@ def train_ensemble(module_factory: ModuleFactory, images: torch.Tensor, labels: 
     del members
 
     batches = member_batches(masks, train.epochs, train.batch_size, seeds)
-    optimizer = torch.optim.SGD(list(params.values()), lr=train.max_lr, momentum=train.momentum,
-                                nesterov=train.nesterov, weight_decay=train.weight_decay)
+    optimizer, scheduler = one_cycle_optimizer(params.values(), train, len(batches))
     generators = [torch.Generator(device=device).manual_seed(int(seed) * 7919 + 17)
                   for seed in seeds]
     noise = torch.as_tensor(noise_std, dtype=images.dtype).reshape(-1, 1, 1).to(device)
     noisy = noise if bool(torch.any(noise > 0)) else None
     padding = crop_padding_for(images.shape[-1], train.crop_padding)
     images, labels = images.to(device), labels.to(device)
+    losses, lrs = [], []
     ensemble._train(True)
-    for step in tqdm(range(len(batches)), desc="ensemble", disable=not progress):
-        for group in optimizer.param_groups:
-            group["lr"] = float(one_cycle_lr(step, len(batches), train))
+    for step in tqdm(range(len(batches)), desc="training", disable=not progress):
+        lrs.append(float(optimizer.param_groups[0]["lr"]))
         index = torch.from_numpy(batches[step]).to(device)
         x = member_inputs(images, index, padding, train.hflip, generators, noisy)
         with _LOCK.run():
             logits = ensemble._forward(x)  # (B, K, classes)
+            member_loss = F.cross_entropy(logits.flatten(0, 1), labels[index.T].flatten(),
+                                          reduction="none").view(-1, ensemble.size).mean(0)
             # Sum of the members' mean losses: member k's gradient is that of its own loss.
-            loss = F.cross_entropy(logits.flatten(0, 1), labels[index.T].flatten(),
-                                   reduction="sum") / train.batch_size
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            member_loss.sum().backward()
             optimizer.step()
+        scheduler.step()
+        losses.append(member_loss.detach())
     for p in params.values():
         p.requires_grad_(False)
+    ensemble.step_losses = torch.stack(losses).cpu().double().numpy()
+    ensemble.step_lrs = np.asarray(lrs)
     return ensemble

@@ -6,6 +6,9 @@ request whose key hashes the indices, so memorization trials and density-bin mod
 any other. Weights are stored as a pickle-free ``.npz`` (atomic write, file lock so concurrent
 workers train each model once) and read back with ``allow_pickle=False``.
 
+Training is the project's one loop, :func:`modes.training.ensemble.train_ensemble`, with one
+member: the backbones follow the recipe of the memorization trials and density-bin models.
+
 Seeding: the initial weights of a registered backbone are re-drawn from ``seed`` (the architecture
 is rebuilt from its :class:`~modes.components.backbones.BackboneSpec` under ``torch.manual_seed``),
 the data order and augmentation use generators seeded from ``seed``; training on CPU is
@@ -17,27 +20,23 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import logging
-import math
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import attrs
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 from modes.components.backbones.base import BackboneSpec, rebuild
 from modes.components.protocols import Backbone
 from modes.data.dataset import ImageDataset
+from modes.data.streaming import Images
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
 from modes.training.augment import crop_padding_for
+from modes.training.ensemble import train_ensemble
 
-VERSION = "1"
+VERSION = "2"  # 2: the stacked trainer with one member (was Lightning)
 _HISTORY = "_history/epoch_loss"
 
 
@@ -71,6 +70,8 @@ def _check_indices(indices: np.ndarray | None, n: int) -> np.ndarray | None:
                          f"{idx.shape}")
     if idx.min() < 0 or idx.max() >= n:
         raise ValueError(f"indices must lie in [0, {n}), got range [{idx.min()}, {idx.max()}]")
+    if len(np.unique(idx)) != len(idx):
+        raise ValueError("indices must be distinct (a training subset, not a resample)")
     return idx.astype(np.int64)
 
 
@@ -107,52 +108,34 @@ def _initial_module(backbone: Backbone, seed: int) -> nn.Module:
         return rebuild(spec).module()
 
 
-@contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    loggers = [logging.getLogger(n) for n in ("pytorch_lightning", "lightning.pytorch",
-                                              "lightning_fabric", "lightning")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            warnings.filterwarnings("ignore", message=".*GPU available but not used.*")
-            warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
-            warnings.filterwarnings("ignore", message=".*isinstance.treespec, LeafSpec.*")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels, strict=True):
-            lg.setLevel(level)
+def epoch_means(step_losses: np.ndarray, epochs: int) -> np.ndarray:
+    """Mean of ``step_losses`` over each of ``epochs`` consecutive, near-equal runs of steps (the
+    trainer cuts a stream of whole batches, so an epoch need not be a whole number of steps)."""
+    if epochs < 1 or len(step_losses) < epochs:
+        raise ValueError(f"need 1 <= epochs <= steps, got {epochs} epochs of {len(step_losses)} "
+                         "steps")
+    return np.array([chunk.mean() for chunk in np.array_split(step_losses, epochs)])
 
 
 def _fit(request: TrainRequest, backbone: Backbone, data: ImageDataset,
          progress: bool) -> dict[str, np.ndarray]:
-    import pytorch_lightning as pl  # imported on first training only: it is slow to import
+    """Train one member on the request's images (all, or ``indices``) and return its state."""
+    mask = np.zeros((1, data.num_train), dtype=bool)
+    mask[0, slice(None) if request.indices is None else request.indices] = True
 
-    from modes.training.lightning_module import ClassifierModule
+    def factory() -> nn.Module:
+        return _initial_module(backbone, request.seed)
 
-    train = request.train
-    net = _initial_module(backbone, request.seed)
-    images, labels = data.train_images, data.train_labels
-    if request.indices is not None:
-        index = torch.from_numpy(request.indices)
-        images, labels = images[index], labels[index]
-    loader = DataLoader(TensorDataset(images, labels), batch_size=train.batch_size, shuffle=True,
-                        generator=torch.Generator().manual_seed(request.seed),
-                        pin_memory=torch.cuda.is_available())
-    total_steps = train.epochs * math.ceil(len(labels) / train.batch_size)
-    module = ClassifierModule(net, train, total_steps, request.crop_padding, request.noise_sigma,
-                              request.seed)
-    with _quiet_lightning(), torch.random.fork_rng(devices=[]):
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    # torch's global generator feeds randomness inside the forward pass (dropout, in a
+    # third-party backbone): seeded here so that the seed alone determines the model
+    with torch.random.fork_rng(devices=[0] if device == "cuda" else []):
         torch.manual_seed(request.seed)
-        trainer = pl.Trainer(max_epochs=train.epochs, accelerator="auto", devices=1,
-                             logger=False, enable_checkpointing=False,
-                             enable_model_summary=False, enable_progress_bar=progress,
-                             num_sanity_val_steps=0, limit_val_batches=0, benchmark=False)
-        trainer.fit(module, train_dataloaders=loader)
-    state = {k: v.detach().cpu().numpy() for k, v in net.state_dict().items()}
-    state[_HISTORY] = np.asarray(module.epoch_losses, dtype=np.float64)
+        ensemble = train_ensemble(factory, data.train_images, data.train_labels, mask,
+                                  request.train, [request.seed], noise_std=request.noise_sigma,
+                                  device=device, progress=progress)
+    state = {k: v.detach().cpu().numpy() for k, v in ensemble.member(0).state_dict().items()}
+    state[_HISTORY] = epoch_means(ensemble.step_losses[:, 0], request.train.epochs)
     return state
 
 
@@ -169,13 +152,15 @@ def train_classifier(backbone: Backbone, data: ImageDataset, train: TrainScale, 
                      store: ArtifactStore | None = None, progress: bool = True) -> nn.Module:
     """Train a fresh, ``seed``-initialised copy of ``backbone`` on ``data`` (or its ``indices``).
 
-    SGD (momentum ``train.momentum``, Nesterov, weight decay ``train.weight_decay``), batches of
-    ``train.batch_size``, one-cycle learning rate ``min_lr -> max_lr`` over the first
-    ``warmup_fraction`` of the steps then back to ``min_lr``, ``train.epochs`` epochs, random crop
-    (padding 4; 10 for 84x84 images) and horizontal flip, plus ``N(0, noise_sigma^2)`` input noise
-    when ``noise_sigma > 0``. Runs on a GPU when one is available. With a ``store`` the weights are
-    trained once per request and loaded afterwards. ``backbone`` itself is not modified; tap the
-    returned module with ``extract_representations(backbone, images, model=...)``.
+    The project's recipe (:func:`modes.training.ensemble.train_ensemble`, one member): SGD
+    (momentum ``train.momentum``, Nesterov, weight decay ``train.weight_decay``), batches of
+    ``train.batch_size``, ``OneCycleLR`` ``min_lr -> max_lr`` over the first ``warmup_fraction``
+    of the steps then back to ``min_lr``, ``train.epochs`` epochs, random crop (padding 4; 10 for
+    84x84 images) and horizontal flip, plus ``N(0, noise_sigma^2)`` input noise when
+    ``noise_sigma > 0``; images normalised per batch. Runs on a GPU when one is available. With a
+    ``store`` the weights are trained once per request and loaded afterwards. ``backbone`` itself
+    is not modified; tap the returned module with
+    ``extract_representations(backbone, images, model=...)``.
 
     Returns the trained module on the CPU, in eval mode.
     """
@@ -194,7 +179,7 @@ def training_history(store: ArtifactStore, key: str) -> np.ndarray | None:
     return None if arrays is None else arrays.get(_HISTORY)
 
 
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> np.ndarray:
+def predict(model: nn.Module, images: Images, batch_size: int = 512) -> np.ndarray:
     """Predicted class of every image (argmax of the logits), eval mode, no gradients."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -212,7 +197,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> np
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | np.ndarray,
+def evaluate(model: nn.Module, images: Images, labels: torch.Tensor | np.ndarray,
              batch_size: int = 512) -> np.ndarray:
     """Predictions of ``model`` for ``images`` whose true ``labels`` are given (lengths checked).
 
@@ -224,7 +209,7 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | np.n
     return predict(model, images, batch_size)
 
 
-def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | np.ndarray,
+def accuracy(model: nn.Module, images: Images, labels: torch.Tensor | np.ndarray,
              batch_size: int = 512) -> float:
     """Fraction of ``images`` classified as their ``labels``."""
     predictions = evaluate(model, images, labels, batch_size)

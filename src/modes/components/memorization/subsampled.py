@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from modes.components.memorization.scores import MemorizationScores
 from modes.components.protocols import MemorizationContext, MemorizationInput
+from modes.data.streaming import Images, NormalisedImages
 from modes.scale import TrainScale
 from modes.store import ArtifactStore, request_key
 from modes.training.ensemble import architecture_key, train_ensemble
@@ -106,7 +107,7 @@ class TrialChunk:
     """One unit of work: train the trials in ``trials`` and record their correctness."""
 
     backbone: BackboneFactory
-    images: torch.Tensor
+    images: Images  # uint8 pixels normalised per batch, or a float tensor
     labels: torch.Tensor
     train: TrainScale
     subset_ratio: float
@@ -274,7 +275,9 @@ def _chunk_key(request: Any, index: int) -> str:
     return request_key({"request": request, "chunk": index}, VERSION)
 
 
-def _fingerprint(images: torch.Tensor) -> str:
+def _fingerprint(images: Images) -> str:
+    if isinstance(images, NormalisedImages):
+        return images.fingerprint
     return hashlib.sha256(images.numpy().tobytes()).hexdigest()[:24]
 
 
