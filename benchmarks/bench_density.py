@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from modes.components.density import DPGMM
+from modes.components.density.component import DISPERSED_STARTS
 from modes.components.density.niw import PRIORS
-from modes.measures import DISPERSED_STARTS
 
 
 def synthetic(

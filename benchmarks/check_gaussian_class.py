@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from modes.components.density import DPGMM, DPGMMConfig
+from modes.components.density.component import DISPERSED_STARTS
 from modes.experiments.null_artifact import gaussian_classes
-from modes.measures import CHECKED, DISPERSED_STARTS
+from modes.measures import CHECKED
 
 
 def main() -> None:

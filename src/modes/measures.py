@@ -34,9 +34,9 @@ import attrs
 import numpy as np
 import torch
 
-from modes.components.density import DPGMMConfig, DPGMMDensity, DPGMMDensityConfig
+from modes.components.density import DPGMMDensity
 from modes.components.density.class_diagnostics import ClassDiagnostics, diagnose_classes
-from modes.components.density.component import DISPERSED_STARTS, PAPER_START
+from modes.components.density.component import dpgmm_config
 from modes.components.density.crossfit import fold_assignment
 from modes.components.density.fitted import AVERAGINGS, PREDICTIVES, default_averaging
 from modes.components.density.niw import PRIORS
@@ -169,21 +169,11 @@ ModelFactory = Callable[[int], DensityModel]
 
 def dpgmm_models(measure: DensityMeasure, settings: SamplerSettings,
                  device: str = "cpu") -> ModelFactory:
-    """The DP-GMM read as ``measure`` says, with the sampler ``settings`` (dispersed starts when
-    several chains run; the profile's split-merge moves where the measure runs them)."""
-    dispersed = settings.chains > 1 and measure.dispersed
-    starts = DISPERSED_STARTS[:settings.chains] if dispersed else (PAPER_START,)
+    """The DP-GMM read as ``measure`` says, with the sampler ``settings``
+    (:func:`~modes.components.density.component.dpgmm_config`, as the registry builds it)."""
 
     def build(seed: int) -> DensityModel:
-        return DPGMMDensity(DPGMMDensityConfig(
-            sampler=DPGMMConfig(
-                sweeps=settings.sweeps, burn_in=settings.burn_in, thin=settings.thin,
-                block_size=settings.block_size, init_components=settings.init_components,
-                chains=settings.chains, seed=seed, dtype=settings.dtype, prior=measure.prior,
-                starts=starts, block_update=settings.block_update,
-                split_merge=settings.split_merge if measure.split_merge else 0),
-            predictive=measure.predictive,
-            read_chain=0 if measure.first_chain_only else None, device=device))
+        return DPGMMDensity(dpgmm_config(settings, measure, seed, settings.block_update, device))
 
     return build
 

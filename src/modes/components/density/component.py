@@ -10,7 +10,7 @@ ran, or all pooled) and the device. Another density model has its own config and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import attrs
 import numpy as np
@@ -22,6 +22,9 @@ from .class_diagnostics import small_component_fraction
 from .fitted import PREDICTIVES, FittedDPGMM
 from .model import CHECKPOINT_VERSION, DPGMM, DPGMMConfig, build_dpgmm
 from .readings import Reading, Readout, by_predictive
+
+if TYPE_CHECKING:
+    from modes.measures import DensityMeasure
 
 PAPER_START: Final = "random"  # chain 0: the paper's K0 = 6 random start
 DISPERSED_STARTS: Final = ("random", "one", "kmeans", "random")
@@ -106,20 +109,55 @@ class FittedDPGMMDensity:
         return out
 
 
-def configure_dpgmm(context: DensityContext) -> DPGMMDensityConfig:
-    """The profile's sampler knobs, the measurement's prior and reading, dispersed starts when
-    several chains run (the paper's K0 random start alone otherwise), and the profile's
-    split-merge moves where the measurement runs them (the checked one; the paper's: none)."""
-    d, m = context.density, context.measure
-    starts = DISPERSED_STARTS[:d.chains] if d.chains > 1 and m.dispersed else (PAPER_START,)
+class SamplerSizes(Protocol):
+    """The sampler sizes that the profile's ``density`` section and ``SamplerSettings`` hold."""
+
+    @property
+    def sweeps(self) -> int: ...
+
+    @property
+    def burn_in(self) -> int: ...
+
+    @property
+    def thin(self) -> int: ...
+
+    @property
+    def block_size(self) -> int: ...
+
+    @property
+    def init_components(self) -> int: ...
+
+    @property
+    def chains(self) -> int: ...
+
+    @property
+    def dtype(self) -> str: ...
+
+    @property
+    def split_merge(self) -> int: ...
+
+
+def dpgmm_config(sizes: SamplerSizes, measure: DensityMeasure, seed: int,
+                 block_update: str | None = None, device: str = "cpu") -> DPGMMDensityConfig:
+    """The DP-GMM for ``measure``: the sampler's sizes, the measurement's prior and reading,
+    dispersed starts when several chains run (the paper's K0 random start alone otherwise), and
+    the split-merge moves where the measurement runs them (the checked one; the paper's: none)."""
+    dispersed = sizes.chains > 1 and measure.dispersed
     sampler = DPGMMConfig(
-        sweeps=d.sweeps, burn_in=d.burn_in, thin=d.thin, block_size=d.block_size,
-        init_components=d.init_components, chains=d.chains, seed=context.seed, dtype=d.dtype,
-        prior=m.prior, starts=starts, block_update=context.block_update or "metropolis",
-        split_merge=d.split_merge if m.split_merge else 0)
-    return DPGMMDensityConfig(sampler=sampler, predictive=m.predictive,
-                              read_chain=0 if m.first_chain_only else None,
-                              device=context.device)
+        sweeps=sizes.sweeps, burn_in=sizes.burn_in, thin=sizes.thin, block_size=sizes.block_size,
+        init_components=sizes.init_components, chains=sizes.chains, seed=seed, dtype=sizes.dtype,
+        prior=measure.prior,
+        starts=DISPERSED_STARTS[:sizes.chains] if dispersed else (PAPER_START,),
+        block_update=block_update or "metropolis",
+        split_merge=sizes.split_merge if measure.split_merge else 0)
+    return DPGMMDensityConfig(sampler=sampler, predictive=measure.predictive,
+                              read_chain=0 if measure.first_chain_only else None, device=device)
+
+
+def configure_dpgmm(context: DensityContext) -> DPGMMDensityConfig:
+    """The registry's configuration: :func:`dpgmm_config` from the profile's ``density`` section."""
+    return dpgmm_config(context.density, context.measure, context.seed, context.block_update,
+                        context.device)
 
 
 COMPONENT: Final = register_component(Component(
