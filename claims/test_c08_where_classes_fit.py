@@ -32,7 +32,7 @@ def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, re
         out = modes_scenario.subset_divergences(name)
     layers = list(modes_scenario.representations(name))
     # each subset has its own classes (the authors' split files; fig4_split): not paired
-    divergences = SubsetDivergences({s: out[f"kl_{f}"] for s, f in FILE_SUBSETS.items()}, layers)
+    divergences = SubsetDivergences({s: out.kl[f] for s, f in FILE_SUBSETS.items()}, layers)
     result = decide_class_fitting(divergences)
     figure = FigureSpec("stage_kl", "fig4_between_class_kl", {
         "stages": layers,

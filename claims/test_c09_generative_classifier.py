@@ -22,7 +22,7 @@ def test_generative_classifier_recovers_classes(modes_scenario, record_claim, re
     with requires(PREREG):
         out = modes_scenario.generative_classification(name)
     layers = list(modes_scenario.representations(name))
-    predictions = HeldOutPredictions(out["predictions"], out["truth"], out["subset_sizes"],
+    predictions = HeldOutPredictions(out.predictions, out.truth, out.subset_sizes,
                                      layers, modes_scenario.dataset.num_classes)
     result = decide_generative(predictions)
     figure = FigureSpec("generative_fscores", "figA11_generative_fscores",

@@ -108,13 +108,13 @@ def test_c8_and_c9_stages_run_on_the_files_subsets(tmp_path: Path) -> None:
     out = scenario.subset_divergences("resnet18")
     for s in SUBSETS:
         classes = [int(labels[x[0]]) for x in files.fig4[s]]
-        assert out[f"classes_{s}"].tolist() == classes
-        assert out[f"kl_{s}"].shape == (3, len(classes), len(classes))
-    assert np.isfinite(out["kl_random"][:, ~np.eye(4, dtype=bool)]).all()
+        assert out.classes[s].tolist() == classes
+        assert out.kl[s].shape == (3, len(classes), len(classes))
+    assert np.isfinite(out.kl["random"][:, ~np.eye(4, dtype=bool)]).all()
     gen = scenario.generative_classification("resnet18")
     held = np.concatenate([files.a11[s] for s in SUBSETS])
-    np.testing.assert_array_equal(gen["truth"], labels[held])
-    assert gen["subset_sizes"].tolist() == [3, 3, 3]
+    np.testing.assert_array_equal(gen.truth, labels[held])
+    assert gen.subset_sizes.tolist() == [3, 3, 3]
 
 
 @pytest.fixture(scope="module")

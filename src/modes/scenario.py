@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from modes.data.representations_file import RepresentationsFile
     from modes.data.streaming import NormalisedImages
     from modes.experiments.density_bins import DensityBinTable
+    from modes.experiments.fitting_subsets import SubsetKL
+    from modes.experiments.generative import GenerativePredictions
 
 __all__ = ["PIPELINE_VERSION", "MissingComponentError", "Scenario", "ScenarioConfig"]
 
@@ -694,86 +696,57 @@ class Scenario:
         return tuple(min(layer_dims(i, len(reps), self.scale), x.shape[1])
                      for i, x in enumerate(reps.values()))
 
-    def subset_divergences(self, name: str) -> dict[str, np.ndarray]:
-        """Between-class KL matrices (Eq. 4, both directions) per layer within each Fig. 4
-        subset, among that subset's own classes (:meth:`fitting_subsets`).
+    def subset_divergences(self, name: str) -> SubsetKL:
+        """Fig. 4's between-class KL matrices (Eq. 4, both directions) per layer within each
+        subset of :meth:`fitting_subsets`, among that subset's own classes
+        (:func:`modes.experiments.fitting_subsets.subset_divergences`), cached."""
+        from modes.experiments.fitting_subsets import SubsetKL, subset_divergences
 
-        Returns ``kl_<subset>`` of shape (layers, C_s, C_s) and ``classes_<subset>`` (C_s,) for
-        subset in most, least, random.
-        """
         reps = self.representations(name)
-        layers = list(reps)
-        labels = self.dataset.train_labels.numpy()
         subsets = self.fitting_subsets()
-        num_classes = self.dataset.num_classes
-        classes = {s: np.array([int(labels[idx[0]]) for idx in lists], dtype=np.int64)
-                   for s, lists in subsets.items()}
-        models = self.density_models(PAPER_POOLED)
-        dims_all = self._dims(reps)
+        dims = self._dims(reps)
 
         def compute() -> dict[str, np.ndarray]:
-            out = {s: np.full((len(layers), len(classes[s]), len(classes[s])), np.nan)
-                   for s in subsets}
-            if min(len(c) for c in classes.values()) >= 2:
-                for li, layer in enumerate(layers):
-                    dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                    x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
-                    xs, gs = [], []
-                    for si, s in enumerate(subsets):
-                        for idx in subsets[s]:
-                            xs.append(x_all[idx])
-                            gs.append(si * num_classes + labels[idx])
-                    fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
-                                                                     np.concatenate(gs))
-                    column = {int(g): i for i, g in enumerate(fitted.groups)}
-                    for si, s in enumerate(subsets):
-                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
-                        for a, ca in enumerate(classes[s]):
-                            row = fitted.kl_to_all(si * num_classes + int(ca),
-                                                   self.scale.density.kl_samples)
-                            out[s][li, a] = row[ids]
-                        np.fill_diagonal(out[s][li], np.nan)
-            return {**{f"kl_{s}": m for s, m in out.items()},
-                    **{f"classes_{s}": c for s, c in classes.items()}}
+            return subset_divergences(
+                reps, self.dataset.train_labels.numpy(), self.dataset.num_classes, subsets,
+                dims, self.reducer, self.density_models(PAPER_POOLED),
+                [self.config.seed + 100 + li for li in range(len(reps))],
+                self.scale.density.kl_samples).to_arrays()
 
         request = SubsetKLKey(
-            representations=self.representations_key(name), dims=dims_all,
-            reducer=self.reducer_key(dims_all[-1]),
+            representations=self.representations_key(name), dims=dims,
+            reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.config.seed + 100),
             kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
-        return self.store.get_or_compute("subset-kl", request, compute)
+        return SubsetKL.from_arrays(self.store.get_or_compute("subset-kl", request, compute))
 
-    def generative_classification(self, name: str) -> dict[str, np.ndarray]:
-        """Eq. A.7 generative classifier: fit class densities without the held-out subsets
-        (:meth:`heldout_subsets`), then predict their classes at every layer (class priors: the
-        fitted data's class frequencies). Returns predictions (layers, held-out), truth and the
-        subsets' sizes (most, least, random)."""
+    def generative_classification(self, name: str) -> GenerativePredictions:
+        """Eq. A.7's generative classifier of the held-out subsets of :meth:`heldout_subsets`
+        at every layer (:func:`modes.experiments.generative.generative_classification`),
+        cached."""
+        from modes.experiments.generative import (
+            GenerativePredictions,
+            generative_classification,
+            heldout_indices,
+        )
+
         reps = self.representations(name)
-        layers = list(reps)
-        labels = self.dataset.train_labels.numpy()
         held = self.heldout_subsets()
-        held_all = np.concatenate([held[s] for s in ("most", "least", "random")])
-        train_idx = np.setdiff1d(np.arange(len(labels)), held_all)
-        models = self.density_models(PAPER_POOLED)
-        dims_all = self._dims(reps)
+        dims = self._dims(reps)
 
         def compute() -> dict[str, np.ndarray]:
-            preds = np.empty((len(layers), len(held_all)), dtype=np.int64)
-            for li, layer in enumerate(layers):
-                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                reducer = self.reducer(dims).fit(reps[layer][train_idx])
-                fitted = models(self.config.seed + 200 + li).fit(
-                    reducer.transform(reps[layer][train_idx]), labels[train_idx])
-                preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
-            sizes = np.array([len(held[s]) for s in ("most", "least", "random")])
-            return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
+            return generative_classification(
+                reps, self.dataset.train_labels.numpy(), held, dims, self.reducer,
+                self.density_models(PAPER_POOLED),
+                [self.config.seed + 200 + li for li in range(len(reps))]).to_arrays()
 
         request = GenerativeKey(
-            representations=self.representations_key(name), dims=dims_all,
-            reducer=self.reducer_key(dims_all[-1]),
+            representations=self.representations_key(name), dims=dims,
+            reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.config.seed + 200),
-            heldout=_digest({"held": [held_all]}))
-        return self.store.get_or_compute("generative-classifier", request, compute)
+            heldout=_digest({"held": [heldout_indices(held)]}))
+        return GenerativePredictions.from_arrays(
+            self.store.get_or_compute("generative-classifier", request, compute))
 
 
 # the authors' dataset folder names (files/dkls/<arch>/<dataset>) for this project's datasets
