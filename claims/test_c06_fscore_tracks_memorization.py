@@ -18,5 +18,6 @@ from modes.evidence import assert_replicated
 def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:
     with requires(PREREG):
         table = modes_scenario.density_bins()
-    result = decide_fscore_tracking(TrackingBins.from_table(table, seed=modes_scenario.config.seed))
+    seed = modes_scenario.seed("fscore-tracking-test")
+    result = decide_fscore_tracking(TrackingBins.from_table(table, seed=seed))
     assert_replicated(record_claim(result))

@@ -42,6 +42,7 @@ from modes.components.density.fitted import AVERAGINGS, PREDICTIVES, default_ave
 from modes.components.density.niw import PRIORS
 from modes.components.density.readings import READINGS, ReadableDensity, Reading
 from modes.components.protocols import DensityModel, StateLogDensities
+from modes.seeds import stream
 
 SPLIT_MERGE_MOVES: Final = 4
 """Split-merge moves per sweep of the checked measurement (:mod:`.components.density.split_merge`):
@@ -194,9 +195,15 @@ class _Fitted:
     n_fit: np.ndarray  # (C,) points each class model was fitted on
 
 
+def relative_entropy_seed(seed: int, index: int) -> int:
+    """The seed of Eq. 4's Monte Carlo samples of group or fold ``index`` of a measurement
+    seeded ``seed``."""
+    return stream(seed, "relative-entropy", index).int_seed()
+
+
 def fold_seed(seed: int) -> int:
     """The seed of the cross-fitting folds of a measurement seeded ``seed``."""
-    return int(np.random.SeedSequence([seed, 0x666F6C64]).generate_state(1)[0])
+    return stream(seed, "cross-fitting-folds").int_seed()
 
 
 def _read(fitted: Any, x: np.ndarray, own: np.ndarray, rel_groups: list[int], seeds: list[int],
@@ -237,7 +244,8 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
         fitted = model.fit(points[rows], fold_groups)
         own = groups * folds + fold
         read = _read(fitted, points, own, [g * folds + f for g in unique for f in range(folds)],
-                     [seed + f for _ in unique for f in range(folds)], settings.kl_samples,
+                     [relative_entropy_seed(seed, f) for _ in unique for f in range(folds)],
+                     settings.kl_samples,
                      measure, readings)
         return _Fitted(
             readings={k: _Fit(log_density=ld.reshape(n_worlds, n),
@@ -248,8 +256,8 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
             small=fitted.collapsed_fraction().reshape(-1, folds).mean(1)[: classes.size],
             n_fit=np.bincount(code) * (folds - 1) / folds)
     fitted = model.fit(points, groups)
-    read = _read(fitted, points, groups, unique, [seed + g for g in unique], settings.kl_samples,
-                 measure, readings)
+    read = _read(fitted, points, groups, unique, [relative_entropy_seed(seed, g) for g in unique],
+                 settings.kl_samples, measure, readings)
     return _Fitted(
         readings={k: _Fit(log_density=ld.reshape(n_worlds, n),
                           relative_entropy=rel.reshape(n_worlds, classes.size))
@@ -324,10 +332,11 @@ def measure_nulls_readings(x: np.ndarray, labels: np.ndarray, measure: DensityMe
     classes (one fit for all replicates) and read with each of ``readings``."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x6E756C6C]))
+    rng = stream(seed, "matched-nulls").rng()
     worlds = matched_null(x, labels, settings.null_replicates, rng)
     models = models or dpgmm_models(measure, settings, device)
-    fitted = _fit_worlds(worlds, labels, measure, settings, seed + 1, models, readings)
+    fitted = _fit_worlds(worlds, labels, measure, settings, stream(seed, "null-fits").int_seed(),
+                         models, readings)
     distances = _distances(worlds, labels)
     return {key: NullMeasurement(log_density=fit.log_density,
                                  relative_entropy=fit.relative_entropy,

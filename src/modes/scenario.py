@@ -46,6 +46,7 @@ from modes.measures import (
 )
 from modes.registry import Component, ComponentKey
 from modes.scale import Scale, TrainScale, load_profile
+from modes.seeds import StreamName, stream
 from modes.stage_keys import (
     PIPELINE_VERSION,
     GenerativeKey,
@@ -237,6 +238,11 @@ class Scenario:
         self.store = store
         self.scale: Scale = load_profile(config.scale, config.overrides)
 
+    def seed(self, name: StreamName, *index: int) -> int:
+        """The int seed of stream ``name`` (:mod:`modes.seeds`) of this run's seed: every
+        stage's seed, and what its cache key holds."""
+        return stream(self.config.seed, name, *index).int_seed()
+
     def variant(self, **changes: Any) -> Scenario:
         """The same run with some :class:`ScenarioConfig` fields changed (an analytic choice of
         :mod:`modes.sensitivity`), sharing the store: stages the change does not touch are
@@ -274,7 +280,7 @@ class Scenario:
                             train_labels=torch.from_numpy(self.given.labels))
         root = Path(self.config.data_root) if self.config.data_root else None
         return load_dataset(self.config.dataset, self.scale.data, root=root,
-                            seed=self.config.seed, download=self.config.download)
+                            seed=self.seed("dataset"), download=self.config.download)
 
     def backbone(self, name: str, width: float | None = None,
                  stem: str | None = None) -> Backbone:
@@ -328,7 +334,7 @@ class Scenario:
 
         backbone = self.backbone(name)
         model = train_classifier(backbone, self.images(), self.train_scale(name),
-                                 seed=self.config.seed, store=self.store,
+                                 seed=self.seed("training"), store=self.store,
                                  progress=False)  # progress: the store's log
         return backbone, model
 
@@ -502,7 +508,7 @@ class Scenario:
     def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
                        x_full: np.ndarray, measure: str, nulls: bool = False) -> LayerDensities:
         labels = self.dataset.train_labels.numpy()
-        seed = self.config.seed + index
+        seed = self.seed("layer-density", index)
         how = self.measure(measure)
         models = self.density_models(how.fit)  # one fit for every reading
 
@@ -575,7 +581,7 @@ class Scenario:
                 f"needs images and training)")
         component = self.memorization_component
         config = component.settings(MemorizationContext(
-            memorization=self.scale.memorization, seed=self.config.seed,
+            memorization=self.scale.memorization, seed=self.seed("memorization"),
             device=self.config.device, mem_scores=self.config.mem_scores))
         estimator: MemorizationEstimator = component.build(config)
 
@@ -633,7 +639,7 @@ class Scenario:
         certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
         return density_bin_experiment(
             last.log_density, memorization, self.images(), self.backbone_for_memorization,
-            self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
+            self.scale.robustness, self.memorization_train_scale(), seed=self.seed("density-bins"),
             certifier=certifier,
             store=self.store, device=self.config.device)
 
@@ -678,7 +684,7 @@ class Scenario:
         return fig4_split(self.memorization(), self.dataset.train_labels.numpy(),
                           most_from=f.memorized_from, least_below=f.typical_below,
                           per_class_min=f.per_class_min, per_class_cap=f.per_class_cap,
-                          rng=np.random.default_rng(self.config.seed + 17))
+                          rng=stream(self.config.seed, "fitting-subsets").rng())
 
     def heldout_subsets(self) -> dict[str, np.ndarray]:
         """The Fig. A.11 held-out examples, ``{"most", "least", "random"}`` -> indices: the
@@ -689,7 +695,7 @@ class Scenario:
         if self.authors is not None:
             return dict(self.authors.a11)
         return a11_heldout(self.memorization(), self.scale.fitting.heldout_per_subset,
-                           np.random.default_rng(self.config.seed + 29))
+                           stream(self.config.seed, "heldout-subsets").rng())
 
     def _dims(self, reps: dict[str, np.ndarray]) -> tuple[int, ...]:
         """The reduced dims of every layer of ``reps``."""
@@ -710,13 +716,13 @@ class Scenario:
             return subset_divergences(
                 reps, self.dataset.train_labels.numpy(), self.dataset.num_classes, subsets,
                 dims, self.reducer, self.density_models(PAPER_POOLED),
-                [self.config.seed + 100 + li for li in range(len(reps))],
+                [self.seed("subset-divergences", li) for li in range(len(reps))],
                 self.scale.density.kl_samples).to_arrays()
 
         request = SubsetKLKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
-            density=self.density_key(PAPER_POOLED, self.config.seed + 100),
+            density=self.density_key(PAPER_POOLED, self.seed("subset-divergences")),
             kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
         return SubsetKL.from_arrays(self.store.get_or_compute("subset-kl", request, compute))
 
@@ -738,12 +744,13 @@ class Scenario:
             return generative_classification(
                 reps, self.dataset.train_labels.numpy(), held, dims, self.reducer,
                 self.density_models(PAPER_POOLED),
-                [self.config.seed + 200 + li for li in range(len(reps))]).to_arrays()
+                [self.seed("generative-classification", li)
+                 for li in range(len(reps))]).to_arrays()
 
         request = GenerativeKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
-            density=self.density_key(PAPER_POOLED, self.config.seed + 200),
+            density=self.density_key(PAPER_POOLED, self.seed("generative-classification")),
             heldout=_digest({"held": [heldout_indices(held)]}))
         return GenerativePredictions.from_arrays(
             self.store.get_or_compute("generative-classifier", request, compute))

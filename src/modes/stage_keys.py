@@ -17,7 +17,7 @@ from modes.measures import DensityMeasure
 from modes.registry import ComponentKey
 from modes.scale import DataScale, TrainScale
 
-PIPELINE_VERSION = "2"  # 2: typed stage keys
+PIPELINE_VERSION = "3"  # 2: typed stage keys; 3: named seed streams (modes.seeds)
 
 
 @attrs.frozen

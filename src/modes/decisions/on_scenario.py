@@ -56,7 +56,7 @@ def _values(scenario: Any) -> Callable[[str, Sequence[Any], int | None], LayerVa
 
 
 def _absence(scenario: Any) -> Callable[[str, Sequence[Any], int | None], AbsenceInput]:
-    values, seed = _values(scenario), scenario.config.seed
+    values, seed = _values(scenario), scenario.seed("absence-test")
 
     def inputs(measure: str, layers: Sequence[Any], r: int | None) -> AbsenceInput:
         return AbsenceInput(values(measure, layers, r), seed)
@@ -126,7 +126,7 @@ def transformers(scenario: Any) -> ClaimResult:
             out[name] = LayerValues([ld.layer for ld in part],
                                     [ld.log_density_of(r) for ld in part], labels)
             start += k
-        return TransformerInput(out, scenario.config.seed)
+        return TransformerInput(out, scenario.seed("transformer-test"))
 
     return final(both_measures(all_layers, inputs, decide_transformers))
 

@@ -32,6 +32,7 @@ from modes.components.protocols import Certifier, CertifierFactory
 from modes.metrics import macro_f_score
 from modes.registry import Component
 from modes.scale import RobustnessScale, TrainScale
+from modes.seeds import stream
 from modes.stats.split import largest_gap_split
 from modes.store import ArtifactStore
 from modes.training.ensemble import Ensemble, architecture_key, train_ensemble
@@ -186,7 +187,7 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
     high_classes[np.flatnonzero(present)] = split.high
 
     bin_train = attrs.evolve(train, epochs=robustness.bin_epochs)
-    rng = np.random.default_rng([seed, 0xF163])
+    rng = stream(seed, "density-bin-trials").rng()
     seeds = [int(s) for s in rng.integers(2**31, size=2 * robustness.bins)]
     heldout = _train_without_bins(trainer, backbone, data, groups, bin_train,
                                   seeds[:robustness.bins], members_per_chunk, device)

@@ -26,6 +26,7 @@ from modes.components.density.model import DTYPES, prepare
 from modes.components.density.model import _sampler_data as sampler_data
 from modes.components.density.niw import NIWPrior, get_prior
 from modes.components.density.sampler import log_joint, refresh
+from modes.seeds import stream
 
 MANY_COMPONENTS = 10  # a chain "in a many-component state" holds more components than this
 
@@ -192,11 +193,12 @@ def run_setting(setting: ArtifactSetting, classes: GaussianClasses) -> ArtifactO
         own = chain.log_prob_own(x, groups).numpy().reshape(num, n)
         in_sample[c] = own.mean(1)
         for g in range(num):
+            kl_seed = stream(setting.seed, "relative-entropy", g).int_seed()
             held[c, g] = float(chain.log_prob(classes.test[g], group=g).mean())
             rel[c, g] = chain.relative_entropy(group=g, num_samples=setting.kl_samples,
-                                               seed=setting.seed + g)
+                                               seed=kl_seed)
             occ[c, g] = chain.with_predictive("occupied").relative_entropy(
-                group=g, num_samples=setting.kl_samples, seed=setting.seed + g)
+                group=g, num_samples=setting.kl_samples, seed=kl_seed)
     truth = np.array([classes.true_log_density(classes.test[g], g).mean() for g in range(num)])
     return ArtifactOutcome(
         setting=setting,

@@ -29,6 +29,7 @@ import numpy as np
 from modes.data.representations_file import RepresentationsFile, save_representations
 from modes.experiments.worlds import PLANTED, null_world, planted_classes, two_mode_world
 from modes.scale import Scale
+from modes.seeds import stream
 
 WORLDS = ("null", "two-mode")
 
@@ -45,7 +46,7 @@ class WorldFile:
 
 def stage_seed(seed: int, stage: int) -> int:
     """The seed of stage ``stage`` (1-based) of the world drawn with ``seed``."""
-    return int(np.random.SeedSequence([seed, stage]).generate_state(1)[0])
+    return stream(seed, "world-stage", stage).int_seed()
 
 
 def scale_dims(scale: Scale, stages: int = 4) -> tuple[int, ...]:
@@ -68,7 +69,8 @@ def write_world_file(path: str | Path, world: str, classes: int, n: int, dims: S
         raise ValueError(f"dims must give at least 2 stages, got {list(dims)}")
     shallow = len(dims) // 2
     planted = (np.zeros(classes, bool) if world == "null"
-               else planted_classes(classes, planted_fraction, np.random.default_rng([seed, 0])))
+               else planted_classes(classes, planted_fraction,
+                                 stream(seed, "planted-classes").rng()))
     stages = []
     for stage, d in enumerate(dims, start=1):
         s = stage_seed(seed, stage)
