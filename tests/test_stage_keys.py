@@ -51,6 +51,33 @@ def test_one_knob_recomputes_only_its_stage_and_dependents(
     assert set(retrained) - set(first) == set()
 
 
+@pytest.mark.slow
+def test_representations_are_stored_once_whoever_asks(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A direct extract_representations call with the trained weights' key and the scenario's
+    representations stage are one store entry: the second asker loads the first's."""
+    from modes.components.taps import extract_representations
+    from modes.training.fit import train_key
+
+    store = ArtifactStore(tmp_path / "cache")
+    scenario = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES), store)
+    with caplog.at_level(logging.INFO, logger="modes.store"):
+        backbone, model = scenario.trained("resnet18")
+        data = scenario.images()
+        direct = extract_representations(
+            backbone, data.train_images, model=model, store=store,
+            model_key=train_key(backbone, data, scenario.train_scale("resnet18"),
+                                scenario.seed("training")))
+        via_scenario = scenario.representations("resnet18")
+    writes = Counter(r.args[0] for r in caplog.records
+                     if r.name == "modes.store" and r.msg.startswith("computing"))
+    assert writes["representations"] == 1 and writes["model"] == 1
+    assert len(list((tmp_path / "cache" / "representations").glob("*.npz"))) == 1
+    assert list(direct) == list(via_scenario)
+    for layer in direct:
+        np.testing.assert_array_equal(direct[layer], via_scenario[layer])
+
+
 def test_no_scenario_method_returns_any() -> None:
     for name, member in inspect.getmembers(Scenario):
         function = getattr(member, "fget", None) or getattr(member, "func", None) or member

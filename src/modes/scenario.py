@@ -382,6 +382,7 @@ class Scenario:
         """Eq. 1 representations of every training image at every tapped layer; with a
         representations file, the file's stages (taken as those of ``--modes-backbone``)."""
         from modes.components.taps import extract_representations
+        from modes.training.fit import train_key
 
         if self.given is not None:
             if name != self.config.backbone:
@@ -390,15 +391,13 @@ class Scenario:
                     f"holds one network's (taken as the backbone under test, "
                     f"{self.config.backbone}); {name} would need data and training")
             return self.given.representations()
-
-        def compute() -> dict[str, np.ndarray]:
-            backbone, model = self.trained(name)
-            return extract_representations(
-                backbone, self.images().train_images, batch_size=256, model=model,
-                tap=registry.component("tap", self.config.tap).factory)
-
-        return self.store.get_or_compute("representations", self.representations_key(name),
-                                         compute)
+        # stored by the tap module under its one request shape (taps.RepresentationsRequest):
+        # the trained weights' key, the tap, the nodes and the images
+        backbone, data = self.backbone(name), self.images()
+        return extract_representations(
+            backbone, data.train_images, batch_size=256, model=lambda: self.trained(name)[1],
+            store=self.store, tap=self.config.tap,
+            model_key=train_key(backbone, data, self.train_scale(name), self.seed("training")))
 
     def components(self) -> dict[str, str]:
         """The components this run's records name; a representations file by its path and

@@ -41,7 +41,10 @@ class SourceKey:
 @attrs.frozen
 class RepresentationsKey:
     """Eq. 1 representations of every training image at every tapped layer, by ``tap`` (None:
-    read from a representations file)."""
+    read from a representations file), as the later stages' keys name them. The representations
+    themselves are stored once, by :func:`modes.components.taps.extract_representations` under
+    :class:`modes.components.taps.RepresentationsRequest` (the trained weights' key, the tap,
+    the nodes, the images), whoever asks for them."""
 
     source: SourceKey
     tap: ComponentKey | None = None

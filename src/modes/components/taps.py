@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+import attrs
 import numpy as np
 import torch
 from torch import nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
+from modes import registry
 from modes.components.protocols import Backbone, FeatureTap, TapFactory
 from modes.data.streaming import Images, NormalisedImages
-from modes.registry import register
+from modes.registry import ComponentKey, register
 from modes.store import ArtifactStore
 
 _POOL: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -67,9 +69,40 @@ def tensor_fingerprint(x: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def _extract(backbone: Backbone, model: nn.Module | None, images: Images,
+@attrs.frozen
+class RepresentationsRequest:
+    """The one request representations are stored under (kind ``"representations"``), whoever
+    asks: the weights (``model``: the key of the trained weights,
+    :func:`modes.training.fit.train_key`), the registered tap that pooled them, the tapped
+    nodes and their pooling, and the images by content. The scenario and a direct
+    :func:`extract_representations` call with the same weights and images share one entry."""
+
+    model: str
+    tap: ComponentKey
+    nodes: tuple[str, ...]
+    kinds: tuple[str, ...]
+    images: str
+
+
+def representations_request(backbone: Backbone, images: Images, model_key: str,
+                            tap: str = "graph") -> RepresentationsRequest:
+    """The store request of :func:`extract_representations`'s cached path."""
+    return RepresentationsRequest(
+        model=model_key, tap=registry.component("tap", tap).key(),
+        nodes=tuple(backbone.tap_nodes()), kinds=tuple(backbone.tap_kinds()),
+        images=(images.fingerprint if isinstance(images, NormalisedImages)
+                else tensor_fingerprint(images)))
+
+
+ModelSource = nn.Module | Callable[[], nn.Module]
+"""A module, or a function returning one (called only when the representations are computed,
+e.g. training on a cache miss)."""
+
+
+def _extract(backbone: Backbone, model: ModelSource | None, images: Images,
              batch_size: int, tap_factory: TapFactory) -> dict[str, np.ndarray]:
-    net = backbone.module() if model is None else model
+    net = (backbone.module() if model is None
+           else model if isinstance(model, nn.Module) else model())
     device = next(net.parameters()).device
     was_training = net.training
     net.eval()
@@ -88,27 +121,27 @@ def _extract(backbone: Backbone, model: nn.Module | None, images: Images,
 
 def extract_representations(
     backbone: Backbone, images: Images, batch_size: int = 256, *,
-    model: nn.Module | None = None, store: ArtifactStore | None = None,
-    model_key: str | None = None, tap: TapFactory = GraphTap,
+    model: ModelSource | None = None, store: ArtifactStore | None = None,
+    model_key: str | None = None, tap: str = "graph",
 ) -> dict[str, np.ndarray]:
     """Representations ``{node: (N, d_l) float32}`` of ``images`` at every tap, in tap order.
 
-    Runs ``model`` (default: the backbone's own module) in eval mode under ``torch.no_grad`` on its
-    own device. With a ``store`` and the ``model_key`` of the weights (for a trained model
-    :func:`modes.training.fit.train_key`) the result is cached under a key of the model, the
-    tapped nodes and the images' content. ``tap`` builds the feature tap (default
-    :class:`GraphTap`; the scenario passes the registered ``--modes-tap``).
+    Runs ``model`` (default: the backbone's own module; a function returning the module is
+    called only when the representations are computed) in eval mode under ``torch.no_grad`` on
+    its own device, tapped by the registered tap ``tap`` (``--modes-tap``; default
+    :class:`GraphTap`). With a ``store`` and the ``model_key`` of the weights (for a trained
+    model :func:`modes.training.fit.train_key`) the result is cached under
+    :class:`RepresentationsRequest`, the one place representations are stored (the scenario
+    calls this function).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if images.ndim != 4:
         raise ValueError(f"images must be (N, C, H, W), got shape {tuple(images.shape)}")
+    factory: TapFactory = registry.component("tap", tap).factory
     if store is None or model_key is None:
-        return _extract(backbone, model, images, batch_size, tap)
-    request = {"model": model_key, "nodes": list(backbone.tap_nodes()),
-               "kinds": list(backbone.tap_kinds()),
-               "images": (images.fingerprint if isinstance(images, NormalisedImages)
-                          else tensor_fingerprint(images))}
-    cached = store.get_or_compute("representations", request,
-                                  lambda: _extract(backbone, model, images, batch_size, tap))
+        return _extract(backbone, model, images, batch_size, factory)
+    cached = store.get_or_compute(
+        "representations", representations_request(backbone, images, model_key, tap),
+        lambda: _extract(backbone, model, images, batch_size, factory))
     return {n: cached[n] for n in backbone.tap_nodes()}
