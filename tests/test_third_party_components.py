@@ -23,6 +23,8 @@ from modes.store import ArtifactStore
 from scenario_tiny import TINY_OVERRIDES
 from third_party_components import PCABGMConfig, install_distribution
 
+pytest_plugins = ("pytester",)
+
 # the density-bin experiment at its smallest: 4 bins, one epoch, a few certified inputs each
 C7_OVERRIDES = ("robustness.bins=4", "robustness.bin_epochs=1", "robustness.n0=8",
                 "robustness.n=64", "robustness.certify_per_bin=3", "memorization.epochs=1")
@@ -140,3 +142,80 @@ def test_a_new_version_of_the_distribution_invalidates_its_artifacts(
     assert {r["density"]["version"] for r in stored_requests(store, "layer-density")} == {
         "1.0", "1.1"}
     np.testing.assert_array_equal(first[-1].log_density, again[-1].log_density)
+
+
+SETTING = "component.density.pca_bgm.components=1"
+
+
+def test_a_setting_of_the_third_party_density_model_refits_it(tmp_path: Path,
+                                                              installed) -> None:
+    """``--modes-set component.density.pca_bgm.components=1`` reaches the component's own
+    config: it is in the stage's key (a refit), the run key and the canonical overrides."""
+    store = ArtifactStore(tmp_path / "cache")
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(3), 12)
+    from modes.data.representations_file import save_representations
+    from modes.scale import canonical_overrides
+
+    reps = save_representations(tmp_path / "reps.npz", labels,
+                                [rng.normal(size=(36, 4)) + labels[:, None] for _ in range(2)])
+    plain = ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path,
+                           density="pca_bgm")
+    set_ = ScenarioConfig(overrides=canonical_overrides("smoke", (*TINY_OVERRIDES, SETTING)),
+                          representations=reps.path, density="pca_bgm")
+    assert set_.overrides[-1] == SETTING
+    Scenario(plain, store).layer_densities("resnet18")
+    assert len(list((store.root / "layer-density").glob("*.npz"))) == 2
+    changed = Scenario(set_, store)
+    changed.layer_densities("resnet18")
+    assert len(list((store.root / "layer-density").glob("*.npz"))) == 4  # refitted
+    Scenario(set_, store).layer_densities("resnet18")  # and loaded the next time
+    assert len(list((store.root / "layer-density").glob("*.npz"))) == 4
+    assert sorted(r["density"]["config"]["components"]
+                  for r in stored_requests(store, "layer-density")) == [1, 1, 3, 3]
+    assert changed.run_key() != Scenario(plain, store).run_key()
+    assert SETTING in changed.run_key()
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("component.density.pca_bgm.component=2",
+     r"component.density.pca_bgm.component: unknown field 'component' of PCABGMConfig; "
+     r"fields: \['components', 'max_dims', 'seed'\]"),
+    ("component.density.pca_bgm.components=many",
+     "component.density.pca_bgm.components must be an integer, got 'many'"),
+    ("component.density.pca_bmg.components=2", "component.density.pca_bmg.components: "
+                                               "unknown density 'pca_bmg'; known density names"),
+    ("component.tap.graph.nodes=2", "component kind 'tap' takes no settings"),
+    ("component.density.pca_bgm=2", "a component setting is component.KIND.NAME.FIELD=VALUE"),
+    ("component.density.dpgmm.sampler.split=2", "unknown field 'split' of DPGMMConfig"),
+    ("component.density.dpgmm.device.x=2", "'device' is a value, not a nested config"),
+])
+def test_a_bad_component_setting_is_an_error_naming_it(installed, setting: str,
+                                                       message: str) -> None:
+    from modes.scale import ProfileError, canonical_overrides
+
+    with pytest.raises(ProfileError, match=message):
+        canonical_overrides("smoke", (setting,))
+
+
+def test_a_value_the_config_rejects_is_an_error_naming_the_setting(tmp_path: Path) -> None:
+    from modes.measures import MEASURES
+
+    bad = "component.density.dpgmm.sampler.split_merge=-1"
+    scenario = Scenario(ScenarioConfig(overrides=(bad,)), ArtifactStore(tmp_path / "cache"))
+    with pytest.raises(ValueError, match=r"component\.density\.dpgmm\.sampler\.split_merge: "
+                                         r".*split_merge"):
+        scenario.density_key(MEASURES["checked"].fit, 0)
+    fine = Scenario(ScenarioConfig(overrides=("component.density.dpgmm.sampler.split_merge=2",)),
+                    ArtifactStore(tmp_path / "cache"))
+    assert fine.density_key(MEASURES["paper"].fit, 0).config.sampler.split_merge == 2
+
+
+def test_the_report_header_shows_the_setting(pytester: pytest.Pytester, installed) -> None:
+    pytester.makepyfile("def test_plain():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:xdist", "--modes-density",
+                                "pca_bgm", "--modes-set", "density.sweeps=90", "--modes-set",
+                                SETTING)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([f"modes: scale smoke, overrides: density.sweeps=90, {SETTING}",
+                                 "modes: components *density=pca_bgm*"])

@@ -114,8 +114,11 @@ OPTIONS: tuple[Option, ...] = (
            "data), lab (8-core CPU, about an hour), full (the paper's, GPU); `modes profiles` "
            "prints them", "smoke", choices=tuple(profile_names())),
     Option("set", "change one knob of the scale profile, e.g. density.sweeps=100 or "
-           "robustness.noise_space=pixel (repeatable, a later one wins; checked against the "
-           "profile, recorded in every claim record)", [], type=override, action="append",
+           "robustness.noise_space=pixel, or one setting of a density or memorization "
+           "component's config, component.KIND.NAME.FIELD=VALUE, e.g. "
+           "component.density.pca_bgm.components=5 (repeatable, a later one wins; checked "
+           "against the profile or the component's config type, recorded in every claim "
+           "record)", [], type=override, action="append",
            metavar="SECTION.KEY=VALUE"),
     Option("dataset", "dataset component: synthetic, cifar100, mini-imagenet or a plug-in "
            "(`modes components`)", "synthetic", metavar="NAME"),

@@ -231,16 +231,17 @@ def _type_name(tp: Any) -> str:
         tp, getattr(tp, "__name__", str(tp)))
 
 
-def _convert(tp: Any, value: Any, key: str) -> Any:
+def convert_field(tp: Any, value: Any, key: str) -> Any:
     """``value`` as the field type ``tp`` (an int is a float where a float is asked for); any
-    other mismatch is an error naming ``key``."""
+    other mismatch is an error naming ``key``. Also converts a component's settings
+    (:mod:`modes.component_settings`)."""
     if attrs.has(tp):
         if not isinstance(value, Mapping):
             raise ProfileError(f"{key} must be a table of {tp.__name__} settings, got {value!r}")
         return _build(tp, value, f"{key}.")
     if isinstance(tp, types.UnionType):  # X | None: the optional settings
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return None if value is None else _convert(args[0], value, key)
+        return None if value is None else convert_field(args[0], value, key)
     if isinstance(value, bool) and tp is not bool:
         raise ProfileError(f"{key} must be {_type_name(tp)}, got {value!r}")
     if tp is float and isinstance(value, int):
@@ -262,7 +263,7 @@ def _build(cls: type, table: Mapping[str, Any], prefix: str = "") -> Any:
     kwargs = {}
     for name, field in fields.items():
         if name in table:
-            kwargs[name] = _convert(hints[name], table[name], prefix + name)
+            kwargs[name] = convert_field(hints[name], table[name], prefix + name)
         elif field.default is attrs.NOTHING:
             raise ProfileError(f"missing key {prefix}{name}")
     try:
@@ -300,6 +301,8 @@ def load_profile(name: str, overrides: Iterable[str | Override] = ()) -> Scale:
 # -- overrides -----------------------------------------------------------------------------------
 
 NONE = "none"  # the value that unsets an optional setting (memorization.stem=none)
+# the root of a component's settings, component.KIND.NAME.FIELD=VALUE (modes.component_settings)
+COMPONENT_ROOT = "component"
 
 
 @attrs.frozen
@@ -348,8 +351,9 @@ def _as_override(item: str | Override) -> Override:
 def apply_overrides(scale: Scale, overrides: Iterable[str | Override]) -> Scale:
     """``scale`` with each override applied in order (a later one wins); an unknown section or
     key, a value of the wrong type or one the settings reject is a :class:`ProfileError` that
-    names the override."""
-    items = [_as_override(o) for o in overrides]
+    names the override. A component's setting (``component.KIND.NAME.FIELD=VALUE``) is no knob
+    of the profile: it is left to :mod:`modes.component_settings`."""
+    items = [o for o in map(_as_override, overrides) if o.path[0] != COMPONENT_ROOT]
     if not items:
         return scale
     data: dict[str, Any] = attrs.asdict(scale, recurse=True)
@@ -383,10 +387,15 @@ def canonical_overrides(name: str, overrides: Iterable[str | Override]) -> tuple
     """``overrides`` of profile ``name`` validated and written canonically: each key once, with
     the value the profile ends up with (the last given wins; ``train.max_lr=1`` reads
     ``train.max_lr=1.0``), in the order the keys were first given."""
+    from modes.component_settings import canonical_settings
+
     items = [_as_override(o) for o in overrides]
     scale = load_profile(name, items)
+    settings = canonical_settings(items)  # component.KIND.NAME.FIELD=VALUE, validated
     paths = dict.fromkeys(item.path for item in items)
-    return tuple(str(Override(path, functools.reduce(getattr, path, scale))) for path in paths)
+    return tuple(str(settings[path]) if path[0] == COMPONENT_ROOT
+                 else str(Override(path, functools.reduce(getattr, path, scale)))
+                 for path in paths)
 
 
 SMOKE = load_profile("smoke")

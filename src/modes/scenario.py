@@ -435,10 +435,19 @@ class Scenario:
         return DensityContext(density=self.scale.density, measure=measure, seed=seed,
                               device=self.config.device, block_update=self.config.block_update)
 
+    def component_config(self, component: Component[Any], context: object) -> object:
+        """The config ``component`` runs with: configured from the run's ``context``
+        (:meth:`modes.registry.Component.settings`), then this run's settings of it
+        (``--modes-set component.KIND.NAME.FIELD=VALUE``, :mod:`modes.component_settings`)."""
+        from modes.component_settings import apply_settings
+
+        return apply_settings(component, component.settings(context), self.config.overrides)
+
     def density_key(self, measure: DensityMeasure, seed: int) -> ComponentKey:
         """The density model's part of a cache key: name, version and its own config."""
         component = self.density_component
-        return component.key(component.settings(self.density_context(measure, seed)))
+        return component.key(self.component_config(component,
+                                                   self.density_context(measure, seed)))
 
     def density_models(self, measure: DensityMeasure) -> ModelFactory:
         """``seed -> DensityModel``: the configured density model, configured for ``measure``
@@ -446,7 +455,8 @@ class Scenario:
         component = self.density_component
 
         def build(seed: int) -> DensityModel:
-            return component.build(component.settings(self.density_context(measure, seed)))
+            return component.build(self.component_config(component,
+                                                         self.density_context(measure, seed)))
 
         return build
 
@@ -579,7 +589,7 @@ class Scenario:
                 f"'memorization' array and no --modes-mem-scores file was given (the estimator "
                 f"needs images and training)")
         component = self.memorization_component
-        config = component.settings(MemorizationContext(
+        config = self.component_config(component, MemorizationContext(
             memorization=self.scale.memorization, seed=self.seed("memorization"),
             device=self.config.device, mem_scores=self.config.mem_scores))
         estimator: MemorizationEstimator = component.build(config)
