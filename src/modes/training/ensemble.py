@@ -99,7 +99,7 @@ class Ensemble:
             if x.ndim == 4:  # oneDNN's grouped convolutions and batch norms run faster in NHWC
                 x = x.contiguous(memory_format=torch.channels_last)
             out: torch.Tensor = self.stacked(x)
-            return out.unflatten(-1, (self.size, -1))
+            return torch.unflatten(out, -1, (self.size, -1))  # typed, unlike the method
         if self.size == 1:  # one member: its own module, no vectorising map
             params = {name: p[0] for name, p in self.params.items()}
             buffers = {name: b[0] for name, b in self.buffers.items()}
@@ -350,7 +350,7 @@ def train_ensemble(module_factory: ModuleFactory, images: Images, labels: torch.
                                           reduction="none").view(-1, ensemble.size).mean(0)
             # Sum of the members' mean losses: member k's gradient is that of its own loss.
             optimizer.zero_grad(set_to_none=True)
-            member_loss.sum().backward()
+            torch.autograd.backward(member_loss.sum())  # typed, unlike Tensor.backward
             optimizer.step()
         scheduler.step()
         losses.append(member_loss.detach())

@@ -131,7 +131,8 @@ def stack_inputs(x: torch.Tensor) -> torch.Tensor:
 
 def unstack_outputs(out: torch.Tensor, members: int) -> torch.Tensor:
     """Stacked outputs ``(B, K*classes)`` as per-member outputs ``(K, B, classes)``."""
-    return out.unflatten(-1, (members, -1)).movedim(-2, 0)
+    # torch.unflatten, not Tensor.unflatten: the method is untyped in torch (mypy --strict)
+    return torch.unflatten(out, -1, (members, -1)).movedim(-2, 0)
 
 
 def matches_members(net: nn.Module, members: list[nn.Module], probe: torch.Tensor,
