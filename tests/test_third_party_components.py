@@ -117,17 +117,22 @@ def test_third_party_density_and_certifier_run_c1_and_c7(tmp_path: Path, install
     assert mem["estimator"]["name"] == "published"  # the registered estimator, selected by name
 
 
+def small_representations(tmp_path: Path, seed: int) -> str:
+    """A two-stage representations file of 3 classes x 12 examples (seeded); its path."""
+    from modes.data.representations_file import save_representations
+
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), 12)
+    return save_representations(tmp_path / "reps.npz", labels,
+                                [rng.normal(size=(36, 4)) + labels[:, None]
+                                 for _ in range(2)]).path
+
+
 def test_a_new_version_of_the_distribution_invalidates_its_artifacts(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = ArtifactStore(tmp_path / "cache")
-    rng = np.random.default_rng(2)
-    labels = np.repeat(np.arange(3), 12)
-    from modes.data.representations_file import save_representations
-
-    reps = save_representations(tmp_path / "reps.npz", labels,
-                                [rng.normal(size=(36, 4)) + labels[:, None] for _ in range(2)])
-    config = ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path,
-                            density="pca_bgm")
+    config = ScenarioConfig(overrides=TINY_OVERRIDES,
+                            representations=small_representations(tmp_path, 2), density="pca_bgm")
     site = install_distribution(tmp_path / "site", "1.0")
     monkeypatch.syspath_prepend(str(site))
     with registry.scoped(installed=True):
@@ -151,18 +156,13 @@ def test_a_setting_of_the_third_party_density_model_refits_it(tmp_path: Path,
                                                               installed) -> None:
     """``--modes-set component.density.pca_bgm.components=1`` reaches the component's own
     config: it is in the stage's key (a refit), the run key and the canonical overrides."""
-    store = ArtifactStore(tmp_path / "cache")
-    rng = np.random.default_rng(3)
-    labels = np.repeat(np.arange(3), 12)
-    from modes.data.representations_file import save_representations
     from modes.scale import canonical_overrides
 
-    reps = save_representations(tmp_path / "reps.npz", labels,
-                                [rng.normal(size=(36, 4)) + labels[:, None] for _ in range(2)])
-    plain = ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path,
-                           density="pca_bgm")
+    store = ArtifactStore(tmp_path / "cache")
+    reps = small_representations(tmp_path, 3)
+    plain = ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps, density="pca_bgm")
     set_ = ScenarioConfig(overrides=canonical_overrides("smoke", (*TINY_OVERRIDES, SETTING)),
-                          representations=reps.path, density="pca_bgm")
+                          representations=reps, density="pca_bgm")
     assert set_.overrides[-1] == SETTING
     Scenario(plain, store).layer_densities("resnet18")
     assert len(list((store.root / "layer-density").glob("*.npz"))) == 2
