@@ -18,6 +18,9 @@ from modes.report.render import render_html
 from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import (
     CHOICE_NAMES,
+    NEEDS_REFIT,
+    NEEDS_RETRAIN,
+    NOT_APPLICABLE,
     Cell,
     SensitivityTable,
     choices,
@@ -62,7 +65,7 @@ def test_table_marks_the_claims_that_hinge_on_one_choice() -> None:
     table = sensitivity_table(StubScenario(), {
         "C1": _density(_decide_on_predictive),
         "C4": _density(lambda s: _decide_on_predictive(s.variant(predictive="occupied")))},
-        choices(refit=False))
+        refit=False)
     assert table.claims == ("C1", "C4")
     assert table.baseline["C1"].verdict == "replicated"
     assert table.cells["C1"]["predictive=paper"].verdict == "not replicated"
@@ -79,25 +82,53 @@ def test_table_marks_the_claims_that_hinge_on_one_choice() -> None:
     assert SensitivityTable.from_json(table.to_json()) == table
 
 
-def test_a_choice_that_touches_none_of_a_claims_inputs_leaves_its_cell_empty() -> None:
+def test_every_choice_has_a_cell_or_a_reason() -> None:
+    """A choice that touches none of a claim's inputs is n/a; a refitting one without
+    --modes-sensitivity says it needs it; nothing is silently empty."""
     robustness = ScenarioDecider("C7", _decide_on_predictive, frozenset({"robustness"}))
     table = sensitivity_table(StubScenario(noise_space="normalized"), {"C7": robustness},
-                              choices(refit=True))
+                              refit=True)
     assert set(table.cells["C7"]) == {"noise_space=pixel"}
-    table = sensitivity_table(StubScenario(), {"C7": robustness}, choices(refit=False))
-    assert table.cells["C7"] == {}
-    assert "| C7 | replicated (p 0.0001, effect 2) | — | — | — | — | — |" in report.markdown(
-        table)
+    assert table.reasons["C7"] == {c: NOT_APPLICABLE for c in CHOICE_NAMES
+                                   if c != "noise_space=pixel"}
+    table = sensitivity_table(StubScenario(), {"C7": robustness}, refit=False)
+    assert table.cells["C7"] == {} and table.choices == CHOICE_NAMES
+    assert table.reason("C7", "noise_space=pixel") == NEEDS_REFIT
+    assert table.reason("C7", "svd_centre=True") == NOT_APPLICABLE
+    na, refit = f" {NOT_APPLICABLE} |", f" {NEEDS_REFIT} |"
+    assert ("| C7 | replicated (p 0.0001, effect 2) |" + na * 4 + na + na + refit + " — |"
+            in report.markdown(table))
     assert report.markdown(None) == "" and report.html_section(None) == ""
+    assert SensitivityTable.from_json(table.to_json()) == table
+
+
+def test_a_claim_that_retrains_on_the_densities_runs_cheap_choices_only_with_the_option(
+) -> None:
+    """C6 and C7 retrain the bin models on bins cut from the densities: a predictive or
+    averaging choice is a refitting cell for them (C5 reads no bin model: cheap)."""
+    bins = ScenarioDecider("C6", _decide_on_predictive, frozenset({"density"}),
+                           retrains=frozenset({"density"}))
+    cheap = sensitivity_table(StubScenario(), {"C6": bins, "C5": _density(_decide_on_predictive)},
+                              refit=False)
+    assert cheap.cells["C6"] == {}
+    assert {cheap.reason("C6", c.name) for c in choices(refit=False)} == {NEEDS_RETRAIN}
+    assert cheap.reason("C6", "block_update=independent") == NEEDS_REFIT
+    assert cheap.reason("C6", "noise_space=pixel") == NOT_APPLICABLE
+    assert set(cheap.cells["C5"]) == {c.name for c in choices(refit=False)}
+    assert f"| {NEEDS_RETRAIN} |" in report.markdown(cheap)
+    assert report.robust_text(cheap, "C6") == "—"
+    full = sensitivity_table(StubScenario(), {"C6": bins}, refit=True)
+    assert set(full.cells["C6"]) == set(CHOICE_NAMES) - {"noise_space=pixel"}
+    assert not full.robust("C6")
 
 
 def test_rows_of_one_run_merge_into_one_table(tmp_path: Path) -> None:
     """Each claim test writes its own row; the report reads its run's rows as one table, in
     claim order and :data:`CHOICES` column order, and the HTML section goes inside the page."""
     cheap = sensitivity_table(StubScenario(), {"C10": _density(_decide_on_predictive)},
-                              choices(refit=False))
+                              refit=False)
     full = sensitivity_table(StubScenario(), {"C2": _density(_decide_on_predictive)},
-                             choices(refit=True))
+                             refit=True)
     nan = attrs.evolve(cheap, baseline={"C10": Cell("inconclusive", math.nan, math.nan)})
     report.write_row(tmp_path, "run-1", nan)
     report.write_row(tmp_path, "run-1", full)

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from modes.data.dataset import ImageDataset
     from modes.data.representations_file import RepresentationsFile
     from modes.data.streaming import NormalisedImages
-    from modes.experiments.density_bins import DensityBinTable
+    from modes.experiments.density_bins import DensityBinSummary, DensityBinTable
 
 __all__ = ["PIPELINE_VERSION", "MissingComponentError", "Scenario", "ScenarioConfig"]
 
@@ -622,18 +622,35 @@ class Scenario:
         """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
         from modes.experiments.density_bins import density_bin_experiment
 
+        log_density, memorization = self._bin_inputs()
+        certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
+        return density_bin_experiment(
+            log_density, memorization, self.images(), self.backbone_for_memorization,
+            self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
+            certifier=certifier,
+            store=self.store, device=self.config.device)
+
+    def density_bin_summary(self) -> DensityBinSummary:
+        """The density-bin table's columns that need no trained model (bins, their density,
+        memorization and class mix: all C5 reads), from the same inputs as
+        :meth:`density_bins`: a reading of the densities other than the default's re-bins the
+        examples here without retraining the bin models (the memorization scores are loaded)."""
+        from modes.experiments.density_bins import bin_summary
+
+        log_density, memorization = self._bin_inputs()
+        labels = self.dataset.train_labels.numpy()
+        return bin_summary(log_density, memorization, labels, self.dataset.num_classes,
+                           self.scale.robustness.bins)
+
+    def _bin_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """What Fig. 3 bins: the last stage's log-densities (checked measurement, this
+        scenario's reading) and the memorization scores."""
         if self.given is not None:
             raise MissingComponentError(
                 f"images to train the density-bin models on: the scenario reads representations "
                 f"from {self.given.path}, which holds no images")
         memorization = self.memorization()  # first: it does not wait on the trained backbone
-        last = self.layer_densities(self.config.backbone)[-1]
-        certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
-        return density_bin_experiment(
-            last.log_density, memorization, self.images(), self.backbone_for_memorization,
-            self.scale.robustness, self.memorization_train_scale(), seed=self.config.seed,
-            certifier=certifier,
-            store=self.store, device=self.config.device)
+        return self.layer_densities(self.config.backbone)[-1].log_density, memorization
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     @functools.cached_property
