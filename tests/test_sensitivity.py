@@ -206,3 +206,18 @@ def test_a_noise_space_variant_is_a_profile_override(tmp_path: Path) -> None:
     assert pixel.config.overrides == ("density.sweeps=100", "robustness.noise_space=pixel")
     assert pixel.scale.robustness.noise_space == "pixel" and pixel.config.svd_centre
     assert base.scale.robustness.noise_space == "normalized"
+
+
+def test_every_claim_asks_for_its_row_and_has_a_scenario_decision() -> None:
+    """The table has a row for every claim C1-C10: each claim test asks for it
+    (``record_sensitivity``) and each has its scenario decision (DECIDERS)."""
+    import re
+
+    from modes.decisions.on_scenario import DECIDERS
+
+    claims = Path(__file__).resolve().parents[1] / "claims"
+    asked = {m for f in sorted(claims.glob("test_c*.py"))
+             for m in re.findall(r'record_sensitivity\("(C\d+s?)"\)', f.read_text())}
+    expected = {"C1", "C1s", *(f"C{i}" for i in range(2, 11))}
+    assert asked == expected and set(DECIDERS) == expected
+    assert all(d.claim_id == c for c, d in DECIDERS.items())

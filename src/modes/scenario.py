@@ -34,11 +34,14 @@ from modes.components.protocols import (
 from modes.measures import (
     MEASURES,
     PAPER_POOLED,
+    READINGS,
     DensityMeasure,
     LayerMeasurement,
     ModelFactory,
     NullMeasurement,
     SamplerSettings,
+    classify_readings,
+    kl_to_all_readings,
     measure_layer_readings,
     measure_nulls_readings,
     reading_arrays,
@@ -459,7 +462,11 @@ class Scenario:
         predictive variant and state averaging when they are set."""
         if name not in MEASURES:
             raise ValueError(f"unknown measure {name!r}; known: {sorted(MEASURES)}")
-        m = MEASURES[name]
+        return self.read_as(MEASURES[name])
+
+    def read_as(self, m: DensityMeasure) -> DensityMeasure:
+        """``m`` read through the configured predictive variant and state averaging (when set):
+        its fit (:attr:`DensityMeasure.fit`) is unchanged, its reading is this scenario's."""
         if self.config.predictive is not None:
             m = attrs.evolve(m, predictive=self.config.predictive)
         if self.config.averaging is not None:
@@ -728,37 +735,46 @@ class Scenario:
         models = self.density_models(PAPER_POOLED)
         dims_all = self._dims(reps)
 
+        # one fit per layer, its KLs read with every reading of modes.measures.READINGS and
+        # stored together ("<reading>/kl_<subset>"): a predictive or averaging variant of the
+        # scenario loads the default run's artifact and picks its own reading
         def compute() -> dict[str, np.ndarray]:
-            out = {s: np.full((len(layers), len(classes[s]), len(classes[s])), np.nan)
-                   for s in subsets}
-            if min(len(c) for c in classes.values()) >= 2:
-                for li, layer in enumerate(layers):
-                    dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                    x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
-                    xs, gs = [], []
-                    for si, s in enumerate(subsets):
-                        for idx in subsets[s]:
-                            xs.append(x_all[idx])
-                            gs.append(si * num_classes + labels[idx])
-                    fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
-                                                                     np.concatenate(gs))
-                    column = {int(g): i for i, g in enumerate(fitted.groups)}
-                    for si, s in enumerate(subsets):
-                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
-                        for a, ca in enumerate(classes[s]):
-                            row = fitted.kl_to_all(si * num_classes + int(ca),
-                                                   self.scale.density.kl_samples)
-                            out[s][li, a] = row[ids]
-                        np.fill_diagonal(out[s][li], np.nan)
-            return {**{f"kl_{s}": m for s, m in out.items()},
-                    **{f"classes_{s}": c for s, c in classes.items()}}
+            shape = {s: (len(layers), len(classes[s]), len(classes[s])) for s in subsets}
+            out: dict[str, np.ndarray] = {}
+            if min(len(c) for c in classes.values()) < 2:  # no KL: every reading undefined
+                out = {f"{r.key}/kl_{s}": np.full(shape[s], np.nan)
+                       for r in READINGS for s in subsets}
+            for li, layer in enumerate(layers if not out else []):
+                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
+                xs, gs = [], []
+                for si, s in enumerate(subsets):
+                    for idx in subsets[s]:
+                        xs.append(x_all[idx])
+                        gs.append(si * num_classes + labels[idx])
+                fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
+                                                                 np.concatenate(gs))
+                column = {int(g): i for i, g in enumerate(fitted.groups)}
+                for si, s in enumerate(subsets):
+                    ids = [column[si * num_classes + int(c)] for c in classes[s]]
+                    for a, ca in enumerate(classes[s]):
+                        rows = kl_to_all_readings(fitted, si * num_classes + int(ca),
+                                                  self.scale.density.kl_samples, PAPER_POOLED)
+                        for key, row in rows.items():
+                            kl = out.setdefault(f"{key}/kl_{s}", np.full(shape[s], np.nan))
+                            kl[li, a] = row[ids]
+                    for key in {k.split("/", 1)[0] for k in out}:
+                        np.fill_diagonal(out[f"{key}/kl_{s}"][li], np.nan)
+            return {**out, **{f"classes_{s}": c for s, c in classes.items()}}
 
         request = SubsetKLKey(
             representations=self.representations_key(name), dims=dims_all,
             reducer=self.reducer_key(dims_all[-1]),
             density=self.density_key(PAPER_POOLED, self.config.seed + 100),
             kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
-        return self.store.get_or_compute("subset-kl", request, compute)
+        stored = self.store.get_or_compute("subset-kl", request, compute, READINGS_VERSION)
+        return {**reading_arrays(stored, self.read_as(PAPER_POOLED).reading),
+                **{k: v for k, v in stored.items() if k.startswith("classes_")}}
 
     def generative_classification(self, name: str) -> dict[str, np.ndarray]:
         """Eq. A.7 generative classifier: fit class densities without the held-out subsets
@@ -774,24 +790,37 @@ class Scenario:
         models = self.density_models(PAPER_POOLED)
         dims_all = self._dims(reps)
 
+        # one fit per layer, its predictions read with every reading and stored together
+        # ("<reading>/predictions"), as subset_divergences' KLs
         def compute() -> dict[str, np.ndarray]:
-            preds = np.empty((len(layers), len(held_all)), dtype=np.int64)
+            preds: dict[str, np.ndarray] = {}
             for li, layer in enumerate(layers):
                 dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
                 reducer = self.reducer(dims).fit(reps[layer][train_idx])
                 fitted = models(self.config.seed + 200 + li).fit(
                     reducer.transform(reps[layer][train_idx]), labels[train_idx])
-                preds[li] = fitted.classify(reducer.transform(reps[layer][held_all]))
+                read = classify_readings(fitted, reducer.transform(reps[layer][held_all]),
+                                         PAPER_POOLED)
+                for key, predicted in read.items():
+                    preds.setdefault(f"{key}/predictions", np.empty(
+                        (len(layers), len(held_all)), dtype=np.int64))[li] = predicted
             sizes = np.array([len(held[s]) for s in ("most", "least", "random")])
-            return {"predictions": preds, "truth": labels[held_all], "subset_sizes": sizes}
+            return {**preds, "truth": labels[held_all], "subset_sizes": sizes}
 
         request = GenerativeKey(
             representations=self.representations_key(name), dims=dims_all,
             reducer=self.reducer_key(dims_all[-1]),
             density=self.density_key(PAPER_POOLED, self.config.seed + 200),
             heldout=_digest({"held": [held_all]}))
-        return self.store.get_or_compute("generative-classifier", request, compute)
+        stored = self.store.get_or_compute("generative-classifier", request, compute,
+                                           READINGS_VERSION)
+        return {**reading_arrays(stored, self.read_as(PAPER_POOLED).reading),
+                "truth": stored["truth"], "subset_sizes": stored["subset_sizes"]}
 
+
+READINGS_VERSION = "2"
+"""Version of the Fig. 4 and A.11 artifacts (subset-kl, generative-classifier): 2, every
+reading of the fit stored together (``"<reading>/kl_<subset>"``, ``"<reading>/predictions"``)."""
 
 # the authors' dataset folder names (files/dkls/<arch>/<dataset>) for this project's datasets
 AUTHORS_DATASETS = {"cifar100": "cifar100", "mini-imagenet": "mini_imagenet"}
