@@ -741,30 +741,31 @@ class Scenario:
         def compute() -> dict[str, np.ndarray]:
             shape = {s: (len(layers), len(classes[s]), len(classes[s])) for s in subsets}
             out: dict[str, np.ndarray] = {}
-            if min(len(c) for c in classes.values()) < 2:  # no KL: every reading undefined
+            if min(len(c) for c in classes.values()) >= 2:
+                for li, layer in enumerate(layers):
+                    dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
+                    x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
+                    xs, gs = [], []
+                    for si, s in enumerate(subsets):
+                        for idx in subsets[s]:
+                            xs.append(x_all[idx])
+                            gs.append(si * num_classes + labels[idx])
+                    fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
+                                                                     np.concatenate(gs))
+                    column = {int(g): i for i, g in enumerate(fitted.groups)}
+                    for si, s in enumerate(subsets):
+                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
+                        for a, ca in enumerate(classes[s]):
+                            rows = kl_to_all_readings(fitted, si * num_classes + int(ca),
+                                                      self.scale.density.kl_samples, PAPER_POOLED)
+                            for key, row in rows.items():
+                                out.setdefault(f"{key}/kl_{s}", np.full(shape[s], np.nan))[
+                                    li, a] = row[ids]
+                        for key in {k.split("/", 1)[0] for k in out}:
+                            np.fill_diagonal(out[f"{key}/kl_{s}"][li], np.nan)
+            else:  # no KL without two classes in every subset: every reading undefined
                 out = {f"{r.key}/kl_{s}": np.full(shape[s], np.nan)
                        for r in READINGS for s in subsets}
-            for li, layer in enumerate(layers if not out else []):
-                dims = min(layer_dims(li, len(layers), self.scale), reps[layer].shape[1])
-                x_all = self.reducer(dims).fit(reps[layer]).transform(reps[layer])
-                xs, gs = [], []
-                for si, s in enumerate(subsets):
-                    for idx in subsets[s]:
-                        xs.append(x_all[idx])
-                        gs.append(si * num_classes + labels[idx])
-                fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
-                                                                 np.concatenate(gs))
-                column = {int(g): i for i, g in enumerate(fitted.groups)}
-                for si, s in enumerate(subsets):
-                    ids = [column[si * num_classes + int(c)] for c in classes[s]]
-                    for a, ca in enumerate(classes[s]):
-                        rows = kl_to_all_readings(fitted, si * num_classes + int(ca),
-                                                  self.scale.density.kl_samples, PAPER_POOLED)
-                        for key, row in rows.items():
-                            kl = out.setdefault(f"{key}/kl_{s}", np.full(shape[s], np.nan))
-                            kl[li, a] = row[ids]
-                    for key in {k.split("/", 1)[0] for k in out}:
-                        np.fill_diagonal(out[f"{key}/kl_{s}"][li], np.nan)
             return {**out, **{f"classes_{s}": c for s, c in classes.items()}}
 
         request = SubsetKLKey(
