@@ -221,3 +221,43 @@ def test_every_claim_asks_for_its_row_and_has_a_scenario_decision() -> None:
     expected = {"C1", "C1s", *(f"C{i}" for i in range(2, 11))}
     assert asked == expected and set(DECIDERS) == expected
     assert all(d.claim_id == c for c, d in DECIDERS.items())
+
+
+# the tiny scenario with memorization, density bins and CERTIFY cut to seconds
+BINS_OVERRIDES = (*TINY_OVERRIDES, "density.null_replicates=1", "density.chains=2",
+                  "memorization.trials=28", "memorization.epochs=1",
+                  "memorization.min_per_side=1", "robustness.bins=4", "robustness.bin_epochs=1",
+                  "robustness.n0=8", "robustness.n=32", "robustness.certify_per_bin=3")
+
+
+@pytest.mark.slow
+def test_c5_re_bins_without_retraining_and_c6_c7_wait_for_the_option(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A predictive variant re-bins C5's examples from the stored memorization scores and the
+    re-read densities without training anything; C6 and C7 (bin models) say they need
+    --modes-sensitivity. The C5 decision on a scenario is the one on its density-bin table."""
+    from modes.decisions.memorization_jump import MemorizationBins, decide_memorization_jump
+    from modes.decisions.on_scenario import DECIDERS
+    from modes.store import ArtifactStore
+
+    base = Scenario(ScenarioConfig(overrides=BINS_OVERRIDES), ArtifactStore(tmp_path / "store"))
+    table = base.density_bins()
+    on_scenario = DECIDERS["C5"].decide(base)
+    on_table = decide_memorization_jump(MemorizationBins.from_table(table))
+    np.testing.assert_equal(  # NaN == NaN here: an inconclusive verdict may have no p
+        (on_scenario.verdict, on_scenario.p_value, on_scenario.effect_size),
+        (on_table.verdict, on_table.p_value, on_table.effect_size))
+    caplog.set_level("INFO", logger="modes.store")
+    rows = sensitivity_table(base, {c: DECIDERS[c] for c in ("C5", "C6", "C7")}, refit=False)
+    assert not any(r.getMessage().startswith("computing ") for r in caplog.records), [
+        r.getMessage() for r in caplog.records]  # nothing trained, fitted or estimated
+    cheap = {c.name for c in choices(refit=False)}
+    assert set(rows.cells["C5"]) == cheap
+    for claim in ("C6", "C7"):
+        assert rows.cells[claim] == {}
+        assert {rows.reason(claim, c) for c in cheap} == {NEEDS_RETRAIN}
+    assert rows.reason("C5", "noise_space=pixel") == NOT_APPLICABLE
+    assert rows.reason("C7", "noise_space=pixel") == NEEDS_REFIT
+    authors = base.variant(predictive="authors").density_bin_summary()
+    assert authors.bins == table.bins
+    assert not np.allclose(authors.log_density_mean, table.log_density_mean)
