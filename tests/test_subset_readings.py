@@ -62,6 +62,10 @@ def test_each_reading_of_the_kls_and_classes_is_that_readings_own(
                                    atol=1e-10, err_msg=r.key)
         np.testing.assert_array_equal(classes[r.key], alone.classify(x), err_msg=r.key)
         assert kls[r.key][1] == 0.0 and np.all(kls[r.key][[0, 2]] > 0)
+    # KLs to some targets only: the full row's entries, in the targets' order
+    some = kl_to_all_readings(fitted, 1, 64, PAPER_POOLED, seed=3, targets=[2, 1])
+    for r in READINGS:
+        np.testing.assert_allclose(some[r.key], kls[r.key][[2, 1]], rtol=1e-10, atol=1e-10)
     # the default reading is the fit's own, and the readings differ
     np.testing.assert_allclose(kls[PAPER_POOLED.reading.key], fitted.kl_to_all(1, 64, seed=3),
                                rtol=1e-10, atol=1e-10)
@@ -77,6 +81,9 @@ def test_a_model_without_readings_is_read_its_one_way() -> None:
     kls = kl_to_all_readings(model, 0, 32, PAPER_POOLED, seed=1)
     assert set(kls) == {"paper.density"}
     np.testing.assert_array_equal(kls["paper.density"], model.kl_to_all(0, 32, seed=1))
+    np.testing.assert_array_equal(
+        kl_to_all_readings(model, 0, 32, PAPER_POOLED, seed=1, targets=[2, 1])["paper.density"],
+        kls["paper.density"][[2, 1]])
     assert set(classify_readings(model, x, PAPER_POOLED)) == {"paper.density"}
     with pytest.raises(KeyError, match=r"no reading 'authors\.log'"):
         reading_arrays({f"{k}/kl": v for k, v in kls.items()}, Reading("authors", "log"))

@@ -29,7 +29,7 @@ chains of the default run instead of re-running the sampler: :func:`measure_laye
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -222,15 +222,20 @@ def _read(fitted: Any, x: np.ndarray, own: np.ndarray, rel_groups: list[int], se
 
 
 def kl_to_all_readings(fitted: Any, group: int, num_samples: int, measure: DensityMeasure,
-                       readings: tuple[Reading, ...] = READINGS,
-                       seed: int | None = None) -> dict[str, np.ndarray]:
-    """Eq. 4 from ``group`` to every fitted group (Fig. 4, C8) per reading, from one fit: every
-    reading when the model has them (:class:`ReadableComparisons`), else the model's one way,
-    stored as ``measure``'s reading (another reading is then a clear KeyError, never
+                       readings: tuple[Reading, ...] = READINGS, seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """Eq. 4 from ``group`` to every fitted group, or to ``targets`` in their order (Fig. 4,
+    C8), per reading, from one fit: every reading when the model has them
+    (:class:`ReadableComparisons`, which computes the targets' KLs only), else the model's one
+    way, stored as ``measure``'s reading (another reading is then a clear KeyError, never
     another's numbers)."""
     if isinstance(fitted, ReadableComparisons):
-        return fitted.read_kl_to_all(group, readings, num_samples, seed)
-    return {measure.reading.key: np.asarray(fitted.kl_to_all(group, num_samples, seed))}
+        return fitted.read_kl_to_all(group, readings, num_samples, seed, targets)
+    row = np.asarray(fitted.kl_to_all(group, num_samples, seed))
+    if targets is not None:
+        column = {int(g): i for i, g in enumerate(fitted.groups)}
+        row = row[[column[int(g)] for g in targets]]
+    return {measure.reading.key: row}
 
 
 def classify_readings(fitted: Any, x: np.ndarray, measure: DensityMeasure,

@@ -752,15 +752,16 @@ class Scenario:
                             gs.append(si * num_classes + labels[idx])
                     fitted = models(self.config.seed + 100 + li).fit(np.concatenate(xs),
                                                                      np.concatenate(gs))
-                    column = {int(g): i for i, g in enumerate(fitted.groups)}
                     for si, s in enumerate(subsets):
-                        ids = [column[si * num_classes + int(c)] for c in classes[s]]
+                        ids = [si * num_classes + int(c) for c in classes[s]]
                         for a, ca in enumerate(classes[s]):
+                            # the KLs within the subset only (a third of every group's)
                             rows = kl_to_all_readings(fitted, si * num_classes + int(ca),
-                                                      self.scale.density.kl_samples, PAPER_POOLED)
+                                                      self.scale.density.kl_samples, PAPER_POOLED,
+                                                      targets=ids)
                             for key, row in rows.items():
                                 out.setdefault(f"{key}/kl_{s}", np.full(shape[s], np.nan))[
-                                    li, a] = row[ids]
+                                    li, a] = row
                         for key in {k.split("/", 1)[0] for k in out}:
                             np.fill_diagonal(out[f"{key}/kl_{s}"][li], np.nan)
             else:  # no KL without two classes in every subset: every reading undefined

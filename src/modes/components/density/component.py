@@ -110,13 +110,16 @@ class FittedDPGMMDensity:
 
 
     def read_kl_to_all(self, group: int, readings: Sequence[Reading], num_samples: int,
-                       seed: int | None = None) -> dict[str, np.ndarray]:
+                       seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """:meth:`kl_to_all` under each reading (keyed by :attr:`Reading.key`), one set of
-        draws and one pass of per-state densities per predictive variant."""
+        draws and one pass of per-state densities per predictive variant; ``targets``: only
+        the KLs to these groups, in their order."""
         out: dict[str, np.ndarray] = {}
         for predictive, averagings in by_predictive(readings).items():
             reader = self._reader(predictive)
-            rows = reader.kl_to_all_by_averaging(group, num_samples=num_samples, seed=seed)
+            rows = reader.kl_to_all_by_averaging(group, num_samples=num_samples, seed=seed,
+                                                 targets=targets)
             out |= {Reading(predictive, a).key: rows[a] for a in averagings}
         return out
 

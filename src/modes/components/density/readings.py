@@ -61,9 +61,10 @@ class ReadableComparisons(Protocol):
     (the DP-GMM): Eq. 4 between groups (Fig. 4) and Eq. A.7 (Fig. A.11) per reading."""
 
     def read_kl_to_all(self, group: int, readings: Sequence[Reading], num_samples: int,
-                       seed: int | None = None) -> dict[str, np.ndarray]:
+                       seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """Per reading (keyed by :attr:`Reading.key`): Eq. 4 from ``group`` to every fitted
-        group, aligned with the fitted groups."""
+        group (aligned with the fitted groups) or to ``targets`` (in their order)."""
         ...
 
     def read_classify(self, x: np.ndarray, readings: Sequence[Reading]) -> dict[str, np.ndarray]:
