@@ -12,17 +12,16 @@ transition is tested, not read off its sign; both parts enter one intersection-u
 
 from __future__ import annotations
 
-from modes.decisions.memorization_jump import (
-    PREREG,
-    MemorizationBins,
-    decide_memorization_jump,
-)
+from modes.decisions.memorization_jump import PREREG
+from modes.decisions.on_scenario import memorization_jump
 from modes.evidence import assert_replicated, figure3_spec
 
 
-def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires) -> None:
+def test_memorization_jumps_at_transition(modes_scenario, record_claim, requires,
+                                          record_sensitivity) -> None:
     with requires(PREREG):
         table = modes_scenario.density_bins()
+    record_sensitivity("C5")
     figure = figure3_spec(table, f"Density bins, {modes_scenario.config.backbone} (Fig. 3)")
-    result = decide_memorization_jump(MemorizationBins.from_table(table))
-    assert_replicated(record_claim(result, (figure,)))
+    # the bins' density, memorization and class mix: the table's own columns (bin_summary)
+    assert_replicated(record_claim(memorization_jump(modes_scenario), (figure,)))

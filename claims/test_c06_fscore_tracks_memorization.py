@@ -11,13 +11,14 @@ accuracy is about 1 - its memorization by the definition of the memorization sco
 
 from __future__ import annotations
 
-from modes.decisions.fscore_tracking import PREREG, TrackingBins, decide_fscore_tracking
+from modes.decisions.fscore_tracking import PREREG
+from modes.decisions.on_scenario import fscore_tracking
 from modes.evidence import assert_replicated
 
 
-def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires) -> None:
+def test_heldout_fscore_tracks_memorization(modes_scenario, record_claim, requires,
+                                            record_sensitivity) -> None:
     with requires(PREREG):
-        table = modes_scenario.density_bins()
-    seed = modes_scenario.seed("fscore-tracking-test")
-    result = decide_fscore_tracking(TrackingBins.from_table(table, seed=seed))
-    assert_replicated(record_claim(result))
+        modes_scenario.density_bins()
+    record_sensitivity("C6")
+    assert_replicated(record_claim(fscore_tracking(modes_scenario)))

@@ -13,29 +13,22 @@ subset with its own classes, so memorized and typical are compared as independen
 
 from __future__ import annotations
 
-from modes.decisions.class_fitting import (
-    PREREG,
-    SUBSETS,
-    SubsetDivergences,
-    decide_class_fitting,
-)
+from modes.decisions.class_fitting import PREREG, SUBSETS, decide_class_fitting
+from modes.decisions.on_scenario import subset_divergences
 from modes.evidence import assert_replicated
 from modes.report.specs import FigureSpec
 
-# the decision's subset names -> the authors' file names (fitting_subsets)
-FILE_SUBSETS = {"memorized": "most", "typical": "least", "random": "random"}
 
-
-def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, requires) -> None:
+def test_classes_are_fit_between_stages_2_and_3(modes_scenario, record_claim, requires,
+                                                record_sensitivity) -> None:
     name = modes_scenario.config.backbone
     with requires(PREREG):
-        out = modes_scenario.subset_divergences(name)
-    layers = list(modes_scenario.representations(name))
-    # each subset has its own classes (the authors' split files; fig4_split): not paired
-    divergences = SubsetDivergences({s: out.kl[f] for s, f in FILE_SUBSETS.items()}, layers)
+        # each subset has its own classes (the authors' split files; fig4_split): not paired
+        divergences = subset_divergences(modes_scenario)
+    record_sensitivity("C8")
     result = decide_class_fitting(divergences)
     figure = FigureSpec("stage_kl", "fig4_between_class_kl", {
-        "stages": layers,
+        "stages": list(divergences.stages),
         "subsets": {s: [divergences.per_pair(s).mean(axis=1), divergences.per_pair(s).std(axis=1)]
                     for s in SUBSETS},
         "title": f"Between-class KL divergence, {name} (Fig. 4)"})

@@ -12,20 +12,20 @@ with classes as clusters.
 
 from __future__ import annotations
 
-from modes.decisions.generative import PREREG, HeldOutPredictions, decide_generative
+from modes.decisions.generative import PREREG, decide_generative
+from modes.decisions.on_scenario import heldout_predictions
 from modes.evidence import assert_replicated
 from modes.report.specs import FigureSpec
 
 
-def test_generative_classifier_recovers_classes(modes_scenario, record_claim, requires) -> None:
+def test_generative_classifier_recovers_classes(modes_scenario, record_claim, requires,
+                                                record_sensitivity) -> None:
     name = modes_scenario.config.backbone
     with requires(PREREG):
-        out = modes_scenario.generative_classification(name)
-    layers = list(modes_scenario.representations(name))
-    predictions = HeldOutPredictions(out.predictions, out.truth, out.subset_sizes,
-                                     layers, modes_scenario.dataset.num_classes)
+        predictions = heldout_predictions(modes_scenario)
+    record_sensitivity("C9")
     result = decide_generative(predictions)
     figure = FigureSpec("generative_fscores", "figA11_generative_fscores",
-                        {"stages": layers, "subsets": result.details["f_scores"],
+                        {"stages": list(predictions.stages), "subsets": result.details["f_scores"],
                          "title": f"Generative classifier F-scores, {name} (Fig. A.11)"})
     assert_replicated(record_claim(result, (figure,)))

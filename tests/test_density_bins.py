@@ -8,12 +8,15 @@ import attrs
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modes import registry
 from modes.data.synthetic import generate
 from modes.experiments.density_bins import (
     DensityBinTable,
     PixelSpace,
+    bin_summary,
     density_bin_experiment,
     density_bins,
 )
@@ -155,6 +158,36 @@ def test_table_is_stored_and_reloaded(run, data):
     assert trainer.calls == []  # loaded, not retrained
     for name, value in table.arrays().items():
         np.testing.assert_array_equal(getattr(again, name), value, err_msg=name)
+
+
+def test_the_summary_is_the_tables_own_columns_without_training(run, data):
+    """C5 reads the bins' density, memorization and class mix (bin_summary): exactly the
+    table's columns, computed without a trained model (a re-read density re-bins for free)."""
+    table, _, log_density, (memorization, _) = run
+    summary = bin_summary(log_density, memorization, data.train_labels.numpy(), CLASSES,
+                          ROBUSTNESS.bins)
+    for name, value in summary.arrays().items():
+        np.testing.assert_array_equal(getattr(table, name), value, err_msg=name)
+    assert summary.bins == table.bins
+    for b, members in enumerate(summary.groups):
+        np.testing.assert_array_equal(np.flatnonzero(table.bin_of == b), np.sort(members))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 60), st.integers(1, 8), st.integers(0, 2**31 - 1))
+def test_bin_summary_partitions_in_density_order(n, bins, seed):
+    rng = np.random.default_rng(seed)
+    bins = min(bins, n)
+    labels = rng.permutation(np.arange(n) % 3)  # at least two classes: the gap split's
+    log_density = rng.normal(size=n) * 5
+    memorization = rng.uniform(size=n)
+    s = bin_summary(log_density, memorization, labels, 3, bins)
+    assert s.count.sum() == n and s.count.max() - s.count.min() <= 1
+    assert np.all(s.upper_edge[:-1] <= s.lower_edge[1:])
+    np.testing.assert_allclose(s.low_fraction + s.high_fraction, 1.0)
+    weights = s.count / n
+    assert float(weights @ s.memorization_mean) == pytest.approx(memorization.mean())
+    assert float(weights @ s.log_density_mean) == pytest.approx(log_density.mean())
 
 
 def test_scores_of_the_wrong_length_are_rejected(data):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modes.sensitivity import NEEDS_REFIT, NOT_APPLICABLE
 from scenario_tiny import TINY_OVERRIDES
 
 pytest_plugins = ("pytester",)
@@ -66,14 +67,18 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
     assert "plain_cnn's representations" in records["C3"]["note"]
     result.stdout.fnmatch_lines(["*INCONCLUSIVE*test_c03*needs a component this scenario "
                                  "lacks: plain_cnn's representations*"])
-    # the sensitivity table: cheap columns by default, a row per density claim that ran (C3
-    # stopped before asking for its row)
+    # the sensitivity table: every choice a column, the cheap ones run by default and the
+    # refitting ones saying they need the option; a row per claim that ran (C3 stopped before
+    # asking for its row)
     summary = (pytester.path / "reports" / "summary.md").read_text()
     table = summary[summary.index("## Sensitivity to the analytic choices"):]
     assert "| claim | default | predictive=paper | predictive=occupied | predictive=authors | " \
-           "averaging=log | robust |" in table
+           "averaging=log | block_update=independent | svd_centre=True | noise_space=pixel | " \
+           "robust |" in table
     rows = [line for line in table.splitlines() if line.startswith("| C")]
     assert [r.split(" | ")[0] for r in rows] == ["| C1", "| C1s"]
+    assert rows[0].count("(p ") == 5 and rows[0].count(NEEDS_REFIT) == 2, rows[0]
+    assert f"| {NOT_APPLICABLE} |" in rows[0]
     assert "id='sensitivity'" in (pytester.path / "reports" / "index.html").read_text()
     full = pytester.runpytest_subprocess(  # a second session: in-process, modules would clash
         str(CLAIMS / "test_c01_two_modes_deep.py"), "-k", "test_two_modes_in_deep_stages",
@@ -87,4 +92,5 @@ def test_claims_run_on_a_representations_file(pytester: pytest.Pytester,
     table = summary[summary.index("## Sensitivity to the analytic choices"):]
     row = next(line for line in table.splitlines() if line.startswith("| C1 |"))
     # default, four cheap and two refitting choices; noise space touches no density input
-    assert row.count("(p ") == 7 and row.endswith((" — | yes |", " — | no |")), row
+    assert row.count("(p ") == 7 and row.endswith((f" {NOT_APPLICABLE} | yes |",
+                                                   f" {NOT_APPLICABLE} | no |")), row

@@ -21,13 +21,15 @@ Every fit is read once per **reading** (:data:`READINGS`: Eq. 3's predictive var
 averaging, :mod:`modes.components.density.readings`), all from the same kept states, so that the
 sensitivity table's predictive and averaging choices (:mod:`modes.sensitivity`) re-read the
 chains of the default run instead of re-running the sampler: :func:`measure_layer_readings`,
-:func:`measure_nulls_readings`. A density model without readings
-(:class:`~modes.components.density.readings.ReadableDensity`) is read its one way.
+:func:`measure_nulls_readings`. The Fig. 4 and A.11 fits (C8, C9) are read the same way:
+:func:`kl_to_all_readings`, :func:`classify_readings`. A density model without readings
+(:class:`~modes.components.density.readings.ReadableDensity`,
+:class:`~modes.components.density.readings.ReadableComparisons`) is read its one way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import attrs
@@ -40,7 +42,12 @@ from modes.components.density.component import dpgmm_config
 from modes.components.density.crossfit import fold_assignment
 from modes.components.density.fitted import AVERAGINGS, PREDICTIVES, default_averaging
 from modes.components.density.niw import PRIORS
-from modes.components.density.readings import READINGS, ReadableDensity, Reading
+from modes.components.density.readings import (
+    READINGS,
+    ReadableComparisons,
+    ReadableDensity,
+    Reading,
+)
 from modes.components.protocols import DensityModel, StateLogDensities
 from modes.seeds import stream
 
@@ -219,6 +226,32 @@ def _read(fitted: Any, x: np.ndarray, own: np.ndarray, rel_groups: list[int], se
     rel = np.array([fitted.relative_entropy(g, kl_samples, s)
                     for g, s in zip(rel_groups, seeds, strict=True)])
     return {measure.reading.key: (fitted.log_prob_own(x, own), rel)}
+
+
+def kl_to_all_readings(fitted: Any, group: int, num_samples: int, measure: DensityMeasure,
+                       readings: tuple[Reading, ...] = READINGS, seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    """Eq. 4 from ``group`` to every fitted group, or to ``targets`` in their order (Fig. 4,
+    C8), per reading, from one fit: every reading when the model has them
+    (:class:`ReadableComparisons`, which computes the targets' KLs only), else the model's one
+    way, stored as ``measure``'s reading (another reading is then a clear KeyError, never
+    another's numbers)."""
+    if isinstance(fitted, ReadableComparisons):
+        return fitted.read_kl_to_all(group, readings, num_samples, seed, targets)
+    row = np.asarray(fitted.kl_to_all(group, num_samples, seed))
+    if targets is not None:
+        column = {int(g): i for i, g in enumerate(fitted.groups)}
+        row = row[[column[int(g)] for g in targets]]
+    return {measure.reading.key: row}
+
+
+def classify_readings(fitted: Any, x: np.ndarray, measure: DensityMeasure,
+                      readings: tuple[Reading, ...] = READINGS) -> dict[str, np.ndarray]:
+    """Eq. A.7's class of every row of ``x`` (Fig. A.11, C9) per reading, from one fit (as
+    :func:`kl_to_all_readings`)."""
+    if isinstance(fitted, ReadableComparisons):
+        return fitted.read_classify(x, readings)
+    return {measure.reading.key: np.asarray(fitted.classify(x))}
 
 
 def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,

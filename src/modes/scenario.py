@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from modes.data.dataset import ImageDataset
     from modes.data.representations_file import RepresentationsFile
     from modes.data.streaming import NormalisedImages
-    from modes.experiments.density_bins import DensityBinTable
+    from modes.experiments.density_bins import DensityBinSummary, DensityBinTable
     from modes.experiments.fitting_subsets import SubsetKL
     from modes.experiments.generative import GenerativePredictions
 
@@ -476,7 +476,11 @@ class Scenario:
         predictive variant and state averaging when they are set."""
         if name not in MEASURES:
             raise ValueError(f"unknown measure {name!r}; known: {sorted(MEASURES)}")
-        m = MEASURES[name]
+        return self.read_as(MEASURES[name])
+
+    def read_as(self, m: DensityMeasure) -> DensityMeasure:
+        """``m`` read through the configured predictive variant and state averaging (when set):
+        its fit (:attr:`DensityMeasure.fit`) is unchanged, its reading is this scenario's."""
         if self.config.predictive is not None:
             m = attrs.evolve(m, predictive=self.config.predictive)
         if self.config.averaging is not None:
@@ -639,18 +643,35 @@ class Scenario:
         """The density-bin table: per-bin density, memorization, held-out F-score, certification."""
         from modes.experiments.density_bins import density_bin_experiment
 
+        log_density, memorization = self._bin_inputs()
+        certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
+        return density_bin_experiment(
+            log_density, memorization, self.images(), self.backbone_for_memorization,
+            self.scale.robustness, self.memorization_train_scale(),
+            seed=self.seed("density-bins"), certifier=certifier,
+            store=self.store, device=self.config.device)
+
+    def density_bin_summary(self) -> DensityBinSummary:
+        """The density-bin table's columns that need no trained model (bins, their density,
+        memorization and class mix: all C5 reads), from the same inputs as
+        :meth:`density_bins`: a reading of the densities other than the default's re-bins the
+        examples here without retraining the bin models (the memorization scores are loaded)."""
+        from modes.experiments.density_bins import bin_summary
+
+        log_density, memorization = self._bin_inputs()
+        labels = self.dataset.train_labels.numpy()
+        return bin_summary(log_density, memorization, labels, self.dataset.num_classes,
+                           self.scale.robustness.bins)
+
+    def _bin_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """What Fig. 3 bins: the last stage's log-densities (checked measurement, this
+        scenario's reading) and the memorization scores."""
         if self.given is not None:
             raise MissingComponentError(
                 f"images to train the density-bin models on: the scenario reads representations "
                 f"from {self.given.path}, which holds no images")
         memorization = self.memorization()  # first: it does not wait on the trained backbone
-        last = self.layer_densities(self.config.backbone)[-1]
-        certifier: Component[Certifier] = registry.component("certifier", self.config.certifier)
-        return density_bin_experiment(
-            last.log_density, memorization, self.images(), self.backbone_for_memorization,
-            self.scale.robustness, self.memorization_train_scale(), seed=self.seed("density-bins"),
-            certifier=certifier,
-            store=self.store, device=self.config.device)
+        return self.layer_densities(self.config.backbone)[-1].log_density, memorization
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     @functools.cached_property
@@ -715,32 +736,36 @@ class Scenario:
         """Fig. 4's between-class KL matrices (Eq. 4, both directions) per layer within each
         subset of :meth:`fitting_subsets`, among that subset's own classes
         (:func:`modes.experiments.fitting_subsets.subset_divergences`), cached."""
-        from modes.experiments.fitting_subsets import SubsetKL, subset_divergences
+        from modes.experiments.fitting_subsets import SubsetKLReadings, subset_divergences
 
         reps = self.representations(name)
         subsets = self.fitting_subsets()
         dims = self._dims(reps)
 
+        # one fit per layer, its KLs read with every reading of modes.measures.READINGS and
+        # stored together ("<reading>/kl_<subset>"): a predictive or averaging variant of the
+        # scenario loads the default run's artifact and picks its own reading
         def compute() -> dict[str, np.ndarray]:
             return subset_divergences(
                 reps, self.dataset.train_labels.numpy(), self.dataset.num_classes, subsets,
                 dims, self.reducer, self.density_models(PAPER_POOLED),
                 [self.seed("subset-divergences", li) for li in range(len(reps))],
-                self.scale.density.kl_samples).to_arrays()
+                self.scale.density.kl_samples, PAPER_POOLED).to_arrays()
 
         request = SubsetKLKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.seed("subset-divergences")),
             kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
-        return SubsetKL.from_arrays(self.store.get_or_compute("subset-kl", request, compute))
+        stored = self.store.get_or_compute("subset-kl", request, compute, READINGS_VERSION)
+        return SubsetKLReadings.from_arrays(stored).read(self.read_as(PAPER_POOLED).reading)
 
     def generative_classification(self, name: str) -> GenerativePredictions:
         """Eq. A.7's generative classifier of the held-out subsets of :meth:`heldout_subsets`
         at every layer (:func:`modes.experiments.generative.generative_classification`),
-        cached."""
+        cached with every reading and read with this scenario's."""
         from modes.experiments.generative import (
-            GenerativePredictions,
+            GenerativeReadings,
             generative_classification,
             heldout_indices,
         )
@@ -749,21 +774,28 @@ class Scenario:
         held = self.heldout_subsets()
         dims = self._dims(reps)
 
+        # one fit per layer, its predictions read with every reading and stored together
+        # ("<reading>/predictions"), as subset_divergences' KLs
         def compute() -> dict[str, np.ndarray]:
             return generative_classification(
                 reps, self.dataset.train_labels.numpy(), held, dims, self.reducer,
                 self.density_models(PAPER_POOLED),
-                [self.seed("generative-classification", li)
-                 for li in range(len(reps))]).to_arrays()
+                [self.seed("generative-classification", li) for li in range(len(reps))],
+                PAPER_POOLED).to_arrays()
 
         request = GenerativeKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.seed("generative-classification")),
             heldout=_digest({"held": [heldout_indices(held)]}))
-        return GenerativePredictions.from_arrays(
-            self.store.get_or_compute("generative-classifier", request, compute))
+        stored = self.store.get_or_compute("generative-classifier", request, compute,
+                                           READINGS_VERSION)
+        return GenerativeReadings.from_arrays(stored).read(self.read_as(PAPER_POOLED).reading)
 
+
+READINGS_VERSION = "2"
+"""Version of the Fig. 4 and A.11 artifacts (subset-kl, generative-classifier): 2, every
+reading of the fit stored together (``"<reading>/kl_<subset>"``, ``"<reading>/predictions"``)."""
 
 # the authors' dataset folder names (files/dkls/<arch>/<dataset>) for this project's datasets
 AUTHORS_DATASETS = {"cifar100": "cifar100", "mini-imagenet": "mini_imagenet"}

@@ -22,8 +22,14 @@ A choice is one :class:`ScenarioConfig` change (:meth:`modes.scenario.Scenario.v
 
 The cheap choices run by default; the refitting ones with ``--modes-sensitivity``. Each claim is
 decided by its own scenario decision (:data:`modes.decisions.on_scenario.DECIDERS`) on each
-variant; a choice that touches none of the inputs a claim reads leaves its cell empty. Each cell
-is the claim's own verdict (before the run's Holm correction), its p-value and effect size.
+variant. Every claim has a cell or a reason for every choice (:data:`CHOICES`), never a silent
+gap: a choice that touches none of the inputs a claim reads is not applicable
+(:data:`NOT_APPLICABLE`); a refitting choice without ``--modes-sensitivity`` says it needs it
+(:data:`NEEDS_REFIT`), and so does a cheap choice for a claim that retrains models on what the
+choice changes (C6, C7: the density bins are cut from the densities, so another reading retrains
+every bin's models: :data:`NEEDS_RETRAIN`; C5 reads only the bins' memorization and class mix, so
+its re-reading stays cheap). Each cell is the claim's own verdict (before the run's Holm
+correction), its p-value, effect size and seconds.
 """
 
 from __future__ import annotations
@@ -76,6 +82,11 @@ def choices(refit: bool) -> tuple[Choice, ...]:
     return tuple(c for c in CHOICES if refit or not c.refit)
 
 
+NOT_APPLICABLE = "n/a (changes none of the claim's inputs)"
+NEEDS_REFIT = "needs --modes-sensitivity (refits)"
+NEEDS_RETRAIN = "needs --modes-sensitivity (retrains bin models)"
+
+
 @attrs.frozen
 class Cell:
     """A claim under one choice: its own verdict (before Holm), p-value, effect size, and the
@@ -94,13 +105,19 @@ class Cell:
 
 @attrs.frozen
 class SensitivityTable:
-    """``cells[claim][choice]`` for the claims and choices run (missing: the choice touches none
-    of the claim's inputs)."""
+    """``cells[claim][choice]`` for the claims and the choices run for them, and
+    ``reasons[claim][choice]`` why a choice was not run for a claim (:data:`NOT_APPLICABLE`,
+    :data:`NEEDS_REFIT`, :data:`NEEDS_RETRAIN`)."""
 
     claims: tuple[str, ...]
     choices: tuple[str, ...]
     baseline: dict[str, Cell]  # the claim's verdict under the default analysis
     cells: dict[str, dict[str, Cell]]
+    reasons: dict[str, dict[str, str]] = attrs.field(factory=dict)
+
+    def reason(self, claim: str, choice: str) -> str | None:
+        """Why ``choice`` was not run for ``claim`` (None: it was, or the table does not say)."""
+        return self.reasons.get(claim, {}).get(choice)
 
     def robust(self, claim: str) -> bool:
         """Whether every choice run gives the claim's default verdict."""
@@ -115,7 +132,9 @@ class SensitivityTable:
         return cls(claims=tuple(data["claims"]), choices=tuple(data["choices"]),
                    baseline={k: Cell(**v) for k, v in data["baseline"].items()},
                    cells={k: {c: Cell(**v) for c, v in row.items()}
-                          for k, row in data["cells"].items()})
+                          for k, row in data["cells"].items()},
+                   reasons={k: {c: str(v) for c, v in row.items()}
+                            for k, row in data.get("reasons", {}).items()})
 
     @classmethod
     def merge(cls, tables: Sequence[SensitivityTable]) -> SensitivityTable:
@@ -125,7 +144,8 @@ class SensitivityTable:
         order = [c for c in CHOICE_NAMES if c in names] + sorted(names - set(CHOICE_NAMES))
         return cls(claims=tuple(c for t in tables for c in t.claims), choices=tuple(order),
                    baseline={k: v for t in tables for k, v in t.baseline.items()},
-                   cells={k: v for t in tables for k, v in t.cells.items()})
+                   cells={k: v for t in tables for k, v in t.cells.items()},
+                   reasons={k: v for t in tables for k, v in t.reasons.items()})
 
 
 class Decides(Protocol):
@@ -137,6 +157,9 @@ class Decides(Protocol):
     @property
     def reads(self) -> frozenset[str]: ...
 
+    @property
+    def retrains(self) -> frozenset[str]: ...
+
 
 def _timed(decide: Callable[[Any], ClaimResult], scenario: Any) -> Cell:
     started = time.perf_counter()
@@ -144,17 +167,36 @@ def _timed(decide: Callable[[Any], ClaimResult], scenario: Any) -> Cell:
     return Cell.of(result, time.perf_counter() - started)
 
 
-def sensitivity_table(scenario: Any, deciders: Mapping[str, Decides],
-                      run: Sequence[Choice]) -> SensitivityTable:
-    """Decide every claim of ``deciders`` on ``scenario`` and on each of its variants ``run``
-    (:meth:`modes.scenario.Scenario.variant`); a choice that touches none of the inputs a claim
-    reads is not run for it (its cell stays empty)."""
+def not_run_reason(choice: Choice, decider: Decides, refit: bool) -> str | None:
+    """Why ``choice`` is not run for the claim ``decider`` decides (None: it is run), in a run
+    with (``refit``) or without ``--modes-sensitivity``."""
+    if choice.touches not in decider.reads:
+        return NOT_APPLICABLE
+    if refit:
+        return None
+    if choice.refit:
+        return NEEDS_REFIT
+    if choice.touches in decider.retrains:
+        return NEEDS_RETRAIN
+    return None
+
+
+def sensitivity_table(scenario: Any, deciders: Mapping[str, Decides], refit: bool,
+                      catalogue: Sequence[Choice] = CHOICES) -> SensitivityTable:
+    """Decide every claim of ``deciders`` on ``scenario`` and on its variant under each choice
+    of ``catalogue`` (:meth:`modes.scenario.Scenario.variant`, made only when some claim runs
+    it); ``refit``: the refitting cells run too (``--modes-sensitivity``). Every claim gets a
+    cell or a reason (:func:`not_run_reason`) for every choice."""
     baseline = {claim: _timed(d.decide, scenario) for claim, d in deciders.items()}
     cells: dict[str, dict[str, Cell]] = {claim: {} for claim in deciders}
-    for choice in run:
-        variant = scenario.variant(**dict(choice.changes))
+    reasons: dict[str, dict[str, str]] = {claim: {} for claim in deciders}
+    for choice in catalogue:
+        variant = None
         for claim, d in deciders.items():
-            if choice.touches in d.reads:
-                cells[claim][choice.name] = _timed(d.decide, variant)
-    return SensitivityTable(claims=tuple(deciders), choices=tuple(c.name for c in run),
-                            baseline=baseline, cells=cells)
+            if (why := not_run_reason(choice, d, refit)) is not None:
+                reasons[claim][choice.name] = why
+                continue
+            variant = variant or scenario.variant(**dict(choice.changes))
+            cells[claim][choice.name] = _timed(d.decide, variant)
+    return SensitivityTable(claims=tuple(deciders), choices=tuple(c.name for c in catalogue),
+                            baseline=baseline, cells=cells, reasons=reasons)

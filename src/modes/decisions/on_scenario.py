@@ -1,15 +1,19 @@
-"""The density-based claims decided on a scenario: what each claim reads, and its decision.
+"""The claims decided on a scenario: what each claim reads, and its decision.
 
 Each function here takes a :class:`modes.scenario.Scenario` (anything with its
-``layer_densities``, ``dataset``, ``config`` and ``density_bins``) and returns the claim's final
-result (:func:`modes.decisions.checks.final`: the checked measurement's gated verdict, both
-measurements' numbers in its details). The claim tests call them, and so does the sensitivity
-table (:mod:`modes.sensitivity`), on the scenario's variants: one decision per claim, whatever
-analytic choice it is read under.
+``layer_densities``, ``dataset``, ``config``, ``density_bins``, ``density_bin_summary``,
+``subset_divergences`` and ``generative_classification``) and returns the claim's final result
+(the density claims: :func:`modes.decisions.checks.final`, the checked measurement's gated
+verdict, both measurements' numbers in its details; C5-C7: the decision on the density-bin
+table; C8, C9: on their own fits of the Fig. 4 and A.11 subsets). The claim tests call them,
+and so does the sensitivity table (:mod:`modes.sensitivity`), on the scenario's variants: one
+decision per claim, whatever analytic choice it is read under.
 
 :data:`DECIDERS` names them by claim with what they read (``"density"``: class log-densities of
-fitted chains; ``"robustness"``: the density-bin models), so that a choice touching other inputs
-leaves the claim's cell empty instead of re-deciding an unchanged input.
+fitted chains, directly or through the density bins cut from them; ``"robustness"``: the
+smoothing noise of the bins' noise models) and what a change of those inputs retrains, so that
+a choice touching other inputs is not run for the claim (its cell says so) instead of
+re-deciding an unchanged input.
 """
 
 from __future__ import annotations
@@ -21,7 +25,11 @@ from typing import Any
 import attrs
 
 from modes.decisions.checks import both_measures, final
+from modes.decisions.class_fitting import SubsetDivergences, decide_class_fitting
 from modes.decisions.complexity import ComplexityInput, decide_complexity
+from modes.decisions.fscore_tracking import TrackingBins, decide_fscore_tracking
+from modes.decisions.generative import HeldOutPredictions, decide_generative
+from modes.decisions.memorization_jump import MemorizationBins, decide_memorization_jump
 from modes.decisions.no_modes import C2, C3, AbsenceInput, decide_no_modes
 from modes.decisions.robustness_drop import RobustnessBins, decide_robustness_drop
 from modes.decisions.transformers import TransformerInput, decide_transformers
@@ -131,6 +139,21 @@ def transformers(scenario: Any) -> ClaimResult:
     return final(both_measures(all_layers, inputs, decide_transformers))
 
 
+def memorization_jump(scenario: Any) -> ClaimResult:
+    """C5: memorization falls with density, then jumps at the transition (Fig. 3). It reads
+    the bins' density, memorization and class mix only, not the bin models
+    (:meth:`modes.scenario.Scenario.density_bin_summary`): another reading of the densities
+    re-bins the examples without retraining."""
+    return decide_memorization_jump(MemorizationBins.from_table(scenario.density_bin_summary()))
+
+
+def fscore_tracking(scenario: Any) -> ClaimResult:
+    """C6: the held-out F-scores of the models trained without each bin track its memorization
+    (Fig. 3); another reading of the densities re-bins the examples and retrains those models."""
+    return decide_fscore_tracking(TrackingBins.from_table(scenario.density_bins(),
+                                                          seed=scenario.seed("fscore-tracking-test")))
+
+
 def robustness_drop(scenario: Any) -> ClaimResult:
     """C7: certified radii and smoothed F-scores drop at the transition (Fig. 3)."""
     table = scenario.density_bins()
@@ -140,14 +163,54 @@ def robustness_drop(scenario: Any) -> ClaimResult:
         "noise_pixel_sd": table.noise_pixel_sd.tolist()})
 
 
+# C8's subset names -> the authors' file names (Scenario.fitting_subsets)
+FILE_SUBSETS = {"memorized": "most", "typical": "least", "random": "random"}
+
+
+def subset_divergences(scenario: Any) -> SubsetDivergences:
+    """C8's input: the between-class KL matrices of each Fig. 4 subset, each subset with its
+    own classes (not paired across subsets), under the scenario's reading."""
+    name = scenario.config.backbone
+    out = scenario.subset_divergences(name)
+    return SubsetDivergences({s: out.kl[f] for s, f in FILE_SUBSETS.items()},
+                             list(scenario.representations(name)))
+
+
+def where_classes_fit(scenario: Any) -> ClaimResult:
+    """C8: classes are fit between stages 2 and 3, memorized examples a little less distinct
+    (Fig. 4)."""
+    return decide_class_fitting(subset_divergences(scenario))
+
+
+def heldout_predictions(scenario: Any) -> HeldOutPredictions:
+    """C9's input: Eq. A.7's predictions of the held-out subsets at every stage, under the
+    scenario's reading."""
+    name = scenario.config.backbone
+    out = scenario.generative_classification(name)
+    return HeldOutPredictions(out.predictions, out.truth, out.subset_sizes,
+                              list(scenario.representations(name)),
+                              scenario.dataset.num_classes)
+
+
+def generative_classifier(scenario: Any) -> ClaimResult:
+    """C9: the generative classifier recovers held-out classes, ordered as Fig. 4 predicts
+    (Fig. A.11)."""
+    return decide_generative(heldout_predictions(scenario))
+
+
 @attrs.frozen
 class ScenarioDecider:
-    """A claim decided on a scenario, and the inputs it reads (``"density"``,
-    ``"robustness"``): a choice that touches none of them does not apply to the claim."""
+    """A claim decided on a scenario, and the inputs it reads (``"density"``: the class
+    log-densities, read under the scenario's reading; ``"robustness"``: the smoothing noise):
+    a choice that touches none of them does not apply to the claim. ``retrains``: the inputs
+    whose change retrains models before the claim can be decided (C6, C7: the density bins are
+    cut from the densities, so another reading retrains every bin's models), which makes even
+    a choice that re-reads the chains a refitting cell (:mod:`modes.sensitivity`)."""
 
     claim_id: str
     decide: Callable[[Any], ClaimResult]
     reads: frozenset[str]
+    retrains: frozenset[str] = frozenset()
 
 
 DENSITY = frozenset({"density"})
@@ -157,6 +220,13 @@ DECIDERS: dict[str, ScenarioDecider] = {d.claim_id: d for d in (
     ScenarioDecider("C2", no_modes_shallow, DENSITY),
     ScenarioDecider("C3", plain_cnn_uniform, DENSITY),
     ScenarioDecider("C4", not_compact_but_complex, DENSITY),
-    ScenarioDecider("C7", robustness_drop, frozenset({"robustness"})),
+    # the bins' memorization and class mix only: no bin model, so a re-reading is cheap
+    ScenarioDecider("C5", memorization_jump, DENSITY),
+    ScenarioDecider("C6", fscore_tracking, DENSITY, retrains=DENSITY),
+    ScenarioDecider("C7", robustness_drop, frozenset({"density", "robustness"}),
+                    retrains=DENSITY),
+    # their own fits of the Fig. 4 / A.11 subsets, every reading stored at fit time: cheap
+    ScenarioDecider("C8", where_classes_fit, DENSITY),
+    ScenarioDecider("C9", generative_classifier, DENSITY),
     ScenarioDecider("C10", transformers, DENSITY),
 )}

@@ -42,7 +42,8 @@ KIND = "density-bins"
 DEFAULT_CERTIFIER = "randomized-smoothing"
 Trainer = Callable[..., Ensemble]  # signature of modes.training.ensemble.train_ensemble
 
-__all__ = ["DensityBinTable", "PixelSpace", "density_bin_experiment", "density_bins"]
+__all__ = ["DensityBinSummary", "DensityBinTable", "PixelSpace", "bin_summary",
+           "density_bin_experiment", "density_bins"]
 
 
 @attrs.frozen(eq=False)
@@ -110,6 +111,75 @@ def _check_per_example(name: str, values: np.ndarray, n: int) -> np.ndarray:
     return arr
 
 
+@attrs.frozen(eq=False)
+class DensityBinSummary:
+    """The part of :class:`DensityBinTable` that needs no trained model: the bins of the
+    density ordering, each bin's density, memorization and class mix. C5 reads only these, so a
+    reading of the densities other than the default's (:mod:`modes.sensitivity`) re-bins the
+    examples without retraining the bin models; the table's own columns are computed by the
+    same function (:func:`bin_summary`)."""
+
+    groups: list[np.ndarray]  # example indices per bin (ascending log-density)
+    bin_of: np.ndarray
+    lower_edge: np.ndarray
+    upper_edge: np.ndarray
+    count: np.ndarray
+    log_density_mean: np.ndarray
+    log_density_sd: np.ndarray
+    memorization_mean: np.ndarray
+    memorization_sd: np.ndarray
+    low_fraction: np.ndarray
+    high_fraction: np.ndarray
+    high_classes: np.ndarray
+    class_threshold: float
+
+    @property
+    def bins(self) -> int:
+        return len(self.count)
+
+    def arrays(self) -> dict[str, Any]:
+        """Its :class:`DensityBinTable` fields (all but ``groups``)."""
+        return {f.name: getattr(self, f.name) for f in attrs.fields(DensityBinSummary)
+                if f.name != "groups"}
+
+
+def bin_summary(log_density: np.ndarray, memorization: np.ndarray, labels: np.ndarray,
+                num_classes: int, bins: int) -> DensityBinSummary:
+    """Fig. 3's bins of the examples sorted by ``log_density`` (:func:`density_bins`) with each
+    bin's mean and sd of log-density and memorization, and its fraction of examples from the
+    low- and high-density classes (split at the largest gap of sorted class means)."""
+    labels = np.asarray(labels).astype(np.int64)
+    n = len(labels)
+    log_density = _check_per_example("log_density", log_density, n)
+    memorization = _check_per_example("memorization", memorization, n)
+    groups = density_bins(log_density, bins)
+    bin_of = np.empty(n, dtype=np.int64)
+    for b, members in enumerate(groups):
+        bin_of[members] = b
+    class_sizes = np.bincount(labels, minlength=num_classes)
+    present = class_sizes > 0
+    class_means = np.bincount(labels, weights=log_density, minlength=num_classes)
+    split = largest_gap_split(class_means[present] / class_sizes[present])
+    high_classes = np.zeros(num_classes, dtype=bool)
+    high_classes[np.flatnonzero(present)] = split.high
+    high_example = high_classes[labels]
+    return DensityBinSummary(
+        groups=groups,
+        bin_of=bin_of,
+        lower_edge=np.array([log_density[g].min() for g in groups]),
+        upper_edge=np.array([log_density[g].max() for g in groups]),
+        count=np.array([len(g) for g in groups], dtype=np.int64),
+        log_density_mean=np.array([log_density[g].mean() for g in groups]),
+        log_density_sd=np.array([_sd(log_density[g]) for g in groups]),
+        memorization_mean=np.array([memorization[g].mean() for g in groups]),
+        memorization_sd=np.array([_sd(memorization[g]) for g in groups]),
+        low_fraction=np.array([np.mean(~high_example[g]) for g in groups]),
+        high_fraction=np.array([np.mean(high_example[g]) for g in groups]),
+        high_classes=high_classes,
+        class_threshold=split.threshold,
+    )
+
+
 def density_bin_experiment(log_density: np.ndarray, memorization: np.ndarray, data: Any,
                            backbone: Callable[[], Any], robustness: RobustnessScale,
                            train: TrainScale, seed: int = 0, store: ArtifactStore | None = None,
@@ -174,18 +244,8 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
          backbone: Callable[[], Any], robustness: RobustnessScale, train: TrainScale, seed: int,
          trainer: Trainer, members_per_chunk: int, device: str,
          progress: bool, certifier: CertifierFactory) -> DensityBinTable:
-    groups = density_bins(log_density, robustness.bins)
-    bin_of = np.empty(len(labels), dtype=np.int64)
-    for b, members in enumerate(groups):
-        bin_of[members] = b
-
-    class_sizes = np.bincount(labels, minlength=data.num_classes)
-    present = class_sizes > 0
-    class_means = np.bincount(labels, weights=log_density, minlength=data.num_classes)
-    split = largest_gap_split(class_means[present] / class_sizes[present])
-    high_classes = np.zeros(data.num_classes, dtype=bool)
-    high_classes[np.flatnonzero(present)] = split.high
-
+    summary = bin_summary(log_density, memorization, labels, data.num_classes, robustness.bins)
+    groups = summary.groups
     bin_train = attrs.evolve(train, epochs=robustness.bin_epochs)
     rng = stream(seed, "density-bin-trials").rng()
     seeds = [int(s) for s in rng.integers(2**31, size=2 * robustness.bins)]
@@ -219,26 +279,14 @@ def _run(log_density: np.ndarray, memorization: np.ndarray, data: Any, labels: n
         rows["smoothed_fscore"].append(macro_f_score(labels[chosen], certs.predictions))
         rows["certified_count"].append(float(len(chosen)))
 
-    high_example = high_classes[labels]
     return DensityBinTable(
-        bin_of=bin_of,
-        lower_edge=np.array([log_density[g].min() for g in groups]),
-        upper_edge=np.array([log_density[g].max() for g in groups]),
-        count=np.array([len(g) for g in groups], dtype=np.int64),
-        log_density_mean=np.array([log_density[g].mean() for g in groups]),
-        log_density_sd=np.array([_sd(log_density[g]) for g in groups]),
-        memorization_mean=np.array([memorization[g].mean() for g in groups]),
-        memorization_sd=np.array([_sd(memorization[g]) for g in groups]),
-        low_fraction=np.array([np.mean(~high_example[g]) for g in groups]),
-        high_fraction=np.array([np.mean(high_example[g]) for g in groups]),
+        **summary.arrays(),
         heldout_fscore=np.array(rows["heldout_fscore"]),
         radius_mean=np.array(rows["radius_mean"]),
         radius_sd=np.array(rows["radius_sd"]),
         non_abstain_rate=np.array(rows["non_abstain_rate"]),
         smoothed_fscore=np.array(rows["smoothed_fscore"]),
         certified_count=np.array(rows["certified_count"], dtype=np.int64),
-        high_classes=high_classes,
-        class_threshold=split.threshold,
         noise_space=space.name,
         noise_pixel_sd=np.asarray(space.pixel_noise_sd),
     )

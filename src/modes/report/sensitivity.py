@@ -1,9 +1,10 @@
 """The sensitivity table in the report: its rows on disk, and its Markdown and HTML sections.
 
-Each density claim's test writes its row (:class:`modes.sensitivity.SensitivityTable` of one
+Each claim's test writes its row (:class:`modes.sensitivity.SensitivityTable` of one
 claim) to ``<records>/sensitivity/<claim>.json``, stamped with the run id like the claim records;
 the report merges the rows of its run (:func:`load_table`) into one table, claims x choices, each
-cell the claim's own verdict (before Holm), p-value and effect size under that choice.
+cell the claim's own verdict (before Holm), p-value and effect size under that choice, or why
+the choice was not run for the claim.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from modes.store import save_json
 
 SENSITIVITY_SUBDIR = "sensitivity"
 TITLE = "Sensitivity to the analytic choices"
-NOTE = ("Each density claim decided again under each analytic choice where the paper's text and "
-        "the authors' code differ, everything else as in the default analysis: its own verdict "
+NOTE = ("Each claim decided again under each analytic choice where the paper's text and the "
+        "authors' code differ, everything else as in the default analysis: its own verdict "
         "before the run's Holm correction (p, effect size). The predictive and averaging "
-        "choices re-read the default run's chains (no new sampling); block update, SVD "
-        "centring and noise space refit (with --modes-sensitivity). An empty cell: the choice "
-        "touches none of the claim's inputs, or was not run. 'robust': every choice run gives "
-        "the default verdict.")
+        "choices re-read the default run's chains (no new sampling), except for C6 and C7, "
+        "whose bin models are retrained on the bins cut from the re-read densities; block "
+        "update, SVD centring and noise space refit. Refitting and retraining cells run with "
+        "--modes-sensitivity; a cell not run says why ('n/a': the choice changes none of the "
+        "claim's inputs). 'robust': every choice run gives the default verdict.")
 
 
 def write_row(records: Path | str, run_id: str, table: SensitivityTable) -> Path:
@@ -66,9 +68,10 @@ def load_table(path: Path | str, run_id: str) -> SensitivityTable | None:
     return SensitivityTable.merge(sorted(rows, key=lambda t: natural_key(t.claims[0])))
 
 
-def cell_text(cell: Cell | None) -> str:
+def cell_text(cell: Cell | None, reason: str | None = None) -> str:
+    """A cell's verdict, p and effect; without a cell, why it was not run (or "—")."""
     if cell is None:
-        return "—"
+        return reason or "—"
     return f"{cell.verdict} (p {cell.p_value:.2g}, effect {cell.effect:.3g})"
 
 
@@ -81,7 +84,8 @@ def robust_text(table: SensitivityTable, claim: str) -> str:
 
 def _rows(table: SensitivityTable) -> list[list[str]]:
     return [[claim, cell_text(table.baseline.get(claim)),
-             *(cell_text(table.cells.get(claim, {}).get(c)) for c in table.choices),
+             *(cell_text(table.cells.get(claim, {}).get(c), table.reason(claim, c))
+               for c in table.choices),
              robust_text(table, claim)] for claim in table.claims]
 
 

@@ -109,6 +109,34 @@ class FittedDPGMMDensity:
         return out
 
 
+    def read_kl_to_all(self, group: int, readings: Sequence[Reading], num_samples: int,
+                       seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+        """:meth:`kl_to_all` under each reading (keyed by :attr:`Reading.key`), one set of
+        draws and one pass of per-state densities per predictive variant; ``targets``: only
+        the KLs to these groups, in their order."""
+        out: dict[str, np.ndarray] = {}
+        for predictive, averagings in by_predictive(readings).items():
+            reader = self._reader(predictive)
+            rows = reader.kl_to_all_by_averaging(group, num_samples=num_samples, seed=seed,
+                                                 targets=targets)
+            out |= {Reading(predictive, a).key: rows[a] for a in averagings}
+        return out
+
+    def read_classify(self, x: np.ndarray, readings: Sequence[Reading]) -> dict[str, np.ndarray]:
+        """:meth:`classify` under each reading (keyed by :attr:`Reading.key`), one pass of
+        per-state densities per predictive variant."""
+        out: dict[str, np.ndarray] = {}
+        for predictive, averagings in by_predictive(readings).items():
+            labels = self._reader(predictive).classify_by_averaging(x)
+            out |= {Reading(predictive, a).key: labels[a] for a in averagings}
+        return out
+
+    def _reader(self, predictive: str) -> FittedDPGMM:
+        fitted = self.fitted.with_predictive(predictive)
+        return fitted if self.read_chain is None else fitted.chain(self.read_chain)
+
+
 class SamplerSizes(Protocol):
     """The sampler sizes that the profile's ``density`` section and ``SamplerSettings`` hold."""
 

@@ -55,6 +55,23 @@ class ReadableDensity(Protocol):
         ...
 
 
+@runtime_checkable
+class ReadableComparisons(Protocol):
+    """A fitted density whose between-group quantities can be read several ways from one fit
+    (the DP-GMM): Eq. 4 between groups (Fig. 4) and Eq. A.7 (Fig. A.11) per reading."""
+
+    def read_kl_to_all(self, group: int, readings: Sequence[Reading], num_samples: int,
+                       seed: int | None = None,
+                       targets: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+        """Per reading (keyed by :attr:`Reading.key`): Eq. 4 from ``group`` to every fitted
+        group (aligned with the fitted groups) or to ``targets`` (in their order)."""
+        ...
+
+    def read_classify(self, x: np.ndarray, readings: Sequence[Reading]) -> dict[str, np.ndarray]:
+        """Per reading (keyed by :attr:`Reading.key`): Eq. A.7's group of every row of ``x``."""
+        ...
+
+
 def by_predictive(readings: Sequence[Reading]) -> dict[str, list[str]]:
     """The readings' averagings per predictive variant (per-state densities and Eq. 4's draws
     depend on the variant only, so each variant is computed once and averaged both ways)."""
