@@ -118,6 +118,14 @@ def decide_complexity(inp: ComplexityInput, prereg: Preregistration = PREREG) ->
                       "distances")
 
 
+def decide_complexity_core(inp: ComplexityInput, prereg: Preregistration = PREREG
+                           ) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_complexity` is what the claim reports."""
+    return _decide(inp.class_means, inp.relative_entropy, inp.mean_distance, prereg)
+
+
 @attrs.frozen
 class Ancova:
     """The ``high`` coefficient of ``y ~ 1 + high + x``, its standard error, the residual

@@ -15,6 +15,19 @@ counts a *hit* when the decision says ``replicated``. Three kinds:
 * ``power``: informational (``passed`` None): the power at a size where the decision is known to
   be weak (smoke-scale numbers of classes), for the report.
 
+Which decision a control runs:
+
+* A ``null`` of a presence claim runs the claim's **ungated core** (``decide_two_modes_core``,
+  ``decide_complexity_core``, ...: the pre-registered test without its power gate). The gated
+  decision is ``inconclusive`` wherever the gate fails, so at an underpowered design (C1 at 20
+  classes: power 0) its false-positive rate is 0 whatever the test does; the core's rate is the
+  test's size.
+* A ``null`` of an absence claim (C2, and C10's initial blocks) runs the gated decision at a
+  design where the gate passes: there the gate is the equivalence half of the test (absence is
+  accepted only by a test that would have seen the effect), so the core alone is not a test of
+  absence, and where the gate fails the null would pass untested.
+* ``planted`` and ``power`` controls run the gated decision the claim reports.
+
 Repetitions follow a sequential rule (:func:`sequential_rate`), looked at every
 :data:`NULL_LOOK` (nulls) or :data:`PLANTED_LOOK` (planted) trials so that a clear decision stops
 early:
@@ -288,38 +301,47 @@ def _generative(inp: generative.HeldOutPredictions) -> ClaimResult:
     return generative.decide_generative(inp, with_f_scores=False)
 
 
+def _generative_core(inp: generative.HeldOutPredictions) -> ClaimResult:
+    return generative.decide_generative_core(inp, with_f_scores=False)
+
+
 def _density_controls() -> list[ClaimControl]:
     c1, c1s = two_modes.PREREG, two_modes.SPREAD
     d1, d1s = two_modes.decide_two_modes, two_modes.decide_low_spread
     d2, d4, d10 = (no_modes.decide_no_modes, complexity.decide_complexity,
                    transformers.decide_transformers)
+    # size controls run the ungated cores (module docstring, "Which decision a control runs")
+    n1, n1s, n4 = (two_modes.decide_two_modes_core, two_modes.decide_low_spread_core,
+                   complexity.decide_complexity_core)
     c2, c4, c10 = no_modes.C2, complexity.PREREG, transformers.PREREG
     n, big = SMOKE_CLASSES, FULL_CLASSES
     return [
         ClaimControl("C1", "null", f"one mode at both deep stages, {n} classes x {PER_CLASS}",
-                     c1, d1, _values((_ONE, _ONE), n)),
+                     c1, n1, _values((_ONE, _ONE), n)),
         ClaimControl("C1", "planted", f"two modes (25% high, 8 sd, spread 10) at both deep "
                      f"stages, {big} classes", c1, d1, _values((_TWO, _TWO), big)),
         ClaimControl("C1", "power", f"two modes (25% high, 8 sd), {n} classes", c1, d1,
                      _values((_TWO, _TWO), n)),
-        ClaimControl("C1s", "null", f"two modes with equal spreads, {big} classes", c1s, d1s,
+        ClaimControl("C1s", "null", f"two modes with equal spreads, {big} classes", c1s, n1s,
                      _values((_EQUAL_SPREAD, _EQUAL_SPREAD), big)),
         ClaimControl("C1s", "planted", f"two modes, high spread 10x lower, {big} classes", c1s,
                      d1s, _values((_TWO, _TWO), big)),
-        ClaimControl("C2", "null", f"bimodal shallow stages (50/50, 8 sd, equal spreads), {n} "
-                     "classes", c2, d2, _absence((_HALF_SPLIT, _HALF_SPLIT), n)),
+        # an absence claim's gate is its equivalence test (no_modes): its nulls run the gated
+        # decision at a size where the gate passes, so that a non-rejecting dip is the error
+        ClaimControl("C2", "null", f"bimodal shallow stages (50/50, 8 sd, equal spreads), {big} "
+                     "classes", c2, d2, _absence((_HALF_SPLIT, _HALF_SPLIT), big)),
         ClaimControl("C2", "null", f"two modes (25% high, 8 sd) at the second shallow stage "
-                     f"only, {n} classes", c2, d2, _absence((_ONE, _TWO), n)),
+                     f"only, {big} classes", c2, d2, _absence((_ONE, _TWO), big)),
         ClaimControl("C2", "planted", f"one mode at both shallow stages, {big} classes", c2,
                      d2, _absence((_ONE, _ONE), big)),
         ClaimControl("C4", "null", f"relative entropy unrelated to density, {n} classes", c4,
-                     d4, lambda rng: planted.complexity_input(rng, n)),
+                     n4, lambda rng: planted.complexity_input(rng, n)),
         ClaimControl("C4", "null", f"high classes more complex (+3 sd) and more compact (-3 "
-                     f"sd), {n} classes", c4, d4,
+                     f"sd), {n} classes", c4, n4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0,
                                                           compact_shift=3.0)),
         ClaimControl("C4", "null", f"relative entropy fully implied by mean log-density, "
-                     f"{C4_CLASSES} classes", c4, d4,
+                     f"{C4_CLASSES} classes", c4, n4,
                      lambda rng: planted.complexity_input(rng, C4_CLASSES, implied=1.0)),
         # the ANCOVA's covariate and split are nearly collinear with modes 8 sd apart: the gate
         # against complexity.EFFECT (+3 sd) passes from about 100 classes, not at 20
@@ -329,8 +351,10 @@ def _density_controls() -> list[ClaimControl]:
         ClaimControl("C4", "power", f"high classes more complex (+3 sd), as compact, {n} "
                      "classes", c4, d4,
                      lambda rng: planted.complexity_input(rng, n, entropy_shift=3.0)),
-        ClaimControl("C10", "null", f"one mode at every block of 2 backbones x 4 blocks, {n} "
-                     "classes", c10, d10, _transformers((_ONE,) * 4, n)),
+        # C10's nulls run at 100 classes, where the initial blocks' absence gate passes: at 20
+        # it never does, and "one mode everywhere" would pass as inconclusive, untested
+        ClaimControl("C10", "null", f"one mode at every block of 2 backbones x 4 blocks, {big} "
+                     f"classes x {C10_PER_CLASS}", c10, d10, _transformers((_ONE,) * 4, big)),
         # the least favourable null of the intersection-union over backbones: one backbone
         # without modes, the other with the planted effect
         ClaimControl("C10", "null", f"one mode at every ViT block, Mixer two modes at the "
@@ -369,21 +393,26 @@ def _bin_controls() -> list[ClaimControl]:
     d5, d6, d7, d8 = (memorization_jump.decide_memorization_jump,
                       fscore_tracking.decide_fscore_tracking,
                       robustness_drop.decide_robustness_drop, class_fitting.decide_class_fitting)
+    # size controls run the ungated cores (module docstring, "Which decision a control runs")
+    n5, n6, n7, n8 = (memorization_jump.decide_memorization_jump_core,
+                      fscore_tracking.decide_fscore_tracking_core,
+                      robustness_drop.decide_robustness_drop_core,
+                      class_fitting.decide_class_fitting_core)
     return [
-        ClaimControl("C5", "null", "falling then flat, no jump, 8 bins x 250", c5, d5,
+        ClaimControl("C5", "null", "falling then flat, no jump, 8 bins x 250", c5, n5,
                      lambda rng: m(rng, 8, 250)),
-        ClaimControl("C5", "null", "flat before, jump 0.15, 8 bins x 250", c5, d5,
+        ClaimControl("C5", "null", "flat before, jump 0.15, 8 bins x 250", c5, n5,
                      lambda rng: m(rng, 8, jump=0.15, slope_before=0.0)),
         ClaimControl("C5", "planted", "jump 0.15, falling 0.006/nat, 8 bins x 250", c5, d5,
                      lambda rng: m(rng, 8, 250, jump=0.15, slope_before=-0.006)),
-        ClaimControl("C6", "null", "F-score unrelated to memorization, 8 bins", c6, d6,
+        ClaimControl("C6", "null", "F-score unrelated to memorization, 8 bins", c6, n6,
                      lambda rng: t(rng, 8, 0.0)),
         # the power gate (correlation -0.9) passes from 10 bins on; 8 bins are underpowered
         ClaimControl("C6", "planted", "coupling 3, 20 bins", c6, d6, lambda rng: t(rng, 20, 3.0)),
         ClaimControl("C6", "power", "coupling 3, 8 bins (smoke)", c6, d6,
                      lambda rng: t(rng, 8, 3.0)),
         *(ClaimControl("C7", "null", f"{part} at its null, the others strong, 8 bins x 30", c7,
-                       d7, _c7_null(part))
+                       n7, _c7_null(part))
           for part in ("radius_jump", "fscore_jump", "abstain_after")),
         # the pre-registered effect (robustness_drop.EFFECT) at a design its power gate passes;
         # at the smoke's 8 bins x 30 even the strong effect is underpowered against it
@@ -392,9 +421,9 @@ def _bin_controls() -> list[ClaimControl]:
         ClaimControl("C7", "power", "radius -0.8, F -0.5, abstain 0.4 -> 0.8, 8 bins x 30 "
                      "(smoke)", c7, d7, lambda rng: r(rng, 8, 30, **C7_STRONG)),
         *(ClaimControl("C8", "null", f"memorized = typical, class effects sd 0.3, class-by-"
-                       f"subset sd {sd}, 19 classes", c8, d8, _c8_null(sd)) for sd in (0.1, 0.3)),
+                       f"subset sd {sd}, 19 classes", c8, n8, _c8_null(sd)) for sd in (0.1, 0.3)),
         ClaimControl("C8", "null", "increase 2->3 = 3->4, class-by-stage sd 0.3, 19 classes",
-                     c8, d8, lambda rng: kl(rng, 19, stage_levels=(1.0, 2.0, 5.0, 8.0),
+                     c8, n8, lambda rng: kl(rng, 19, stage_levels=(1.0, 2.0, 5.0, 8.0),
                                             stage_class_sd=0.3, memorized_shift=-0.7,
                                             subset_class_sd=0.1)),
         # the pre-registered effect (class_fitting.EFFECT: memorized x exp(-0.5)) at a size its
@@ -405,11 +434,12 @@ def _bin_controls() -> list[ClaimControl]:
         ClaimControl("C8", "power", "memorized x exp(-1.0), 19 classes", c8, d8,
                      lambda rng: kl(rng, 19, memorized_shift=-1.0, subset_class_sd=0.1,
                                     **KL_STRONG)),
-        ClaimControl("C9", "null", "recovery 0.5, 20 classes x 100", c9, _generative,
+        ClaimControl("C9", "null", "recovery 0.5, 20 classes x 100", c9, _generative_core,
                      lambda rng: g(rng, 20, 100, stage_accuracy=(0.25, 0.3, 0.45, 0.5))),
-        ClaimControl("C9", "null", "memorized = unmemorized, 20 classes x 100", c9, _generative,
+        ClaimControl("C9", "null", "memorized = unmemorized, 20 classes x 100", c9,
+                     _generative_core,
                      lambda rng: g(rng, 20, 100, memorized_offset=0.0, unmemorized_offset=0.0)),
-        ClaimControl("C9", "null", "gain 2->3 = 3->4, 20 classes x 100", c9, _generative,
+        ClaimControl("C9", "null", "gain 2->3 = 3->4, 20 classes x 100", c9, _generative_core,
                      lambda rng: g(rng, 20, 100, stage_accuracy=(0.3, 0.4, 0.6, 0.8))),
         ClaimControl("C9", "planted", "memorized -0.25, 20 classes x 100", c9, _generative,
                      lambda rng: g(rng, 20, 100, stage_accuracy=(0.35, 0.4, 0.8, 0.87),
