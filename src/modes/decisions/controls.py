@@ -263,10 +263,19 @@ SMOKE_CLASSES = 20
 FULL_CLASSES = 100
 PER_CLASS = 50
 C4_CLASSES = 150
+C10_CLASSES = 150
 
 _ONE, _TWO = planted.ONE_MODE, planted.TWO_MODES
 _EQUAL_SPREAD = planted.Stage(two_modes=True, spread_ratio=1.0)
 _HALF_SPLIT = planted.Stage(two_modes=True, frac_high=0.5, spread_ratio=1.0)
+_REFERENCE = planted.Stage(two_modes=True, frac_high=no_modes.REFERENCE.frac_high,
+                           separation=no_modes.REFERENCE.separation)
+C2_GATE_DEFECT = (
+    "an absence decision gated at power 0.8 accepts absence up to 1 - 0.8 = 20% of the time "
+    "when an effect as large as the reference is there, not alpha: with 25% of classes 8 sd "
+    "higher at one stage (Ashman's D 8, as the reference; the dip is weaker against the "
+    "smaller minority) the rate is about 0.15 at 100 classes. Sizing it at alpha needs the "
+    "absence gate at power 1 - alpha, or a reference at the least favourable minority")
 
 
 def _values(stages: tuple[planted.Stage, ...], n_classes: int
@@ -311,8 +320,8 @@ def _density_controls() -> list[ClaimControl]:
     d2, d4, d10 = (no_modes.decide_no_modes, complexity.decide_complexity,
                    transformers.decide_transformers)
     # size controls run the ungated cores (module docstring, "Which decision a control runs")
-    n1, n1s, n4 = (two_modes.decide_two_modes_core, two_modes.decide_low_spread_core,
-                   complexity.decide_complexity_core)
+    n1, n1s, n4, n10 = (two_modes.decide_two_modes_core, two_modes.decide_low_spread_core,
+                        complexity.decide_complexity_core, transformers.decide_transformers_core)
     c2, c4, c10 = no_modes.C2, complexity.PREREG, transformers.PREREG
     n, big = SMOKE_CLASSES, FULL_CLASSES
     return [
@@ -331,7 +340,11 @@ def _density_controls() -> list[ClaimControl]:
         ClaimControl("C2", "null", f"bimodal shallow stages (50/50, 8 sd, equal spreads), {big} "
                      "classes", c2, d2, _absence((_HALF_SPLIT, _HALF_SPLIT), big)),
         ClaimControl("C2", "null", f"two modes (25% high, 8 sd) at the second shallow stage "
-                     f"only, {big} classes", c2, d2, _absence((_ONE, _TWO), big)),
+                     f"only, {big} classes", c2, d2, _absence((_ONE, _TWO), big),
+                     known_defect=C2_GATE_DEFECT),
+        ClaimControl("C2", "null", f"the reference effect (30% high, 8 sd) at the second "
+                     f"shallow stage only, {big} classes", c2, d2,
+                     _absence((_ONE, _REFERENCE), big)),
         ClaimControl("C2", "planted", f"one mode at both shallow stages, {big} classes", c2,
                      d2, _absence((_ONE, _ONE), big)),
         ClaimControl("C4", "null", f"relative entropy unrelated to density, {n} classes", c4,
@@ -354,16 +367,19 @@ def _density_controls() -> list[ClaimControl]:
         # C10's nulls run at 100 classes, where the initial blocks' absence gate passes: at 20
         # it never does, and "one mode everywhere" would pass as inconclusive, untested
         ClaimControl("C10", "null", f"one mode at every block of 2 backbones x 4 blocks, {big} "
-                     f"classes x {C10_PER_CLASS}", c10, d10, _transformers((_ONE,) * 4, big)),
+                     f"classes x {C10_PER_CLASS}", c10, n10, _transformers((_ONE,) * 4, big)),
         # the least favourable null of the intersection-union over backbones: one backbone
         # without modes, the other with the planted effect
         ClaimControl("C10", "null", f"one mode at every ViT block, Mixer two modes at the "
-                     f"deeper blocks, {big} classes x {C10_PER_CLASS}", c10, d10,
+                     f"deeper blocks, {big} classes x {C10_PER_CLASS}", c10, n10,
                      _transformers((_ONE,) * 4, big, (_ONE, _ONE, _TWO, _TWO))),
         ClaimControl("C10", "null", f"two modes at every block, initial ones too, {big} "
-                     f"classes x {C10_PER_CLASS}", c10, d10, _transformers((_TWO,) * 4, big)),
-        ClaimControl("C10", "planted", f"two modes at the deeper blocks only, {big} classes x "
-                     f"{C10_PER_CLASS}", c10, d10, _transformers((_ONE, _ONE, _TWO, _TWO), big)),
+                     f"classes x {C10_PER_CLASS}", c10, n10, _transformers((_TWO,) * 4, big)),
+        # the pre-registered effect (transformers.EFFECT: modes at one deeper block) at a
+        # size its presence gate passes: power 0.99 at 150 classes x 20, 0.69 at 100
+        ClaimControl("C10", "planted", f"two modes at the last deeper block only, "
+                     f"{C10_CLASSES} classes x {C10_PER_CLASS}", c10, d10,
+                     _transformers((_ONE, _ONE, _ONE, _TWO), C10_CLASSES)),
     ]
 
 
