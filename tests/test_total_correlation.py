@@ -42,7 +42,7 @@ def test_its_bias_at_n_over_d_is_the_stated_one() -> None:
     rng = np.random.default_rng(1)
     n, d = 60, 8
     draws = [tc(rng.standard_normal((n, d))) for _ in range(400)]
-    assert np.mean(draws) == pytest.approx(bias(n, d), abs=4 * np.std(draws) / 20)
+    assert np.mean(draws) == pytest.approx(bias(n, d), abs=4 * float(np.std(draws)) / 20)
     assert bias(n, d) == pytest.approx(d * (d - 1) / (4 * n), rel=0.15)
     with pytest.raises(ValueError, match="n > d"):
         bias(4, 4)
