@@ -32,9 +32,9 @@ Case = tuple[str, Callable[[Any], Any], Callable[[np.random.Generator], Any]]
 
 CASES: list[Case] = [
     ("C4 smoke", complexity.decide_complexity,
-     lambda rng: planted.complexity_input(rng, 20, entropy_shift=3.0)),
+     lambda rng: planted.complexity_input(rng, 20, ng_shift=3.0)),
     ("C4 full", complexity.decide_complexity,
-     lambda rng: planted.complexity_input(rng, 100, entropy_shift=3.0)),
+     lambda rng: planted.complexity_input(rng, 100, ng_shift=3.0)),
     ("C5 smoke", memorization_jump.decide_memorization_jump,
      lambda rng: planted.memorization_bins(rng, 8, 250, jump=0.15, slope_before=-0.006)),
     ("C5 full", memorization_jump.decide_memorization_jump,

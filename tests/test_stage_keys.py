@@ -34,17 +34,21 @@ def test_one_knob_recomputes_only_its_stage_and_dependents(
     store = ArtifactStore(tmp_path / "cache")
     first = computed(store, caplog)
     assert first["representations"] == 1 and first["layer-density"] == 4
+    assert first["layer-total-correlation"] == 4  # C4's, from the reduced data
     assert computed(store, caplog) == Counter()  # a second session loads every stage
-    # a sampler knob: every layer's densities, not the representations or the training
+    # a sampler knob: every layer's densities, not the representations, the training or the
+    # total correlations (no density is fitted for them)
     assert computed(store, caplog, "density.sweeps=9") == Counter({"layer-density": 4})
     # the deep layers' SVD dims: the two deep layers' densities only
-    assert computed(store, caplog, "density.dims_deep=3") == Counter({"layer-density": 2})
+    assert computed(store, caplog, "density.dims_deep=3") == Counter(
+        {"layer-density": 2, "layer-total-correlation": 2})
     # a knob of another stage (Fig. 3 bins, memorization trials): nothing here
     assert computed(store, caplog, "robustness.bins=3", "memorization.trials=90") == Counter()
     # the matched nulls' replicates: the nulls, not the real classes' densities
-    assert computed(store, caplog, nulls=True) == Counter({"layer-nulls": 4})
+    assert computed(store, caplog, nulls=True) == Counter(
+        {"layer-nulls": 4, "layer-total-correlation": 4})
     assert computed(store, caplog, "density.null_replicates=2", nulls=True) == Counter(
-        {"layer-nulls": 4})
+        {"layer-nulls": 4, "layer-total-correlation": 4})
     # training: the trained backbone and everything built on it
     retrained = computed(store, caplog, "train.epochs=2")
     assert retrained["representations"] == 1 and retrained["layer-density"] == 4

@@ -43,7 +43,8 @@ def test_null_world_is_decided_under_both_measures() -> None:
     world = null_world(6, 40, 3, seed=2)
     for measure in (PAPER, CHECKED):
         results = decide_world(world, measure, SETTINGS, seed=0)
-        assert set(results) == {"C1", "C1s"}
+        assert set(results) == {"C1", "C1s", "C4"}
         for claim, r in results.items():
             assert r.claim_id == claim and r.details["measure"] == measure.name
             assert len(r.details["class_means"]) == 6 and r.verdict != "replicated"
+            assert len(r.details["total_correlation"]) == 6

@@ -164,6 +164,88 @@ def matched_null(x: np.ndarray, labels: np.ndarray, replicates: int,
     return out
 
 
+def total_correlation(x: np.ndarray) -> float:
+    """Total correlation of the Gaussian with the covariance of the rows of ``x`` (1/N):
+    ``0.5 (sum_j log Sigma_jj - log det Sigma) = -0.5 log det R`` (R the correlation matrix).
+
+    This is KL(N(m, Sigma) || N(m, diag Sigma)): Eq. 4's reference q is the max-entropy
+    *diagonal* Gaussian with the class's means and 1/N variances (the fit's ``loc`` and ``scale``,
+    :func:`modes.components.density.model.prepare`), so for any class density p with that
+    covariance, Eq. 4 = KL(p || q) = KL(p || N(m, Sigma)) + TC: the relative entropy splits into
+    the class's non-Gaussianity and this term (:mod:`modes.decisions.complexity`).
+
+    Computed from the same points and the same 1/N moments as q (log det from the Cholesky
+    factor of the correlation matrix, in float64; NaN when it is singular, n <= d). As an
+    estimate of the population TC the plug-in is biased upward by
+    ``0.5 (d psi((n-1)/2) - sum_{i<d} psi((n-1-i)/2))`` for Gaussian data, about
+    ``d (d - 1) / (4 n)`` (:func:`total_correlation_bias`: 3.0 nats at d 64, n 333; 0.3 at
+    d 16, n 200); it is the TC of the covariance the fitted density was estimated with, so it
+    cancels in the non-Gaussianity of a Gaussian class, and it is the same for classes of equal
+    size, so it does not enter a comparison between classes."""
+    x = np.asarray(x, dtype=np.float64)
+    n, d = x.shape
+    if n <= d:
+        return float("nan")
+    centred = x - x.mean(0)
+    cov = centred.T @ centred / n
+    sd = np.sqrt(np.diag(cov))
+    if not np.all(sd > 0):
+        return float("nan")
+    try:
+        chol = np.linalg.cholesky(cov / np.outer(sd, sd))
+    except np.linalg.LinAlgError:
+        return float("nan")
+    return float(-np.log(np.diag(chol)).sum())
+
+
+def total_correlation_bias(n: int, d: int) -> float:
+    """Expected plug-in :func:`total_correlation` of ``n`` Gaussian points in ``d`` independent
+    dimensions (the upward bias of the estimate at n/d): with n S ~ Wishart(n - 1, Sigma),
+    E log det(n S) = log det Sigma + sum_{i<d} psi((n-1-i)/2) + d log 2 and each
+    E log(n S_jj) = log Sigma_jj + psi((n-1)/2) + log 2."""
+    from scipy.special import digamma
+
+    if n <= d:
+        raise ValueError(f"the total correlation needs n > d points, got n {n}, d {d}")
+    return float(0.5 * (d * digamma((n - 1) / 2) - digamma((n - 1 - np.arange(d)) / 2).sum()))
+
+
+def class_total_correlations(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
+                             settings: SamplerSettings, seed: int) -> np.ndarray:
+    """(W, C) :func:`total_correlation` of every class of every world (W, N, d), on the points
+    Eq. 4's q is built from: the class (in-sample), or, held out, the mean over the class's
+    fold models of each one's training points (the folds of :func:`_fit_worlds` at ``seed``),
+    as Eq. 4 is the mean over those fold models. No density is fitted."""
+    classes, code = np.unique(labels, return_inverse=True)
+    n_worlds = worlds.shape[0]
+    groups = (np.arange(n_worlds)[:, None] * classes.size + code[None]).reshape(-1)
+    points = worlds.reshape(-1, worlds.shape[2])
+    out = np.empty(n_worlds * classes.size)
+    if measure.held_out:
+        fold = fold_assignment(groups, settings.folds, fold_seed(seed))
+        for g in range(out.size):
+            mine = groups == g
+            out[g] = np.mean([total_correlation(points[mine & (fold != f)])
+                              for f in range(settings.folds)])
+    else:
+        for g in range(out.size):
+            out[g] = total_correlation(points[groups == g])
+    return out.reshape(n_worlds, classes.size)
+
+
+def null_worlds(x: np.ndarray, labels: np.ndarray, replicates: int, seed: int) -> np.ndarray:
+    """The matched-null worlds (replicates, N, d) of a measurement seeded ``seed``: the same
+    draws :func:`measure_nulls_readings` fits."""
+    rng = stream(seed, "matched-nulls").rng()
+    return matched_null(np.asarray(x, dtype=np.float64), np.asarray(labels), replicates, rng)
+
+
+def null_fit_seed(seed: int) -> int:
+    """The seed of the matched nulls' fit (and so of their folds) in a measurement seeded
+    ``seed``."""
+    return stream(seed, "null-fits").int_seed()
+
+
 def mean_pairwise_distance(x: np.ndarray) -> float:
     """Mean Euclidean distance over distinct pairs of rows (compactness in Fig. 2)."""
     t = torch.as_tensor(x, dtype=torch.float64)
@@ -365,11 +447,9 @@ def measure_nulls_readings(x: np.ndarray, labels: np.ndarray, measure: DensityMe
     classes (one fit for all replicates) and read with each of ``readings``."""
     x = np.asarray(x, dtype=np.float64)
     labels = np.asarray(labels)
-    rng = stream(seed, "matched-nulls").rng()
-    worlds = matched_null(x, labels, settings.null_replicates, rng)
+    worlds = null_worlds(x, labels, settings.null_replicates, seed)
     models = models or dpgmm_models(measure, settings, device)
-    fitted = _fit_worlds(worlds, labels, measure, settings, stream(seed, "null-fits").int_seed(),
-                         models, readings)
+    fitted = _fit_worlds(worlds, labels, measure, settings, null_fit_seed(seed), models, readings)
     distances = _distances(worlds, labels)
     return {key: NullMeasurement(log_density=fit.log_density,
                                  relative_entropy=fit.relative_entropy,

@@ -39,8 +39,11 @@ from modes.measures import (
     ModelFactory,
     NullMeasurement,
     SamplerSettings,
+    class_total_correlations,
     measure_layer_readings,
     measure_nulls_readings,
+    null_fit_seed,
+    null_worlds,
     reading_arrays,
     readings_to_arrays,
 )
@@ -57,6 +60,7 @@ from modes.stage_keys import (
     RepresentationsKey,
     SourceKey,
     SubsetKLKey,
+    TotalCorrelationKey,
 )
 from modes.store import ArtifactStore
 
@@ -197,6 +201,10 @@ class LayerDensities:
     null_log_density: np.ndarray  # (R, N) the same for the matched nulls (R = 0: not fitted)
     null_relative_entropy: np.ndarray  # (R, C)
     null_mean_intra_distance: np.ndarray  # (R, C)
+    # (C,) total correlation of each class's covariance, on the points Eq. 4's q is built from
+    # (modes.measures.total_correlation); Eq. 4 minus it is the class's non-Gaussianity (C4)
+    total_correlation: np.ndarray
+    null_total_correlation: np.ndarray  # (R, C)
 
     @property
     def null_replicates(self) -> int:
@@ -213,6 +221,10 @@ class LayerDensities:
     def mean_intra_distance_of(self, replicate: int | None) -> np.ndarray:
         return (self.mean_intra_distance if replicate is None
                 else self.null_mean_intra_distance[replicate])
+
+    def total_correlation_of(self, replicate: int | None) -> np.ndarray:
+        return (self.total_correlation if replicate is None
+                else self.null_total_correlation[replicate])
 
     @property
     def max_rhat(self) -> float:
@@ -556,6 +568,32 @@ class Scenario:
             null = NullMeasurement.from_arrays(reading_arrays(self.store.get_or_compute(
                 "layer-nulls", LayerNullsKey(request, d.null_replicates), compute_nulls),
                 how.reading))
+
+        # total correlations: from the reduced data and the measurement's folds, no fit; an
+        # artifact of their own, so that stored fits stay valid (nulls: the fitted null worlds,
+        # whose folds are seeded null_fit_seed(seed) as in measure_nulls_readings)
+        def compute_tc(replicates: int) -> dict[str, np.ndarray]:
+            x, _, _ = self._reduced(layer, index, num_layers, x_full)
+            if not replicates:
+                worlds, at = x[None], seed
+            else:
+                worlds, at = null_worlds(x, labels, replicates, seed), null_fit_seed(seed)
+            return {"total_correlation": class_total_correlations(
+                worlds, labels, how.fit, self.sampler_settings(), at)}
+
+        def tc_key(replicates: int) -> TotalCorrelationKey:
+            return TotalCorrelationKey(
+                representations=request.representations, layer=layer, dims=dims,
+                reducer=request.reducer, held_out=how.held_out, folds=d.folds, seed=seed,
+                replicates=replicates)
+
+        tc = self.store.get_or_compute("layer-total-correlation", tc_key(0),
+                                       lambda: compute_tc(0))["total_correlation"][0]
+        null_tc = np.zeros((0, classes.size))
+        if nulls:
+            null_tc = self.store.get_or_compute(
+                "layer-total-correlation", tc_key(d.null_replicates),
+                lambda: compute_tc(d.null_replicates))["total_correlation"]
         diagnostics = m.diagnostics
         if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
@@ -567,7 +605,8 @@ class Scenario:
             relative_entropy=m.relative_entropy[0], mean_intra_distance=m.mean_intra_distance[0],
             variance_curve=out["variance_curve"], diagnostics=diagnostics,
             null_log_density=null.log_density, null_relative_entropy=null.relative_entropy,
-            null_mean_intra_distance=null.mean_intra_distance)
+            null_mean_intra_distance=null.mean_intra_distance, total_correlation=tc,
+            null_total_correlation=null_tc)
 
     # -- memorization ----------------------------------------------------------------------------
     def memorization(self) -> np.ndarray:

@@ -82,6 +82,22 @@ class LayerNullsKey:
 
 
 @attrs.frozen
+class TotalCorrelationKey:
+    """Per-class total correlations of one layer's measurement (its real classes when
+    ``replicates`` is 0, else its matched nulls): from the reduced data and, held out, the
+    measurement's folds (seeded by ``seed``); no density is fitted, so no sampler knob is in it."""
+
+    representations: RepresentationsKey
+    layer: str
+    dims: int
+    reducer: ComponentKey
+    held_out: bool
+    folds: int
+    seed: int
+    replicates: int
+
+
+@attrs.frozen
 class MemorizationKey:
     """Per-example memorization scores: the estimator (with its config) on the data the
     backbone under test was trained on, each trial trained as ``train`` says from a fresh

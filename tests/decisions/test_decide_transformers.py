@@ -1,11 +1,16 @@
 """C10's decision on planted backbones: block selection inside Bonferroni, initial blocks decided
-as an absence claim with its power gate."""
+as an absence claim with its power gate, the presence part power-gated against its
+pre-registered effect (one deeper block with Fig. 1's modes)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from modes.decisions.transformers import TransformerInput, decide_transformers
+from modes.decisions.transformers import (
+    TransformerInput,
+    decide_transformers,
+    decide_transformers_core,
+)
 from modes.decisions.two_modes import LayerValues
 from modes.stats import planted
 from modes.stats.claim import INCONCLUSIVE, NOT_REPLICATED, REPLICATED
@@ -26,8 +31,10 @@ def _backbone(rng: np.random.Generator, n_classes: int, modes_at: tuple[int, ...
 def test_modes_in_one_deeper_block_and_none_initially_replicate() -> None:
     rng = np.random.default_rng(0)
     result = decide_transformers(TransformerInput(
-        {"vit": _backbone(rng, 100, (3,)), "mixer": _backbone(rng, 100, (2,))}))
+        {"vit": _backbone(rng, 150, (3,)), "mixer": _backbone(rng, 150, (2,))}))
     assert result.verdict == REPLICATED, result.explanation
+    assert result.details["power"]["ci_low"] >= 0.8
+    assert "[2, 2] deeper blocks" in result.details["power"]["design"]
     vit = result.details["backbones"]["vit"]
     assert vit["block"] == "block 3" and vit["k"] == 2
     assert vit["p"] == min(1.0, 2 * vit["block_dip_p"][1])  # selected, then multiplied by k
@@ -50,7 +57,21 @@ def test_initial_blocks_without_power_are_inconclusive() -> None:
 
 
 def test_no_modes_anywhere_is_not_replicated() -> None:
+    """The ungated test (what the size control runs) says "not replicated", never
+    "inconclusive": the initial blocks' absence gate passes at 100 classes."""
     rng = np.random.default_rng(3)
-    verdicts = [decide_transformers(TransformerInput({"vit": _backbone(rng, 100, ())})).verdict
-                for _ in range(10)]
+    verdicts = [decide_transformers_core(TransformerInput({"vit": _backbone(rng, 100, ())}))
+                .verdict for _ in range(10)]
     assert REPLICATED not in verdicts and INCONCLUSIVE not in verdicts
+
+
+def test_the_presence_part_is_underpowered_at_100_classes() -> None:
+    """Modes at one of two deeper blocks of each backbone, Bonferroni over both, both backbones:
+    the dip finds a 25% minority at 100 classes too rarely (power about 0.7), so even a clear
+    planted effect is "inconclusive (underpowered)", with the power; the core replicates."""
+    rng = np.random.default_rng(4)
+    inp = TransformerInput({"vit": _backbone(rng, 100, (3,)), "mixer": _backbone(rng, 100, (3,))})
+    gated = decide_transformers(inp)
+    assert gated.verdict == INCONCLUSIVE and "underpowered" in gated.explanation
+    assert gated.details["power"]["ci_low"] < 0.8
+    assert decide_transformers_core(inp).verdict == REPLICATED

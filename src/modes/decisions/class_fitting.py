@@ -179,6 +179,14 @@ def decide_class_fitting(inp: SubsetDivergences, prereg: Preregistration = PRERE
                       f"pairs x exp({EFFECT.memorized_shift:g})")
 
 
+def decide_class_fitting_core(inp: SubsetDivergences, prereg: Preregistration = PREREG
+                              ) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_class_fitting` is what the claim reports."""
+    return _decide(inp, prereg)
+
+
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, sizes: tuple[int, ...], stages: int) -> PowerEstimate:
     """Power of the ungated decision against :data:`EFFECT` at this design, seeded."""

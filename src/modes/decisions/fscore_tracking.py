@@ -136,6 +136,14 @@ def decide_fscore_tracking(inp: TrackingBins, prereg: Preregistration = PREREG) 
                       f"{EFFECT_CORRELATION:g} between memorization and F-score")
 
 
+def decide_fscore_tracking_core(inp: TrackingBins, prereg: Preregistration = PREREG
+                                ) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_fscore_tracking` is what the claim reports."""
+    return _decide(inp, prereg)
+
+
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, bins: int) -> PowerEstimate:
     """Power of the ungated decision against :data:`EFFECT_CORRELATION` with ``bins`` bins."""

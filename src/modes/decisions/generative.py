@@ -163,6 +163,14 @@ def decide_generative(inp: HeldOutPredictions, prereg: Preregistration = PREREG,
                       f"{EFFECT.unmemorized_offset:+g}")
 
 
+def decide_generative_core(inp: HeldOutPredictions, prereg: Preregistration = PREREG,
+                          with_f_scores: bool = True) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_generative` is what the claim reports."""
+    return _decide(inp, prereg, with_f_scores)
+
+
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, num_classes: int, sizes: tuple[int, ...],
            stages: int) -> PowerEstimate:

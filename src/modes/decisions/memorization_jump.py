@@ -123,6 +123,14 @@ def decide_memorization_jump(inp: MemorizationBins, prereg: Preregistration = PR
                       f"low-density bins")
 
 
+def decide_memorization_jump_core(inp: MemorizationBins, prereg: Preregistration = PREREG
+                                  ) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_memorization_jump` is what the claim reports."""
+    return _decide(inp, prereg)
+
+
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, x: tuple[float, ...], frac: tuple[float, ...],
            count: tuple[float, ...], sd: float) -> PowerEstimate:

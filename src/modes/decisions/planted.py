@@ -244,17 +244,19 @@ def layer_values(rng: np.random.Generator, stages: tuple[Stage, ...], n_classes:
 
 
 def complexity_input(rng: np.random.Generator, n_classes: int = 20, per_class: int = 50,
-                     entropy_shift: float = 0.0, compact_shift: float = 0.0,
-                     implied: float = 0.0) -> ComplexityInput:
-    """C4's input: a two-mode last stage; per-class relative entropy (Eq. 4) N(0, 1) plus
-    ``entropy_shift`` for the high-density classes plus ``implied`` times the class's mean
-    log-density (the part of Eq. 4 that the density implies), mean intra-class distance
-    N(10, 1) minus ``compact_shift`` for them (positive: more compact). The planted high classes
-    are the largest-gap split's high side (``separation`` 8 leaves no overlap)."""
+                     ng_shift: float = 0.0, compact_shift: float = 0.0,
+                     tc_shift: float = 0.0) -> ComplexityInput:
+    """C4's input: a two-mode last stage; per class a total correlation (TC) 2 + 0.5 N(0, 1)
+    nats plus ``tc_shift`` for the high-density classes (correlated Gaussians: denser at equal
+    variances by exactly their TC), a non-Gaussianity N(0, 1) plus ``ng_shift`` for them (in its
+    within-group sds), Eq. 4 = TC + non-Gaussianity (the identity of
+    :mod:`modes.decisions.complexity`), and a mean intra-class distance N(10, 1) minus
+    ``compact_shift`` for them (positive: more compact). The planted high classes are the
+    largest-gap split's high side (``separation`` 8 leaves no overlap)."""
     stage = TWO_MODES
     sets, high = two_mode_classes(rng, n_classes, per_class, stage.frac_high, stage.separation,
                                   stage.spread_ratio)
-    means = np.array([s.mean() for s in sets])
-    rel = rng.standard_normal(n_classes) + entropy_shift * high + implied * means
+    tc = 2.0 + 0.5 * rng.standard_normal(n_classes) + tc_shift * high
+    ng = rng.standard_normal(n_classes) + ng_shift * high
     dist = 10.0 + rng.standard_normal(n_classes) - compact_shift * high
-    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), rel, dist)
+    return ComplexityInput(np.concatenate(sets), labels(n_classes, per_class), tc + ng, dist, tc)

@@ -152,6 +152,14 @@ def decide_robustness_drop(inp: RobustnessBins, prereg: Preregistration = PREREG
                       f"abstention +{EFFECT.abstention:g}")
 
 
+def decide_robustness_drop_core(inp: RobustnessBins, prereg: Preregistration = PREREG
+                                ) -> ClaimResult:
+    """The ungated decision: the pre-registered test without the power gate. What a size
+    (null) control runs, so that its false-positive rate measures the test; the gated
+    :func:`decide_robustness_drop` is what the claim reports."""
+    return _decide(inp, prereg)
+
+
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, x: tuple[float, ...], frac: tuple[float, ...],
            certified: tuple[float, ...], abstain_before: float, sd: float) -> PowerEstimate:

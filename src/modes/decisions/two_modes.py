@@ -100,7 +100,7 @@ examples (sd 1/sqrt(50) of the class-mean sd) is already negligible beside the 8
 def decide_two_modes(values: LayerValues, prereg: Preregistration = PREREG) -> ClaimResult:
     """C1, power-gated (:func:`modes.decisions.power_gate.power_gate` against :data:`EFFECT`
     at this input's numbers of classes and layers)."""
-    return _gate(_two_modes(values, prereg), values)
+    return _gate(decide_two_modes_core(values, prereg), values)
 
 
 def decide_low_spread(values: LayerValues, prereg: Preregistration = SPREAD) -> ClaimResult:
@@ -108,7 +108,7 @@ def decide_low_spread(values: LayerValues, prereg: Preregistration = SPREAD) -> 
     read: modes a test cannot resolve are no evidence against the spread."""
     n_classes = int(np.unique(values.labels).size)
     powered = _power(prereg, n_classes, len(values.layers)).ci_low >= prereg.min_power
-    return _gate(_low_spread(values, prereg, modes_required=powered), values)
+    return _gate(decide_low_spread_core(values, prereg, modes_required=powered), values)
 
 
 def _gate(result: ClaimResult, values: LayerValues) -> ClaimResult:
@@ -122,7 +122,8 @@ def _gate(result: ClaimResult, values: LayerValues) -> ClaimResult:
 @functools.lru_cache(maxsize=32)
 def _power(prereg: Preregistration, n_classes: int, n_layers: int) -> PowerEstimate:
     """Power of the ungated decision against :data:`EFFECT`, seeded, once per design."""
-    decide = _two_modes if prereg.claim_id == PREREG.claim_id else _low_spread
+    decide = (decide_two_modes_core if prereg.claim_id == PREREG.claim_id
+              else decide_low_spread_core)
     labels = np.repeat(np.arange(n_classes), POWER_PER_CLASS)
     names = tuple(f"stage {i + 1}" for i in range(n_layers))
 
@@ -135,9 +136,12 @@ def _power(prereg: Preregistration, n_classes: int, n_layers: int) -> PowerEstim
                           reps=POWER_REPS, seed=0)
 
 
-def _two_modes(values: LayerValues, prereg: Preregistration = PREREG) -> ClaimResult:
-    """C1: two modes at every given layer: dip p (max over layers) below alpha, BIC margin > 10 at
-    every layer, Ashman's D of the two-mode fit (min over layers) at least the threshold."""
+def decide_two_modes_core(values: LayerValues, prereg: Preregistration = PREREG
+                          ) -> ClaimResult:
+    """C1's ungated decision (what its size control runs; the claim reports
+    :func:`decide_two_modes`): two modes at every given layer: dip p (max over layers) below
+    alpha, BIC margin > 10 at every layer, Ashman's D of the two-mode fit (min over layers) at
+    least the threshold."""
     evidence = layer_evidence(list(values.log_density), values.labels)
     worst_p = max(range(len(evidence)), key=lambda i: evidence[i].dip.p_value)
     ashman = [ashman_d(e.bic) for e in evidence]
@@ -153,11 +157,12 @@ def _two_modes(values: LayerValues, prereg: Preregistration = PREREG) -> ClaimRe
                    f"{[round(e.bic.delta, 2) for e in evidence]}")
 
 
-def _low_spread(values: LayerValues, prereg: Preregistration = SPREAD,
+def decide_low_spread_core(values: LayerValues, prereg: Preregistration = SPREAD,
                 modes_required: bool = True) -> ClaimResult:
-    """C1s: given two modes at every layer (dip p < alpha, BIC margin > 10), the low-density
-    group's class sds exceed the high-density group's (Welch t on log sds, max p over layers) by
-    a ratio at least the threshold (min over layers)."""
+    """C1s's ungated decision (what its size control runs; the claim reports
+    :func:`decide_low_spread`): given two modes at every layer (dip p < alpha, BIC margin
+    > 10), the low-density group's class sds exceed the high-density group's (Welch t on log
+    sds, max p over layers) by a ratio at least the threshold (min over layers)."""
     evidence = layer_evidence(list(values.log_density), values.labels)
     groups = [per_class(v, values.labels) for v in values.log_density]
     tests = [_spread_test(g, e) for g, e in zip(groups, evidence, strict=True)]

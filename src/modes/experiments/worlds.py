@@ -17,9 +17,9 @@ log-determinant, so Gaussians with their covariances are also denser, and the ma
 two modes too (measured: 3 of 4 null replicates, shell world, d 16): density modes that second
 moments explain are not structure the mixture model found.
 
-:func:`decide_world` fits a world with one measurement (:mod:`modes.measures`) and applies C1's
-decision exactly as the claim does; matched nulls are fitted only when the raw decision replicates
-(they cannot change any other verdict), as in the claims.
+:func:`decide_world` fits a world with one measurement (:mod:`modes.measures`) and applies C1's,
+C1s's and C4's decisions exactly as the claims do; matched nulls are fitted only when a raw
+decision replicates (they cannot change any other verdict), as in the claims.
 """
 
 from __future__ import annotations
@@ -30,9 +30,18 @@ import attrs
 import numpy as np
 
 from modes.decisions.checks import MeasuredVerdict, flag_reasons, gated
+from modes.decisions.complexity import ComplexityInput, decide_complexity
 from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
 from modes.experiments.null_artifact import spectrum_covariance
-from modes.measures import DensityMeasure, SamplerSettings, measure_layer, measure_nulls
+from modes.measures import (
+    DensityMeasure,
+    SamplerSettings,
+    class_total_correlations,
+    measure_layer,
+    measure_nulls,
+    null_fit_seed,
+    null_worlds,
+)
 from modes.stats.claim import ClaimResult
 from modes.stats.verdict import Verdict
 
@@ -125,16 +134,43 @@ DECISIONS: dict[str, Callable[[LayerValues], ClaimResult]] = {
     "C1": decide_two_modes, "C1s": decide_low_spread}
 
 
+@attrs.frozen(eq=False)
+class _Read:
+    """One world's (or matched null's) numbers that the decisions read."""
+
+    log_density: np.ndarray
+    relative_entropy: np.ndarray
+    mean_distance: np.ndarray
+    total_correlation: np.ndarray
+
+
+def _decide(claim: str, read: _Read, labels: np.ndarray) -> ClaimResult:
+    if claim == "C4":
+        return decide_complexity(ComplexityInput(read.log_density, labels, read.relative_entropy,
+                                                 read.mean_distance, read.total_correlation))
+    return DECISIONS[claim](LayerValues(("layer",), (read.log_density,), labels))
+
+
 def decide_world(world: World, measure: DensityMeasure, settings: SamplerSettings,
                  seed: int) -> dict[str, ClaimResult]:
-    """C1's and C1s's verdicts on ``world`` (one layer) under ``measure``, gated as the claims
-    gate them; the matched nulls are fitted once, when either raw decision replicates."""
+    """C1's, C1s's and C4's verdicts on ``world`` (one layer, the last stage) under ``measure``,
+    gated as the claims gate them; the matched nulls are fitted once, when a raw decision
+    replicates."""
     m = measure_layer(world.x, world.labels, measure, settings, seed=seed)
-    real = LayerValues(("layer",), (m.log_density[0],), world.labels)
-    raws = {claim: decide(real) for claim, decide in DECISIONS.items()}
-    nulls = None
+    tc = class_total_correlations(world.x[None], world.labels, measure, settings, seed)
+    real = _Read(m.log_density[0], m.relative_entropy[0], m.mean_intra_distance[0], tc[0])
+    claims = (*DECISIONS, "C4")
+    raws = {claim: _decide(claim, real, world.labels) for claim in claims}
+    nulls: list[_Read] = []
     if any(r.verdict is Verdict.REPLICATED for r in raws.values()) and settings.null_replicates:
-        nulls = measure_nulls(world.x, world.labels, measure, settings, seed=seed)
+        fitted = measure_nulls(world.x, world.labels, measure, settings, seed=seed)
+        # the null worlds measure_nulls fitted, their folds seeded null_fit_seed(seed) as there
+        null_tc = class_total_correlations(
+            null_worlds(world.x, world.labels, settings.null_replicates, seed), world.labels,
+            measure, settings, null_fit_seed(seed))
+        nulls = [_Read(*parts) for parts in zip(fitted.log_density, fitted.relative_entropy,
+                                                fitted.mean_intra_distance, null_tc,
+                                                strict=True)]
     flags = flag_reasons([("layer", m.diagnostics)])
     extra = {
         "flagged_mask": m.diagnostics.flagged.tolist(),
@@ -144,14 +180,13 @@ def decide_world(world: World, measure: DensityMeasure, settings: SamplerSetting
                         for c in np.unique(world.labels)],
         "class_sds": [float(m.log_density[0][world.labels == c].std(ddof=1))
                       for c in np.unique(world.labels)],
-        "relative_entropy": m.relative_entropy[0].tolist()}
+        "relative_entropy": m.relative_entropy[0].tolist(),
+        "total_correlation": tc[0].tolist()}
     out = {}
     for claim, raw in raws.items():
         null_verdicts: tuple[Verdict, ...] = ()
-        if raw.verdict is Verdict.REPLICATED and nulls is not None:
-            decide = DECISIONS[claim]
-            null_verdicts = tuple(decide(LayerValues(("layer",), (v,), world.labels)).verdict
-                                  for v in nulls.log_density)
+        if raw.verdict is Verdict.REPLICATED and nulls:
+            null_verdicts = tuple(_decide(claim, n, world.labels).verdict for n in nulls)
         result = gated(MeasuredVerdict(measure.name, raw, null_verdicts, flags))
         out[claim] = attrs.evolve(result, details={**result.details, **extra,
                                                    "raw_verdict": raw.verdict.value})
