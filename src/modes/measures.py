@@ -295,6 +295,17 @@ def fold_seed(seed: int) -> int:
     return stream(seed, "cross-fitting-folds").int_seed()
 
 
+def per_fold_draws(kl_samples: int, folds: int) -> int:
+    """Eq. 4's Monte Carlo draws for each fold model of a cross-fitted class: the class's
+    ``kl_samples`` split over its ``folds`` (rounded up), so a class's relative entropy (the mean
+    over its folds) rests on ``kl_samples`` draws under either measurement. Eq. 4's draws cost
+    a third of a checked fit at smoke size, and drawing ``kl_samples`` for every fold made the
+    checked class's estimate ``folds`` times dearer than the paper measurement's. Measured on 20
+    correlated Gaussian classes (n 100, d 16, smoke sampler): split minus unsplit estimates have
+    sd 0.25 nats, against a between-class sd of Eq. 4 of 0.94 nats."""
+    return -(-kl_samples // folds)
+
+
 def _read(fitted: Any, x: np.ndarray, own: np.ndarray, rel_groups: list[int], seeds: list[int],
           kl_samples: int, measure: DensityMeasure,
           readings: tuple[Reading, ...]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -360,8 +371,7 @@ def _fit_worlds(worlds: np.ndarray, labels: np.ndarray, measure: DensityMeasure,
         own = groups * folds + fold
         read = _read(fitted, points, own, [g * folds + f for g in unique for f in range(folds)],
                      [relative_entropy_seed(seed, f) for _ in unique for f in range(folds)],
-                     settings.kl_samples,
-                     measure, readings)
+                     per_fold_draws(settings.kl_samples, folds), measure, readings)
         return _Fitted(
             readings={k: _Fit(log_density=ld.reshape(n_worlds, n),
                               relative_entropy=rel.reshape(-1, folds).mean(1).reshape(

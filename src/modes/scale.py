@@ -90,7 +90,9 @@ class DensityScale:
     """Sampler and measurement knobs. ``chains`` start dispersed (K0 random, one component,
     k-means, K0 random again); ``folds`` cross-fit the held-out densities of the checked measure;
     ``null_replicates`` matched-null classes per real class; ``split_merge`` split-merge moves per
-    sweep of the checked measure (the paper measure runs none) (:mod:`modes.measures`)."""
+    sweep of the checked measure (the paper measure runs none); ``kl_samples`` Eq. 4's Monte Carlo
+    draws per class (a cross-fitted class splits them over its folds:
+    :func:`modes.measures.per_fold_draws`) (:mod:`modes.measures`)."""
 
     sweeps: int = attrs.field(validator=COUNT)
     burn_in: int = attrs.field(validator=NON_NEGATIVE)
