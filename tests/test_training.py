@@ -237,3 +237,19 @@ def test_smoke_pipeline_trains_taps_and_reduces(tmp_path) -> None:
     # the cached path returns the same model
     cached = train_classifier(bb, data, SMOKE.train, seed=0, store=store, progress=False)
     assert all(torch.equal(v, cached.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_a_plugin_backbones_new_version_retrains_it(tiny_data) -> None:
+    """A plug-in backbone without a BackboneSpec is keyed by its name, initial weights and
+    registry version: a release that changes its code but not its initial weights retrains."""
+    import third_party_backbone
+
+    keys = []
+    for version in ("1.0", "1.1"):
+        with registry.scoped():
+            registry.register_component(registry.Component(
+                "backbone", "third_party_net", third_party_backbone.build, version=version))
+            bb = registry.create("backbone", "third_party_net", num_classes=3)
+            keys.append(train_key(bb, tiny_data, TINY, 0))
+            assert keys[-1] == train_key(bb, tiny_data, TINY, 0)
+    assert keys[0] != keys[1]

@@ -86,11 +86,24 @@ def make_request(backbone: Backbone, data: ImageDataset, train: TrainScale, seed
     spec = getattr(backbone, "spec", None)
     arch: BackboneSpec | dict[str, Any] = (
         spec if isinstance(spec, BackboneSpec)
-        else {"name": backbone.name, "initial_weights": _state_hash(backbone.module())}
+        else {"name": backbone.name, "initial_weights": _state_hash(backbone.module()),
+              "version": _registered_version(backbone.name)}
     )
     padding = crop_padding_for(data.image_size, train.crop_padding)
     return TrainRequest(arch, data.fingerprint, train, int(seed),
                         _check_indices(indices, data.num_train), float(noise_sigma), padding)
+
+
+def _registered_version(name: str) -> str | None:
+    """The registry version of backbone ``name`` (a plug-in's distribution version), so that
+    a new release of a plug-in backbone without a :class:`BackboneSpec` retrains it (its
+    initial weights need not change with its code); None for a backbone built directly."""
+    from modes import registry
+
+    try:
+        return registry.component("backbone", name).version
+    except registry.UnknownComponentError:
+        return None
 
 
 def train_key(backbone: Backbone, data: ImageDataset, train: TrainScale, seed: int,
