@@ -187,8 +187,9 @@ class FittingScale:
 @attrs.frozen
 class Scale:
     """Every size knob. ``transformer_finetune`` trains a transformer that starts from pretrained
-    weights (``--modes-pretrained``); one without them is trained from scratch with ``train``.
-    Profiles are data: :func:`load_profile` reads ``src/modes/profiles/<name>.toml``."""
+    weights (``--modes-pretrained``); one without them is trained from scratch with
+    ``transformer_scratch`` when the profile sets it, else with ``train``. Profiles are data:
+    :func:`load_profile` reads ``src/modes/profiles/<name>.toml``."""
 
     name: str
     data: DataScale
@@ -202,6 +203,7 @@ class Scale:
     transformer_blocks: int = attrs.field(validator=COUNT)
     transformer_width: int = attrs.field(validator=COUNT)
     family_alpha: float = attrs.field(default=0.01, validator=probability)
+    transformer_scratch: TrainScale | None = None
 
 
 # -- profiles as data ----------------------------------------------------------------------------

@@ -320,9 +320,12 @@ class Scenario:
 
     def train_scale(self, name: str) -> TrainScale:
         """How backbone ``name`` is trained: fine-tuned (``transformer_finetune``) when it starts
-        from pretrained weights, otherwise from scratch with the scale's ``train``."""
+        from pretrained weights; a transformer without them from scratch with
+        ``transformer_scratch`` where the profile sets it; otherwise the scale's ``train``."""
         if self.pretrained_file(name) is not None:
             return self.scale.transformer_finetune
+        if name in self.config.transformers and self.scale.transformer_scratch is not None:
+            return self.scale.transformer_scratch
         return self.scale.train
 
     def initialization(self, name: str) -> str:
