@@ -20,20 +20,21 @@ from modes.stats.claim import Preregistration
 # Claims that share expensive artifacts, by module: each module's tests get that ``xdist_group``
 # mark, and ``-n auto`` runs them with xdist's ``loadgroup`` scheduling, so each group runs on one
 # worker and workers compute different artifacts in parallel instead of waiting on each other's
-# store locks. Groups are handed out in this order, not reordered by test count. xdist gives a
-# worker its next group as soon as it has two tests of its own left, so with two workers (smoke
-# CPU seconds per group, measured: memorization ~385, resnet ~125, C10 ~230, C3 ~150, controls
-# ~75) the ResNet worker takes C10 after C4 and C3 after C8 (~500 s), and the memorization worker
-# the controls after C5 (~460 s).
+# store locks. Groups are handed out in this order, not reordered by test count. C8 and C9 read the
+# memorization scores, so they run after C5-C7 on the worker that computes them: in the resnet
+# group they waited for them (smoke, cold, 2 workers: the ResNet worker finished C1-C4 at about
+# 140 s and sat in C8 until the scores were stored at 264 s). Smoke seconds per artifact,
+# measured: memorization 264, density bins 73, C8's KLs 135, C9's classifier 34; ResNet
+# training and its 8 layer fits about 140; C10 about 250; C3 about 220; controls about 150.
 ARTIFACT_GROUPS: dict[str, str] = {
     "test_c05_memorization_jump.py": "memorization",  # trains the ensemble and the bin models
     "test_c06_fscore_tracks_memorization.py": "memorization",
     "test_c07_robustness_drop.py": "memorization",
+    "test_c08_where_classes_fit.py": "memorization",  # ResNet fits of its own, and the scores
+    "test_c09_generative_classifier.py": "memorization",
     "test_c01_two_modes_deep.py": "resnet",  # ResNet densities and their matched nulls
     "test_c02_no_modes_shallow.py": "resnet",
     "test_c04_not_compact_but_complex.py": "resnet",
-    "test_c08_where_classes_fit.py": "resnet",  # also reads the memorization scores
-    "test_c09_generative_classifier.py": "resnet",
     "test_c10_transformers.py": "transformers",
     "test_c03_plain_cnn_uniform.py": "plain-cnn",  # its own backbone and densities
     "test_controls.py": "controls",
