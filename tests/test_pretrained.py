@@ -151,7 +151,9 @@ def test_the_scenario_fine_tunes_a_pretrained_transformer_and_says_so(tmp_path: 
     tuned = Scenario(config, ArtifactStore(tmp_path / "cache"))
     assert tuned.pretrained_file("vit") == str(path) and tuned.pretrained_file("mixer") is None
     assert tuned.train_scale("vit") == SMOKE.transformer_finetune != SMOKE.train
-    assert tuned.train_scale("mixer") == SMOKE.train
+    # a transformer from scratch: the profile's transformer_scratch (smoke sets it), a CNN train
+    assert tuned.train_scale("mixer") == SMOKE.transformer_scratch != SMOKE.train
+    assert tuned.train_scale(tuned.config.backbone) == SMOKE.train
     assert tuned.initialization("vit").startswith("pretrained weights from")
     assert tuned.initialization("mixer") == "trained from scratch"
     assert plain.initialization("vit") == "trained from scratch"
