@@ -37,7 +37,7 @@ ARTIFACT_GROUPS: dict[str, str] = {
     "test_c04_not_compact_but_complex.py": "resnet",
     "test_c10_transformers.py": "transformers",
     "test_c03_plain_cnn_uniform.py": "plain-cnn",  # its own backbone and densities
-    "test_controls.py": "controls",
+    "test_controls.py": "controls",  # one group per claim: _split_controls
 }
 # the xdist workerinput key that tells a worker the controller schedules by group
 WORKER_LOADGROUP = "modes_loadgroup"
@@ -70,13 +70,23 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[WORKER_LOADGROUP] = node.config.getvalue("dist") == "loadgroup"
 
 
+def _split_controls(group: str, item: pytest.Item) -> str:
+    """The controls run as one group per claim (``controls-C6``): they share no artifact across
+    claims (a claim's controls share its cached power simulations), and as one group they were
+    the last ~150 s of a smoke run on one worker while the other sat idle."""
+    if group != "controls":
+        return group
+    claim = item.name.partition("[")[2].split("-", 1)[0]
+    return f"controls-{claim}" if claim else group
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker appends the group to each node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each claim with its artifact group and run them in :data:`ARTIFACT_GROUPS` order
     (unknown modules last, each its own group)."""
     for item in items:
         if (group := ARTIFACT_GROUPS.get(_module(item.nodeid))) is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+            item.add_marker(pytest.mark.xdist_group(_split_controls(group, item)))
     items.sort(key=lambda item: _ORDER.index(m) if (m := _module(item.nodeid)) in _ORDER
                else len(_ORDER))
 

@@ -27,5 +27,5 @@ def test_a_claim_group_runs_on_one_worker_under_plain_dash_n(tmp_path: Path) -> 
     passed = re.findall(r"^\[(gw\d+)\] \[\s*\d+%\] PASSED (.*?\])(@[\w-]+)?\s*$", run.stdout,
                         flags=re.MULTILINE)
     assert len(passed) >= 2, run.stdout[-3000:]
-    assert {group for _, _, group in passed} == {"@controls"}, passed
+    assert {group for _, _, group in passed} == {"@controls-C6"}, passed
     assert len({worker for worker, _, _ in passed}) == 1, passed

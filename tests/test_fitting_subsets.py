@@ -12,11 +12,10 @@ import torch
 
 from modes.components.memorization import a11_heldout, fig4_split, load_authors_files
 from modes.components.memorization.authors_files import SUBSETS
-from modes.data.representations_file import save_representations
 from modes.scale import FULL
 from modes.scenario import FileData, Scenario, ScenarioConfig
 from modes.store import ArtifactStore
-from scenario_tiny import TINY_OVERRIDES
+from scenario_tiny import authors_files_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "fixtures" / "authors-files"
@@ -95,16 +94,7 @@ def test_authors_files_need_their_backbone_and_dataset(tmp_path: Path) -> None:
 def test_c8_and_c9_stages_run_on_the_files_subsets(tmp_path: Path) -> None:
     """subset_divergences fits each subset's own classes; the generative classifier holds out
     the files' examples (tiny sizes, a representations file with the fixture's labels)."""
-    files = load_authors_files(FIXTURE, "resnet18", "cifar100")
-    assert files.scores is not None
-    labels = files.scores.labels.astype(np.int64)
-    rng = np.random.default_rng(2)
-    stages = [rng.normal(size=(60, 6)) + labels[:, None] * k for k in (0.0, 0.5, 2.0)]
-    reps = save_representations(tmp_path / "reps.npz", labels, stages)
-    scenario = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, dataset="cifar100",
-                                       backbone="resnet18", representations=reps.path,
-                                       authors_files=str(FIXTURE)),
-                        ArtifactStore(tmp_path / "store"))
+    scenario, files, labels = authors_files_scenario(tmp_path)
     out = scenario.subset_divergences("resnet18")
     for s in SUBSETS:
         classes = [int(labels[x[0]]) for x in files.fig4[s]]

@@ -12,8 +12,6 @@ import pytest
 import torch
 
 from modes.components.density.component import DPGMMDensity, FittedDPGMMDensity, dpgmm_config
-from modes.components.memorization import load_authors_files
-from modes.data.representations_file import save_representations
 from modes.decisions.on_scenario import DECIDERS
 from modes.measures import (
     PAPER_POOLED,
@@ -24,16 +22,13 @@ from modes.measures import (
     kl_to_all_readings,
     reading_arrays,
 )
-from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import NEEDS_REFIT, NOT_APPLICABLE, choices, sensitivity_table
-from modes.store import ArtifactStore
-from scenario_tiny import TINY_OVERRIDES
+from scenario_tiny import authors_files_scenario
 from third_party_components import PCABayesianMixture, PCABGMConfig
 
 torch.set_num_threads(1)
 SETTINGS = SamplerSettings(sweeps=8, burn_in=4, thin=2, block_size=4, init_components=3,
                            chains=2, dtype="float64", folds=2, kl_samples=64, null_replicates=1)
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "authors-files"
 
 
 def _data() -> tuple[np.ndarray, np.ndarray]:
@@ -99,16 +94,7 @@ def test_c8_and_c9_variants_pick_their_reading_from_the_default_runs_fit(
     """The cheap columns of C8 and C9: their variants compute nothing (the store's log counts
     every fit), read other numbers from the same artifact, and are decided by the claims'
     own decisions; SVD centring refits."""
-    files = load_authors_files(FIXTURE, "resnet18", "cifar100")
-    assert files.scores is not None
-    labels = files.scores.labels.astype(np.int64)
-    rng = np.random.default_rng(2)
-    stages = [rng.normal(size=(60, 6)) + labels[:, None] * k for k in (0.0, 0.5, 2.0)]
-    reps = save_representations(tmp_path / "reps.npz", labels, stages)
-    base = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, dataset="cifar100",
-                                   backbone="resnet18", representations=reps.path,
-                                   authors_files=str(FIXTURE)),
-                    ArtifactStore(tmp_path / "store"))
+    base, _, _ = authors_files_scenario(tmp_path)
     caplog.set_level("INFO", logger="modes.store")
     kl, gen = base.subset_divergences("resnet18"), base.generative_classification("resnet18")
     assert _computed(caplog, "subset-kl") == 1 and _computed(caplog, "generative-classifier") == 1
