@@ -68,10 +68,15 @@ def test_no_modes_anywhere_is_not_replicated() -> None:
 def test_the_presence_part_is_underpowered_at_100_classes() -> None:
     """Modes at one of two deeper blocks of each backbone, Bonferroni over both, both backbones:
     the dip finds a 25% minority at 100 classes too rarely (power about 0.7), so even a clear
-    planted effect is "inconclusive (underpowered)", with the power; the core replicates."""
+    planted effect is "inconclusive (underpowered)", with the power. The core (no presence gate)
+    is inconclusive there too: the initial blocks' absence needs power 1 - alpha against C1's
+    effect, which the dip reaches from about 150 classes; at 150 the core replicates."""
     rng = np.random.default_rng(4)
     inp = TransformerInput({"vit": _backbone(rng, 100, (3,)), "mixer": _backbone(rng, 100, (3,))})
     gated = decide_transformers(inp)
     assert gated.verdict == INCONCLUSIVE and "underpowered" in gated.explanation
     assert gated.details["power"]["ci_low"] < 0.8
-    assert decide_transformers_core(inp).verdict == REPLICATED
+    core = decide_transformers_core(inp)
+    assert core.verdict == INCONCLUSIVE and "initial blocks" in core.explanation
+    big = TransformerInput({"vit": _backbone(rng, 150, (3,)), "mixer": _backbone(rng, 150, (3,))})
+    assert decide_transformers_core(big).verdict == REPLICATED

@@ -11,7 +11,8 @@ ratio) cannot inflate the size. Backbones combine by intersection-union (max p).
 "No modes in the initial blocks" is an absence claim and is decided as C2 is
 (:func:`modes.decisions.no_modes.decide_no_modes`): it holds only when the dip is not
 significant at any initial block **and** its power against the pre-registered effect
-(:data:`modes.decisions.no_modes.REFERENCE`) is at least 0.8 (lower bound). A non-significant
+(:data:`modes.decisions.no_modes.REFERENCE`) is at least 1 - alpha (lower bound,
+:data:`modes.decisions.no_modes.ABSENCE_POWER`). A non-significant
 dip alone no longer counts; the reference is fixed, not the deeper block's own effect.
 
 The presence part is power-gated too (:func:`modes.decisions.power_gate.power_gate`, issue 10
@@ -32,7 +33,13 @@ import attrs
 import numpy as np
 
 from modes.decisions import two_modes
-from modes.decisions.no_modes import _TEST, ASHMAN_D, AbsenceInput, decide_no_modes
+from modes.decisions.no_modes import (
+    _TEST,
+    ABSENCE_POWER,
+    ASHMAN_D,
+    AbsenceInput,
+    decide_no_modes,
+)
 from modes.decisions.power_gate import GATE_REPS, power_gate
 from modes.decisions.two_modes import BIC_MARGIN, LayerValues
 from modes.evidence import layer_evidence, require
@@ -75,6 +82,7 @@ INITIAL = Preregistration(
     effect_threshold=ASHMAN_D,
     effect_direction="greater",
     kind="absence",
+    min_power=ABSENCE_POWER,
 )
 
 
