@@ -7,8 +7,8 @@ layers), seeded and cached per design. The gate reads the exact (Clopper-Pearson
 bound of that power, not the point estimate: with ``reps`` simulations a point estimate of 0.8
 is as often below 0.8 as above. Under ``min_power`` (0.8; 1 - alpha for an absence claim, whose
 gate is the equivalence half of its test: :data:`modes.decisions.no_modes.ABSENCE_POWER`) the
-verdict is ``inconclusive
-(underpowered: power p at n)`` and the numbers are recorded in ``details["power"]``.
+verdict is ``inconclusive (underpowered: power p at n)`` and the numbers are recorded in
+``details["power"]``.
 
 * A presence claim's gate is a precondition: an underpowered test's "not replicated" says nothing,
   and its "replicated" reads an effect estimate inflated by selection on significance (the
