@@ -95,8 +95,7 @@ class FittedDPGMMDensity:
         per-state densities and Eq. 4's draws are computed once and averaged both ways."""
         out = {}
         for predictive, averagings in by_predictive(readings).items():
-            fitted = self.fitted.with_predictive(predictive)
-            reader = fitted if self.read_chain is None else fitted.chain(self.read_chain)
+            reader = self._reader(predictive)
             per_state = reader.log_prob_own_states(x, groups)
             rels = [reader.relative_entropy_by_averaging(group=int(g), num_samples=kl_samples,
                                                          seed=int(s))
@@ -107,7 +106,6 @@ class FittedDPGMMDensity:
                     log_density=np.asarray(own.average_states(per_state).cpu().numpy()),
                     relative_entropy=np.array([r[averaging] for r in rels]))
         return out
-
 
     def read_kl_to_all(self, group: int, readings: Sequence[Reading], num_samples: int,
                        seed: int | None = None,

@@ -297,8 +297,7 @@ class FittedDPGMM:
         ``priors`` defaults to the empirical group frequencies of the fitted data; a sequence is
         aligned with :attr:`groups`, a mapping is keyed by group id.
         """
-        scores = self.log_prob_all(x) + self._log_prior(priors)
-        return np.asarray(self.groups[torch.argmax(scores, dim=1).cpu().numpy()])
+        return self.classify_by_averaging(x, priors)[self.state_averaging]
 
     def classify_by_averaging(
         self,
@@ -459,6 +458,8 @@ class FittedDPGMM:
         One set of samples from ``g_p`` serves every ``q`` (common random numbers), so a full
         between-class KL matrix costs G sampling passes instead of G^2; entry ``g_p`` is 0.
         """
+        if not per_state:
+            return self.kl_to_all_by_averaging(g_p, num_samples, seed)[self.state_averaging]
         ip = self.group_index(g_p)
         y, log_p = self._kl_terms(ip, num_samples, seed, per_state)
         x = self._unwhiten(y, ip)
