@@ -71,6 +71,7 @@ class LayerDensityKey:
     density: ComponentKey
     measure: DensityMeasure
     settings: MeasurementSettings
+    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)
 
 
 @attrs.frozen
@@ -119,6 +120,7 @@ class SubsetKLKey:
     density: ComponentKey
     kl_samples: int
     subsets: str  # sha256 of the subsets' index lists
+    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)
 
 
 @attrs.frozen
@@ -130,3 +132,4 @@ class GenerativeKey:
     reducer: ComponentKey
     density: ComponentKey
     heldout: str  # sha256 of the held-out index lists
+    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)
