@@ -20,12 +20,13 @@ from modes.stats.claim import Preregistration
 # Claims that share expensive artifacts, by module: each module's tests get that ``xdist_group``
 # mark, and ``-n auto`` runs them with xdist's ``loadgroup`` scheduling, so each group runs on one
 # worker and workers compute different artifacts in parallel instead of waiting on each other's
-# store locks. Groups are handed out in this order, not reordered by test count. C8 and C9 read the
-# memorization scores, so they run after C5-C7 on the worker that computes them: in the resnet
-# group they waited for them (smoke, cold, 2 workers: the ResNet worker finished C1-C4 at about
-# 140 s and sat in C8 until the scores were stored at 264 s). Smoke seconds per artifact,
-# measured: memorization 264, density bins 73, C8's KLs 135, C9's classifier 34; ResNet
-# training and its 8 layer fits about 140; C10 about 250; C3 about 220; controls about 150.
+# store locks. Groups are handed out in :data:`GROUP_ORDER`, not reordered by test count. C8 and
+# C9 read the memorization scores, so they run after C5-C7 on the worker that computes them: in
+# the resnet group they waited for them (smoke, cold, 2 workers: the ResNet worker finished C1-C4
+# at about 140 s and sat in C8 until the scores were stored at 264 s). Smoke seconds per
+# artifact, measured cold (2026-12-04): memorization 126, density bins 65, C8's KLs 46, C9's
+# classifier 19; ResNet training 31 and its 8 layer fits about 110; a transformer's training
+# 20-35 and its 8 layer fits about 85; the plain CNN's training 13 and its 16 layer fits 170.
 ARTIFACT_GROUPS: dict[str, str] = {
     "test_c05_memorization_jump.py": "memorization",  # trains the ensemble and the bin models
     "test_c06_fscore_tracks_memorization.py": "memorization",
@@ -80,15 +81,39 @@ def _split_controls(group: str, item: pytest.Item) -> str:
     return f"controls-{claim}" if claim else group
 
 
+# The order groups are handed out in. xdist's loadgroup gives a worker its next group as soon as
+# it has at most two tests pending, so the ResNet worker takes the third and the fourth group
+# within seconds of finishing C1 (~150 s in), and the memorization worker the fifth once C7 is done
+# (~210 s), with C8 and C9 still to run. Measured cold (smoke, 2 workers, group seconds):
+# memorization ~280, resnet ~157, transformers ~230, plain-cnn ~185, controls ~120 (C10's 62).
+# With plain-cnn third, one worker ran resnet + transformers + plain-cnn (~590 s) while the other
+# finished memorization and every control by ~400 s and sat idle; this order gives the
+# transformers and C10's controls to the ResNet worker and plain-cnn to the memorization worker.
+GROUP_ORDER = ("memorization", "resnet", "transformers", "controls-C10", "plain-cnn")
+
+
+def _rank(group: str | None) -> int:
+    """Where group ``group`` runs: :data:`GROUP_ORDER`, then the other controls, then unknown
+    modules (each its own group)."""
+    if group in GROUP_ORDER:
+        return GROUP_ORDER.index(group)
+    return len(GROUP_ORDER) + (0 if group is not None and group.startswith("controls") else 1)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker appends the group to each node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each claim with its artifact group and run them in :data:`ARTIFACT_GROUPS` order
-    (unknown modules last, each its own group)."""
+    """Mark each claim with its artifact group and run the groups in :data:`GROUP_ORDER`
+    (tests within a group, and the other controls, in :data:`ARTIFACT_GROUPS` module order)."""
+    groups: dict[str, str | None] = {}
     for item in items:
-        if (group := ARTIFACT_GROUPS.get(_module(item.nodeid))) is not None:
-            item.add_marker(pytest.mark.xdist_group(_split_controls(group, item)))
-    items.sort(key=lambda item: _ORDER.index(m) if (m := _module(item.nodeid)) in _ORDER
-               else len(_ORDER))
+        group = ARTIFACT_GROUPS.get(_module(item.nodeid))
+        if group is not None:
+            group = _split_controls(group, item)
+            item.add_marker(pytest.mark.xdist_group(group))
+        groups[item.nodeid] = group
+    items.sort(key=lambda item: (
+        _rank(groups[item.nodeid]),
+        _ORDER.index(m) if (m := _module(item.nodeid)) in _ORDER else len(_ORDER)))
 
 
 @pytest.fixture
