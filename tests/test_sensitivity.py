@@ -19,7 +19,6 @@ from modes.scenario import Scenario, ScenarioConfig
 from modes.sensitivity import (
     CHOICE_NAMES,
     NEEDS_REFIT,
-    NEEDS_REREAD,
     NEEDS_RETRAIN,
     NOT_APPLICABLE,
     Cell,
@@ -194,53 +193,6 @@ def test_predictive_and_averaging_variants_share_the_default_runs_fit(
     assert centred._choices() == {"svd_centre": True} and base._choices() == {}
     centred.layer_densities("resnet18")
     assert _computed(caplog, "layer-density") == fits + 4
-
-
-def test_only_the_backbones_own_layer_fits_store_every_reading_without_the_option(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Another backbone's layer fit (C3's control CNN, C10's transformers) stores its own
-    reading: a predictive variant refits it, and its claims' cheap cells say they need
-    --modes-sensitivity. With the option (``all_readings``) it stores every reading and the
-    variant refits nothing; the own reading is the same numbers either way."""
-    from modes.decisions.on_scenario import DECIDERS
-    from modes.store import ArtifactStore
-
-    rng = np.random.default_rng(1)
-    labels = np.repeat(np.arange(3), 20)
-    reps = save_representations(tmp_path / "reps.npz", labels,
-                                [rng.normal(size=(60, 4)) + labels[:, None] for _ in range(2)])
-    base = Scenario(ScenarioConfig(overrides=TINY_OVERRIDES, representations=reps.path),
-                    ArtifactStore(tmp_path / "store"))
-    x = base.representations("resnet18")
-    layer = list(x)[-1]
-
-    def fit(scenario: Scenario, name: str) -> np.ndarray:
-        return scenario._layer_density(name, layer, 1, 2, x[layer], "checked").log_density
-
-    caplog.set_level("INFO", logger="modes.store")
-    own = fit(base, "plain_cnn")
-    fit(base.variant(predictive="authors"), "plain_cnn")
-    assert _computed(caplog, "layer-density") == 2  # the variant refits
-    # (a file's representations are keyed by the file, whichever backbone reads them)
-    fit(base, "resnet18")
-    fit(base.variant(predictive="authors"), "resnet18")
-    assert _computed(caplog, "layer-density") == 3  # the backbone's own: every reading
-    every = Scenario(attrs.evolve(base.config, all_readings=True),
-                     ArtifactStore(tmp_path / "every"))
-    np.testing.assert_array_equal(fit(every, "plain_cnn"), own)
-    fit(every.variant(predictive="authors"), "plain_cnn")
-    assert _computed(caplog, "layer-density") == 4  # one fit, every reading
-
-    rereads = {c: DECIDERS[c] for c in ("C3", "C8", "C9", "C10")}
-    assert all(d.rereads == frozenset({"density"}) for d in rereads.values())
-    assert not any(DECIDERS[c].rereads for c in ("C1", "C1s", "C2", "C4", "C5"))
-    stub = sensitivity_table(StubScenario(), {"C3": attrs.evolve(
-        rereads["C3"], decide=_decide_on_predictive)}, refit=False)
-    assert stub.cells["C3"] == {}
-    assert {stub.reason("C3", c.name) for c in choices(refit=False)} == {NEEDS_REREAD}
-    full = sensitivity_table(StubScenario(), {"C3": attrs.evolve(
-        rereads["C3"], decide=_decide_on_predictive)}, refit=True)
-    assert set(full.cells["C3"]) == set(CHOICE_NAMES) - {"noise_space=pixel"}
 
 
 def test_a_noise_space_variant_is_a_profile_override(tmp_path: Path) -> None:

@@ -163,8 +163,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("sensitivity", "the sensitivity table with every analytic choice: also the "
            "refitting ones (block_update=independent, svd_centre=True, noise_space=pixel: new "
            "chains or noise models per choice); without it only the predictive and averaging "
-           "choices, which re-read the default run's chains (modes.sensitivity; only the "
-           "backbone's own layer fits store every reading without it)", False,
+           "choices, which re-read the default run's chains (modes.sensitivity)", False,
            action="store_true"),
 )
 
@@ -253,7 +252,6 @@ def scenario_config(config: pytest.Config) -> ScenarioConfig:
         pretrained=parse_pretrained(option(config, "pretrained")),
         representations=option(config, "representations"),
         authors_files=option(config, "authors-files"),
-        all_readings=bool(option(config, "sensitivity")),
     )
     config.stash[SCENARIO_CONFIG] = made
     return made

@@ -34,12 +34,10 @@ from modes.components.protocols import (
 from modes.measures import (
     MEASURES,
     PAPER_POOLED,
-    READINGS,
     DensityMeasure,
     LayerMeasurement,
     ModelFactory,
     NullMeasurement,
-    Reading,
     SamplerSettings,
     class_total_correlations,
     measure_layer_readings,
@@ -179,10 +177,6 @@ class ScenarioConfig:
     averaging: str | None = None
     svd_centre: bool | None = None
     block_update: str | None = None
-    # store every reading (modes.measures.READINGS) with every fit, not only where the cheap
-    # columns of the sensitivity table read them (Scenario.stored_readings): --modes-sensitivity.
-    # What is stored, never a verdict: a reading's numbers are the same either way
-    all_readings: bool = False
 
     def components(self) -> dict[str, str]:
         return {"dataset": self.dataset, "backbone": self.backbone, "tap": self.tap,
@@ -508,18 +502,6 @@ class Scenario:
             m = attrs.evolve(m, averaging=self.config.averaging)
         return m
 
-    def stored_readings(self, reading: Reading, cheap: bool) -> tuple[Reading, ...]:
-        """The readings a fit stores: every one (:data:`modes.measures.READINGS`) where the
-        sensitivity table's cheap columns read them (``cheap``: the run's own backbone's layer
-        fits, which C1, C1s, C2, C4 and C5 decide on) or with :attr:`ScenarioConfig.all_readings`
-        (``--modes-sensitivity``); else ``reading`` alone. The other fits (the control CNN's,
-        the transformers', Fig. 4's and A.11's) are a third of a smoke run's density cost, and
-        their five other readings would add about half of it again (measured: +4.4 s on a 14 s
-        checked layer fit, about 100 of C8's 135-158 s), so their cheap cells need
-        ``--modes-sensitivity`` (:data:`modes.sensitivity.NEEDS_REREAD`). The reading's numbers
-        do not depend on which others are stored with it (same draws, same states)."""
-        return READINGS if cheap or self.config.all_readings else (reading,)
-
     def reducer(self, dims: int) -> Reducer:
         """The configured reducer with ``dims`` components (and the configured SVD centring)."""
         extra = {} if self.config.svd_centre is None else {"centre": self.config.svd_centre}
@@ -557,31 +539,28 @@ class Scenario:
         seed = self.seed("layer-density", index)
         how = self.measure(measure)
         models = self.density_models(how.fit)  # one fit for every reading
-        readings = self.stored_readings(how.reading, cheap=name == self.config.backbone)
 
-        # one fit per (layer, measure, refitting choices), read with every reading it stores
-        # (stored_readings) together: a predictive or averaging variant of the scenario loads
-        # the default run's artifact and picks its own reading
+        # one fit per (layer, measure, refitting choices), read with every reading of
+        # modes.measures.READINGS and stored together: a predictive or averaging variant of the
+        # scenario loads the default run's artifact and picks its own reading
         def compute() -> dict[str, np.ndarray]:
             x, curve, dims = self._reduced(layer, index, num_layers, x_full)
             m = measure_layer_readings(x, labels, how.fit, self.sampler_settings(), seed=seed,
-                                       device=self.config.device, models=models,
-                                       readings=readings)
+                                       device=self.config.device, models=models)
             return {**readings_to_arrays(m), "dims": np.array(dims), "variance_curve": curve}
 
         def compute_nulls() -> dict[str, np.ndarray]:
             x, _, _ = self._reduced(layer, index, num_layers, x_full)
             return readings_to_arrays(measure_nulls_readings(
                 x, labels, how.fit, self.sampler_settings(), seed=seed,
-                device=self.config.device, models=models, readings=readings))
+                device=self.config.device, models=models))
 
         d = self.scale.density
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
         request = LayerDensityKey(
             representations=self.representations_key(name), layer=layer, dims=dims,
             reducer=self.reducer_key(dims), density=self.density_key(how.fit, seed),
-            measure=how.fit, settings=MeasurementSettings(folds=d.folds, kl_samples=d.kl_samples),
-            readings=tuple(r.key for r in readings))
+            measure=how.fit, settings=MeasurementSettings(folds=d.folds, kl_samples=d.kl_samples))
         out = self.store.get_or_compute("layer-density", request, compute)
         m = LayerMeasurement.from_arrays(reading_arrays(out, how.reading))
         classes = np.unique(labels)
@@ -805,27 +784,23 @@ class Scenario:
         subsets = self.fitting_subsets()
         dims = self._dims(reps)
 
-        # one fit per layer, its KLs read with every reading it stores (stored_readings) and
+        # one fit per layer, its KLs read with every reading of modes.measures.READINGS and
         # stored together ("<reading>/kl_<subset>"): a predictive or averaging variant of the
         # scenario loads the default run's artifact and picks its own reading
-        measure = self.read_as(PAPER_POOLED)
-        readings = self.stored_readings(measure.reading, cheap=False)
-
         def compute() -> dict[str, np.ndarray]:
             return subset_divergences(
                 reps, self.dataset.train_labels.numpy(), self.dataset.num_classes, subsets,
                 dims, self.reducer, self.density_models(PAPER_POOLED),
                 [self.seed("subset-divergences", li) for li in range(len(reps))],
-                self.scale.density.kl_samples, PAPER_POOLED, readings).to_arrays()
+                self.scale.density.kl_samples, PAPER_POOLED).to_arrays()
 
         request = SubsetKLKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.seed("subset-divergences")),
-            kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets),
-            readings=tuple(r.key for r in readings))
+            kl_samples=self.scale.density.kl_samples, subsets=_digest(subsets))
         stored = self.store.get_or_compute("subset-kl", request, compute, READINGS_VERSION)
-        return SubsetKLReadings.from_arrays(stored).read(measure.reading)
+        return SubsetKLReadings.from_arrays(stored).read(self.read_as(PAPER_POOLED).reading)
 
     def generative_classification(self, name: str) -> GenerativePredictions:
         """Eq. A.7's generative classifier of the held-out subsets of :meth:`heldout_subsets`
@@ -841,27 +816,23 @@ class Scenario:
         held = self.heldout_subsets()
         dims = self._dims(reps)
 
-        # one fit per layer, its predictions read with every reading it stores and stored
-        # together ("<reading>/predictions"), as subset_divergences' KLs
-        measure = self.read_as(PAPER_POOLED)
-        readings = self.stored_readings(measure.reading, cheap=False)
-
+        # one fit per layer, its predictions read with every reading and stored together
+        # ("<reading>/predictions"), as subset_divergences' KLs
         def compute() -> dict[str, np.ndarray]:
             return generative_classification(
                 reps, self.dataset.train_labels.numpy(), held, dims, self.reducer,
                 self.density_models(PAPER_POOLED),
                 [self.seed("generative-classification", li) for li in range(len(reps))],
-                PAPER_POOLED, readings).to_arrays()
+                PAPER_POOLED).to_arrays()
 
         request = GenerativeKey(
             representations=self.representations_key(name), dims=dims,
             reducer=self.reducer_key(dims[-1]),
             density=self.density_key(PAPER_POOLED, self.seed("generative-classification")),
-            heldout=_digest({"held": [heldout_indices(held)]}),
-            readings=tuple(r.key for r in readings))
+            heldout=_digest({"held": [heldout_indices(held)]}))
         stored = self.store.get_or_compute("generative-classifier", request, compute,
                                            READINGS_VERSION)
-        return GenerativeReadings.from_arrays(stored).read(measure.reading)
+        return GenerativeReadings.from_arrays(stored).read(self.read_as(PAPER_POOLED).reading)
 
 
 READINGS_VERSION = "2"

@@ -11,12 +11,9 @@ A choice is one :class:`ScenarioConfig` change (:meth:`modes.scenario.Scenario.v
 * ``averaging``: the state average alone (``log``: the authors' mean of log-densities) with the
   measurement's own predictive weights.
 
-  Neither refits where the fit stores every reading (:data:`modes.measures.READINGS`, read from
-  the same kept states and stored together; :meth:`modes.scenario.Scenario.stored_readings`): a
-  variant loads the default run's artifact and picks its reading. The run's own backbone's layer
-  fits (C1, C1s, C2, C4, C5) always do; the other fits (C3's control CNN, C10's transformers,
-  C8's and C9's subset fits) store their own reading only unless ``--modes-sensitivity``, since
-  five more readings would add about half to a smoke run's density cost for them.
+  Neither refits: every fit of the density stage is read with every reading
+  (:data:`modes.measures.READINGS`) from the same kept states and stored together, so a variant
+  loads the default run's artifact and picks its reading.
 * ``block_update``: ``independent`` (the authors' sampler) against the default ``metropolis``:
   refits.
 * ``svd_centre``: centred SVD (PCA) against the paper's uncentred one: refits.
@@ -28,11 +25,10 @@ decided by its own scenario decision (:data:`modes.decisions.on_scenario.DECIDER
 variant. Every claim has a cell or a reason for every choice (:data:`CHOICES`), never a silent
 gap: a choice that touches none of the inputs a claim reads is not applicable
 (:data:`NOT_APPLICABLE`); a refitting choice without ``--modes-sensitivity`` says it needs it
-(:data:`NEEDS_REFIT`), and so does a cheap choice for a claim whose fits store their own reading
-only (:data:`NEEDS_REREAD`) or that retrains models on what the choice changes (C6, C7: the
-density bins are cut from the densities, so another reading retrains every bin's models:
-:data:`NEEDS_RETRAIN`; C5 reads only the bins' memorization and class mix, so its re-reading
-stays cheap). Each cell is the claim's own verdict (before the run's Holm
+(:data:`NEEDS_REFIT`), and so does a cheap choice for a claim that retrains models on what the
+choice changes (C6, C7: the density bins are cut from the densities, so another reading retrains
+every bin's models: :data:`NEEDS_RETRAIN`; C5 reads only the bins' memorization and class mix, so
+its re-reading stays cheap). Each cell is the claim's own verdict (before the run's Holm
 correction), its p-value, effect size and seconds.
 """
 
@@ -89,7 +85,6 @@ def choices(refit: bool) -> tuple[Choice, ...]:
 NOT_APPLICABLE = "n/a (changes none of the claim's inputs)"
 NEEDS_REFIT = "needs --modes-sensitivity (refits)"
 NEEDS_RETRAIN = "needs --modes-sensitivity (retrains bin models)"
-NEEDS_REREAD = "needs --modes-sensitivity (its fits store their own reading only)"
 
 
 @attrs.frozen
@@ -165,9 +160,6 @@ class Decides(Protocol):
     @property
     def retrains(self) -> frozenset[str]: ...
 
-    @property
-    def rereads(self) -> frozenset[str]: ...
-
 
 def _timed(decide: Callable[[Any], ClaimResult], scenario: Any) -> Cell:
     started = time.perf_counter()
@@ -186,8 +178,6 @@ def not_run_reason(choice: Choice, decider: Decides, refit: bool) -> str | None:
         return NEEDS_REFIT
     if choice.touches in decider.retrains:
         return NEEDS_RETRAIN
-    if choice.touches in decider.rereads:
-        return NEEDS_REREAD
     return None
 
 

@@ -71,7 +71,6 @@ class LayerDensityKey:
     density: ComponentKey
     measure: DensityMeasure
     settings: MeasurementSettings
-    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)
 
 
 @attrs.frozen
@@ -120,7 +119,6 @@ class SubsetKLKey:
     density: ComponentKey
     kl_samples: int
     subsets: str  # sha256 of the subsets' index lists
-    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)
 
 
 @attrs.frozen
@@ -132,4 +130,3 @@ class GenerativeKey:
     reducer: ComponentKey
     density: ComponentKey
     heldout: str  # sha256 of the held-out index lists
-    readings: tuple[str, ...]  # the readings stored with the fit (Scenario.stored_readings)

@@ -206,16 +206,12 @@ class ScenarioDecider:
     a choice that touches none of them does not apply to the claim. ``retrains``: the inputs
     whose change retrains models before the claim can be decided (C6, C7: the density bins are
     cut from the densities, so another reading retrains every bin's models), which makes even
-    a choice that re-reads the chains a refitting cell (:mod:`modes.sensitivity`). ``rereads``:
-    the inputs read from fits that store their own reading only unless ``--modes-sensitivity``
-    (:meth:`modes.scenario.Scenario.stored_readings`: every fit but the run's own backbone's
-    layer fits), so another reading of them refits."""
+    a choice that re-reads the chains a refitting cell (:mod:`modes.sensitivity`)."""
 
     claim_id: str
     decide: Callable[[Any], ClaimResult]
     reads: frozenset[str]
     retrains: frozenset[str] = frozenset()
-    rereads: frozenset[str] = frozenset()
 
 
 DENSITY = frozenset({"density"})
@@ -223,17 +219,15 @@ DECIDERS: dict[str, ScenarioDecider] = {d.claim_id: d for d in (
     ScenarioDecider("C1", two_modes, DENSITY),
     ScenarioDecider("C1s", low_spread, DENSITY),
     ScenarioDecider("C2", no_modes_shallow, DENSITY),
-    # the control CNN's fits: their own reading only (Scenario.stored_readings)
-    ScenarioDecider("C3", plain_cnn_uniform, DENSITY, rereads=DENSITY),
+    ScenarioDecider("C3", plain_cnn_uniform, DENSITY),
     ScenarioDecider("C4", not_compact_but_complex, DENSITY),
     # the bins' memorization and class mix only: no bin model, so a re-reading is cheap
     ScenarioDecider("C5", memorization_jump, DENSITY),
     ScenarioDecider("C6", fscore_tracking, DENSITY, retrains=DENSITY),
     ScenarioDecider("C7", robustness_drop, frozenset({"density", "robustness"}),
                     retrains=DENSITY),
-    # their own fits of the Fig. 4 / A.11 subsets and the transformers' fits: their own reading
-    # only, as C3's
-    ScenarioDecider("C8", where_classes_fit, DENSITY, rereads=DENSITY),
-    ScenarioDecider("C9", generative_classifier, DENSITY, rereads=DENSITY),
-    ScenarioDecider("C10", transformers, DENSITY, rereads=DENSITY),
+    # their own fits of the Fig. 4 / A.11 subsets, every reading stored at fit time: cheap
+    ScenarioDecider("C8", where_classes_fit, DENSITY),
+    ScenarioDecider("C9", generative_classifier, DENSITY),
+    ScenarioDecider("C10", transformers, DENSITY),
 )}

@@ -73,15 +73,15 @@ def subset_classes(subsets: Mapping[str, Sequence[np.ndarray]],
 def subset_divergences(reps: Mapping[str, np.ndarray], labels: np.ndarray, num_classes: int,
                        subsets: Mapping[str, Sequence[np.ndarray]], dims: Sequence[int],
                        reducer: Callable[[int], Reducer], models: ModelFactory,
-                       seeds: Sequence[int], kl_samples: int, measure: DensityMeasure,
-                       readings: tuple[Reading, ...] = READINGS) -> SubsetKLReadings:
+                       seeds: Sequence[int], kl_samples: int,
+                       measure: DensityMeasure) -> SubsetKLReadings:
     """Fig. 4 on representations ``reps`` (layer -> (N, d_l), in layer order).
 
     Per layer ``l``: reduce every example to ``dims[l]`` with ``reducer`` (fitted on all of
     them), fit one density per (subset, class) with ``models(seeds[l])`` (a class in two subsets
     is two groups), and read Eq. 4's KL divergence from each class to every other class of its
     subset (only those: a third of the KLs to every group) with ``kl_samples`` Monte Carlo
-    samples, under each of ``readings`` (:func:`modes.measures.kl_to_all_readings`; a model
+    samples, under every reading of the fit (:func:`modes.measures.kl_to_all_readings`; a model
     without readings is stored as ``measure``'s reading).
     """
     layers = list(reps)
@@ -93,7 +93,7 @@ def subset_divergences(reps: Mapping[str, np.ndarray], labels: np.ndarray, num_c
     out: dict[str, dict[str, np.ndarray]] = {}
     if min(len(c) for c in classes.values()) < 2:  # no KL: every reading undefined
         return SubsetKLReadings(kl={r.key: {s: np.full(shape[s], np.nan) for s in subsets}
-                                    for r in readings}, classes=classes)
+                                    for r in READINGS}, classes=classes)
     for li, layer in enumerate(layers):
         x_all = reducer(dims[li]).fit(reps[layer]).transform(reps[layer])
         xs, gs = [], []
@@ -106,7 +106,7 @@ def subset_divergences(reps: Mapping[str, np.ndarray], labels: np.ndarray, num_c
             ids = [si * num_classes + int(c) for c in classes[s]]
             for a, ca in enumerate(classes[s]):
                 rows = kl_to_all_readings(fitted, si * num_classes + int(ca), kl_samples,
-                                          measure, readings, targets=ids)
+                                          measure, targets=ids)
                 for key, row in rows.items():
                     out.setdefault(key, {}).setdefault(s, np.full(shape[s], np.nan))[li, a] = row
             for by_subset in out.values():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 import numpy as np
 
-from modes.components.density.readings import READINGS, Reading
+from modes.components.density.readings import Reading
 from modes.components.protocols import Reducer
 from modes.measures import DensityMeasure, ModelFactory, classify_readings
 
@@ -72,13 +72,13 @@ def heldout_indices(held: Mapping[str, np.ndarray]) -> np.ndarray:
 def generative_classification(reps: Mapping[str, np.ndarray], labels: np.ndarray,
                               held: Mapping[str, np.ndarray], dims: Sequence[int],
                               reducer: Callable[[int], Reducer], models: ModelFactory,
-                              seeds: Sequence[int], measure: DensityMeasure,
-                              readings: tuple[Reading, ...] = READINGS) -> GenerativeReadings:
+                              seeds: Sequence[int],
+                              measure: DensityMeasure) -> GenerativeReadings:
     """Eq. A.7 on representations ``reps`` (layer -> (N, d_l), in layer order).
 
     Per layer ``l``: fit ``reducer(dims[l])`` and the class densities ``models(seeds[l])`` on
     every example but the held-out ones, then classify the held-out examples (class priors: the
-    fitted data's class frequencies) under each of ``readings``
+    fitted data's class frequencies) under every reading of the fit
     (:func:`modes.measures.classify_readings`; a model without readings is stored as
     ``measure``'s reading)."""
     layers = list(reps)
@@ -93,7 +93,7 @@ def generative_classification(reps: Mapping[str, np.ndarray], labels: np.ndarray
         fitted = models(seeds[li]).fit(fitted_reducer.transform(reps[layer][train_idx]),
                                        labels[train_idx])
         read = classify_readings(fitted, fitted_reducer.transform(reps[layer][held_all]),
-                                 measure, readings)
+                                 measure)
         for key, predicted in read.items():
             preds.setdefault(key, np.empty((len(layers), len(held_all)), dtype=np.int64))[
                 li] = predicted

@@ -26,12 +26,10 @@ NOTE = ("Each claim decided again under each analytic choice where the paper's t
         "authors' code differ, everything else as in the default analysis: its own verdict "
         "before the run's Holm correction (p, effect size). The predictive and averaging "
         "choices re-read the default run's chains (no new sampling), except for C6 and C7, "
-        "whose bin models are retrained on the bins cut from the re-read densities; the fits "
-        "of C3, C8, C9 and C10 store their own reading only unless --modes-sensitivity is "
-        "given; block update, SVD centring and noise space refit. Refitting and retraining "
-        "cells run with --modes-sensitivity; a cell not run says why ('n/a': the choice "
-        "changes none of the claim's inputs). 'robust': every choice run gives the default "
-        "verdict.")
+        "whose bin models are retrained on the bins cut from the re-read densities; block "
+        "update, SVD centring and noise space refit. Refitting and retraining cells run with "
+        "--modes-sensitivity; a cell not run says why ('n/a': the choice changes none of the "
+        "claim's inputs). 'robust': every choice run gives the default verdict.")
 
 
 def write_row(records: Path | str, run_id: str, table: SensitivityTable) -> Path:
