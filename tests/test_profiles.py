@@ -44,10 +44,11 @@ def leaves(obj: Any, prefix: str = "") -> dict[str, Any]:
 # checked when the two were merged. And `density`, which gained `split_merge` (4 split-merge moves
 # per sweep of the checked measure; issue 9's planted classes). And smoke's `memorization`: 48
 # trials of half-size subsets instead of 80 of 0.7 (the smoke run's largest artifact, 0.43x the
-# training), with smoke.json re-measured.
+# training), and smoke's `density`: 3 chains, 48 sweeps and 128 Eq. 4 draws (the 10-minute smoke
+# run), with smoke.json re-measured.
 SECTION_KEYS = {
     "smoke": {"data": "486bd8363e6a467c5716421e", "train": "7080a74e79dbfe481d474399",
-              "density": "9cd9491e97428e8e24fe92ba", "memorization": "dc4b568a84bc47a33f0445fb",
+              "density": "4e2dd43915df670e404fdd71", "memorization": "dc4b568a84bc47a33f0445fb",
               "robustness": "3f364f607f15632de2cbb420", "fitting": "d5ff5b4d2b4f48046a917576",
               "transformer_finetune": "4398662fbbdf50662b45624c"},
     "full": {"data": "876b0f6383f25e2921a5efca", "train": "5b53fdb913dc4ff85219893d",
@@ -97,7 +98,7 @@ def test_unknown_profile_lists_the_known_ones() -> None:
     ({"data": {"num_classes": True}}, r"data\.num_classes must be an integer, got True"),
     ({"density": 60}, r"density must be a table of DensityScale settings"),
     ({"density": {"sweeps": 0}}, r"density\.sweeps must be >= 1, got 0"),
-    ({"density": {"burn_in": 60}}, r"density\.burn_in must be below sweeps \(60\), got 60"),
+    ({"density": {"burn_in": 48}}, r"density\.burn_in must be below sweeps \(48\), got 48"),
     ({"robustness": {"noise_space": "raw"}}, r"robustness\.noise_space must be one of"),
     ({"family_alpha": 1.5}, r"family_alpha must lie in \(0, 1\), got 1\.5"),
     ({"name": "x"}, r"named by its file"),
@@ -162,7 +163,7 @@ def test_overrides_are_recorded_canonically() -> None:
     ("density.sweeps=many", r"density\.sweeps must be an integer, got 'many'"),
     ("train.hflip=1", r"train\.hflip must be true or false, got 1"),
     ("density.sweeps=0", r"density\.sweeps must be >= 1, got 0"),
-    ("density.burn_in=500", r"density\.burn_in must be below sweeps \(60\), got 500"),
+    ("density.burn_in=500", r"density\.burn_in must be below sweeps \(48\), got 500"),
     ("robustness.noise_space=raw", r"robustness\.noise_space must be one of \['normalized'"),
     ("family_alpha=1", r"family_alpha must lie in \(0, 1\), got 1\.0"),
     ("density.sweeps", r"an override is SECTION\.KEY=VALUE"),
