@@ -6,6 +6,8 @@ on one group (seconds per point-sweep); sklearn's BayesianGaussianMixture (DP pr
 wall time and held-out log-likelihood next to ours on the same groups.
 
     python benchmarks/bench_density.py --sweeps 3 --dims 64 16
+    python benchmarks/bench_density.py --dims 64 --chains 4 --prior firm --split-merge 4 \
+        --no-baselines  # the checked measurement's sampler
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=1,
                         help="chains per group, from the checked measurement's dispersed starts")
     parser.add_argument("--prior", default="authors", choices=sorted(PRIORS))
+    parser.add_argument("--split-merge", type=int, default=0,
+                        help="split-merge moves per sweep (the checked measurement: 4)")
     parser.add_argument("--no-baselines", action="store_true",
                         help="time our sampler only (skip plain CGS and sklearn)")
     parser.add_argument("--quality-groups", type=int, default=4)
@@ -132,6 +136,7 @@ def main() -> None:
             chains=args.chains,
             starts=DISPERSED_STARTS[: args.chains] if args.chains > 1 else ("random",),
             prior=args.prior,
+            split_merge=args.split_merge,
         )
         start = time.perf_counter()
         fitted_big = model.fit(
@@ -148,8 +153,8 @@ def main() -> None:
             f"{per_sweep.mean():.3f} s/sweep (min {per_sweep.min():.3f}) -> 400 sweeps "
             f"{400 * per_sweep.mean() / 60:.1f} min; peak RSS so far {rss_gb:.2f} GB "
             f"(+ {kept_gb:.2f} GB for the 20 kept states of a 400-sweep run); "
-            f"{args.chains} chain(s), prior {args.prior}: {per_sweep.mean() / args.chains:.3f} "
-            f"s/sweep per chain"
+            f"{args.chains} chain(s), prior {args.prior}, {args.split_merge} split-merge moves: "
+            f"{per_sweep.mean() / args.chains:.3f} s/sweep per chain"
         )
         if args.no_baselines:
             continue
