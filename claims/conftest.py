@@ -24,9 +24,10 @@ from modes.stats.claim import Preregistration
 # C9 read the memorization scores, so they run after C5-C7 on the worker that computes them: in
 # the resnet group they waited for them (smoke, cold, 2 workers: the ResNet worker finished C1-C4
 # at about 140 s and sat in C8 until the scores were stored at 264 s). Smoke seconds per
-# artifact, measured cold (2026-12-04): memorization 126, density bins 65, C8's KLs 46, C9's
-# classifier 19; ResNet training 31 and its 8 layer fits about 110; a transformer's training
-# 20-35 and its 8 layer fits about 85; the plain CNN's training 13 and its 16 layer fits 170.
+# artifact, measured cold (2026-12-04, the smoke profile as shipped): memorization 112, density
+# bins 68, C8's KLs 31, C9's classifier 18; ResNet training 31 and its 8 layer fits 67; a
+# transformer's training 19-35 and its 8 layer fits 71-80; the plain CNN's training 14 and its
+# 16 layer fits 142.
 ARTIFACT_GROUPS: dict[str, str] = {
     "test_c05_memorization_jump.py": "memorization",  # trains the ensemble and the bin models
     "test_c06_fscore_tracks_memorization.py": "memorization",
@@ -84,11 +85,13 @@ def _split_controls(group: str, item: pytest.Item) -> str:
 # The order groups are handed out in. xdist's loadgroup gives a worker its next group as soon as
 # it has at most two tests pending, so the ResNet worker takes the third and the fourth group
 # within seconds of finishing C1 (~150 s in), and the memorization worker the fifth once C7 is done
-# (~210 s), with C8 and C9 still to run. Measured cold (smoke, 2 workers, group seconds):
-# memorization ~280, resnet ~157, transformers ~230, plain-cnn ~185, controls ~120 (C10's 62).
-# With plain-cnn third, one worker ran resnet + transformers + plain-cnn (~590 s) while the other
-# finished memorization and every control by ~400 s and sat idle; this order gives the
-# transformers and C10's controls to the ResNet worker and plain-cnn to the memorization worker.
+# (~210 s), with C8 and C9 still to run. Measured cold (smoke, 2 workers, group seconds, before
+# the sampler was sized down): memorization ~280, resnet ~157, transformers ~230, plain-cnn ~185,
+# controls ~120 (C10's 62). With plain-cnn third, one worker ran resnet + transformers +
+# plain-cnn (~590 s) while the other finished memorization and every control by ~400 s and sat
+# idle; this order gives the transformers and C10's controls to the ResNet worker and plain-cnn
+# to the memorization worker (both workers busy to the end: 190% CPU). As shipped: memorization
+# ~235, resnet ~110, transformers ~216, plain-cnn ~158.
 GROUP_ORDER = ("memorization", "resnet", "transformers", "controls-C10", "plain-cnn")
 
 
