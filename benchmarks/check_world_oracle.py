@@ -10,7 +10,10 @@ radius and seed it prints the planted group's class-mean separation from the Gau
 sds of the Gaussian group's class means (C1's pre-registered effect: 8 sd, a quarter of the
 classes), the ratio of the two groups' class-mean sds, the dip test's p and the BIC margin of two
 Gaussians over one on the class means (C1's rule: dip p < 0.01 and margin > 10 at every deep
-stage). This is what C1 could see if the density model were exact.
+stage), and the largest-gap split that C1s and C4 read
+(:func:`modes.stats.split.largest_gap_split`): classes on its high side, and how many of them are
+planted. This is what C1 could see if the
+density model were exact.
 
 Then, for comparison with C1's power gate (whose reference effect has two groups of equal
 class-mean sd): the one-stage dip test's rejection rate at alpha 0.01 on ``--classes`` class means,
@@ -28,6 +31,7 @@ from scipy.special import logsumexp
 
 from modes.experiments.worlds import blob_class
 from modes.stats.modality import dip_test, mixture_bic
+from modes.stats.split import largest_gap_split
 
 
 def planted_log_density(n: int, d: int, components: int, radius: float,
@@ -63,8 +67,9 @@ def main() -> None:
     p.add_argument("--sd-ratios", type=float, nargs="+", default=[1.0, 1.25, 1.5, 1.75])
     p.add_argument("--reps", type=int, default=400)
     a = p.parse_args()
-    print("| radius | seed | separation (sd) | sd ratio planted / Gaussian | dip p | BIC margin |")
-    print("|---|---|---|---|---|---|")
+    print("| radius | seed | separation (sd) | sd ratio planted / Gaussian | dip p | BIC margin | "
+          "gap split: high side (planted) |")
+    print("|---|---|---|---|---|---|---|")
     for radius in a.radii:
         for seed in a.seeds:
             rng = np.random.default_rng(seed)
@@ -75,9 +80,11 @@ def main() -> None:
                     a.n, a.d, a.components, radius, rng).mean() for is_planted in planted])
             high, low = means[planted], means[~planted]
             separation = (high.mean() - low.mean()) / low.std(ddof=1)
+            split = largest_gap_split(means).high
             print(f"| {radius} | {seed} | {separation:.1f} | "
                   f"{high.std(ddof=1) / low.std(ddof=1):.2f} | {dip_test(means).p_value:.3f} | "
-                  f"{mixture_bic(means).delta:.1f} |", flush=True)
+                  f"{mixture_bic(means).delta:.1f} | {split.sum()} ({(split & planted).sum()} of "
+                  f"{planted.sum()}) |", flush=True)
     print("\n| high group's sd / low group's | dip p < 0.01 (one stage) |")
     print("|---|---|")
     n_high = round(a.planted_fraction * a.classes)
