@@ -6,8 +6,10 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
+import torch
 
 from modes import registry
 from modes.measures import mean_pairwise_distance
@@ -58,6 +60,23 @@ def test_third_party_backbone_runs_unchanged(tmp_path: Path) -> None:
     with registry.scoped([ep]):
         scenario = tiny_scenario(tmp_path, "third_party_net")
         check_layers(scenario, "third_party_net", 2)
+
+
+def test_third_party_backbone_weights_follow_the_run_seed_alone(tmp_path: Path) -> None:
+    # a backbone without a BackboneSpec is trained from the weights it is built with: they must
+    # not depend on what drew from torch's global generator before (CI once trained a different
+    # network in this test than a local run, and met a class with a dead ReLU channel)
+    ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
+                    group=registry.ENTRY_POINT_GROUP)
+    with registry.scoped([ep]):
+        scenario = tiny_scenario(tmp_path, "third_party_net")
+        first = scenario.backbone("third_party_net").module().state_dict()
+        torch.rand(7)  # some other draw from the global generator in between
+        again = scenario.backbone("third_party_net").module().state_dict()
+        other = Scenario(attrs.evolve(scenario.config, seed=1), scenario.store)
+        moved = other.backbone("third_party_net").module().state_dict()
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], moved[k]) for k in first)
 
 
 def test_mean_pairwise_distance_matches_brute_force() -> None:

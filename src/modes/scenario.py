@@ -308,10 +308,15 @@ class Scenario:
                            "hidden": self.scale.transformer_width}
         if (path := self.pretrained_file(name)) is not None:
             kwargs["pretrained"] = path
-        built: Backbone = registry.create(
-            "backbone", name, num_classes=self.dataset.num_classes,
-            width=self.scale.train.width if width is None else width,
-            stem=stem or stem_for(self.dataset.image_size), **kwargs)
+        # built under the run's training seed: a backbone without a BackboneSpec (a third-party
+        # one) is trained from a copy of the weights it is built with, so they must not depend on
+        # what drew from torch's global generator before (a built-in one is rebuilt anyway)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed("training"))
+            built: Backbone = registry.create(
+                "backbone", name, num_classes=self.dataset.num_classes,
+                width=self.scale.train.width if width is None else width,
+                stem=stem or stem_for(self.dataset.image_size), **kwargs)
         return built
 
     def pretrained_file(self, name: str) -> str | None:
