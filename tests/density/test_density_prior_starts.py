@@ -211,3 +211,20 @@ def test_within_whitening_widens_the_means_prior_to_span_the_class() -> None:
                       FIRM.dof_offset, FIRM.scale_components, whiten="within")
     expected = _niw_log_marginal_numpy(y, scaled) + crp
     assert log_joint(state, data).item() == pytest.approx(expected, rel=1e-10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), whiten=st.sampled_from(["full", "within"]),
+       scale=st.sampled_from([1e-6, 1.0, 1e4]))
+def test_a_class_in_a_subspace_is_named_whatever_the_rounding(seed: int, whiten: str,
+                                                               scale: float) -> None:
+    """A class whose points span fewer dims than the data (a ReLU channel dead for the class,
+    rotated by the reducer) has no density there: full whitening names it as singular, whether
+    or not its covariance's Cholesky factorisation happens to survive the rounding (CI's
+    LinAlgError came from a second, unchecked factorisation of such a covariance)."""
+    rng = np.random.default_rng(seed)
+    rotation = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+    flat = np.c_[rng.normal(size=(16, 3)), np.zeros(16)] @ rotation * scale
+    x = np.r_[flat, rng.normal(size=(16, 4)) * scale]
+    with pytest.raises(ValueError, match=r"group\(s\) \[0\] are singular"):
+        prepare(x, np.repeat([0, 1], 16), whiten, max_clusters=3)

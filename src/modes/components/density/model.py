@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 import numpy as np
 import torch
-from scipy.linalg import solve_triangular
+from scipy.linalg import cho_solve, solve_triangular
 from tqdm.auto import tqdm
 
 from modes.store import ArtifactStore, request_key
@@ -40,7 +40,8 @@ from .sampler import ChainState, SamplerData, end_of_sweep, init_state, sweep
 from .split_merge import split_merge
 
 CHECKPOINT_KIND = "dpgmm-chain"
-CHECKPOINT_VERSION = "4"  # bump when the sampler's random stream or algorithm changes
+CHECKPOINT_VERSION = "5"  # bump when the sampler's random stream or algorithm changes (5: the
+# "within" whitening's mixture ridge is relative to the class's scale)
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK_UPDATES = ("metropolis", "independent")
 STARTS = ("random", "one", "kmeans")
@@ -212,8 +213,7 @@ def prepare(x: Any, groups: Any, whiten: str = "diagonal", max_clusters: int = 6
             clusters = np.array([k for _, k in chosen], dtype=np.int64)
         chol = _group_cholesky(covs, ids, sizes)
         if whiten == "within":  # the means' prior spans the class: see NIWPrior
-            kappa_scale = np.array([d / np.trace(np.linalg.solve(w, t))
-                                    for w, t in zip(covs, totals, strict=True)])
+            kappa_scale = d / _whitened_traces(chol, totals)
         for g, seg in enumerate(segments):
             padded[g, : seg.shape[0]] = solve_triangular(chol[g], seg.T, lower=True).T
     else:
@@ -239,16 +239,19 @@ def within_cluster_covariance(seg: np.ndarray, max_clusters: int) -> tuple[np.nd
 
     m, d = seg.shape
     cov = seg.T @ seg / m
-    sign, logdet = np.linalg.slogdet(cov)
-    if sign <= 0:
-        return cov, 1  # singular: _group_cholesky names the group
+    if _singular(cov[None])[0]:
+        return cov, 1  # _group_cholesky names the group
+    logdet = np.linalg.slogdet(cov)[1]
     tied = d * (d + 1) / 2
     best_bic = -2.0 * (-0.5 * m * (d * np.log(2 * np.pi) + logdet + d)) + (d + tied) * np.log(m)
     best = (cov, 1)
     for k in range(2, max_clusters + 1):
         if m < k * (d + 1):
             break
-        gm = GaussianMixture(k, covariance_type="tied", random_state=0, reg_covar=1e-9).fit(seg)
+        # the ridge is relative to the class's scale, as everything else in this affine-
+        # equivariant model (an absolute 1e-9 swamped a class of variance 1e-10)
+        gm = GaussianMixture(k, covariance_type="tied", random_state=0,
+                             reg_covar=1e-9 * np.trace(cov) / d).fit(seg)
         bic = float(gm.bic(seg))
         if bic < best_bic:
             best_bic, best = bic, (np.asarray(gm.covariances_), k)
@@ -256,18 +259,43 @@ def within_cluster_covariance(seg: np.ndarray, max_clusters: int) -> tuple[np.nd
 
 
 def _group_cholesky(covs: list[np.ndarray], ids: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor of each group's whitening covariance; a singular one is an error."""
-    d = covs[0].shape[0]
+    """Lower Cholesky factor of each group's whitening covariance; a singular one is an error.
+
+    Singular means numerically: a smallest eigenvalue at most ``d * eps`` times the largest (the
+    tolerance of ``numpy.linalg.matrix_rank``), not only one that makes the factorisation fail.
+    Points that lie in a subspace (a ReLU channel dead for a whole class) give a covariance whose
+    factorisation succeeds or fails with the last bit of rounding, and a prior built from either
+    factor is improper.
+    """
     cov = np.stack(covs)
-    try:
-        return np.asarray(np.linalg.cholesky(cov))
-    except np.linalg.LinAlgError:
-        bad = [int(g) for g, c in zip(ids, cov, strict=True) if np.linalg.eigvalsh(c)[0] <= 0]
+    bad = _singular(cov)
+    if bad.any():
+        eig = np.linalg.eigvalsh(cov[bad])
+        ratio = eig[:, 0] / np.abs(eig).max(1)
         raise ValueError(
-            f"full whitening needs a non-singular covariance per group; group(s) {bad[:10]} "
-            f"are singular (sizes {sizes[np.isin(ids, bad)].tolist()[:10]}, dims {d}); use "
-            "whiten='diagonal' or more points"
-        ) from None
+            f"full whitening needs a non-singular covariance per group; group(s) "
+            f"{ids[bad].tolist()[:10]} are singular (sizes {sizes[bad].tolist()[:10]}, dims "
+            f"{cov.shape[-1]}, smallest/largest eigenvalue {[f'{r:.1e}' for r in ratio[:10]]}): "
+            "their points lie in a subspace; use whiten='diagonal', fewer dims or more points"
+        )
+    return np.asarray(np.linalg.cholesky(cov))
+
+
+def _singular(cov: np.ndarray) -> np.ndarray:
+    """Which of the covariances ``cov`` (G, d, d) are numerically singular: not finite, or a
+    smallest eigenvalue at most ``d * eps`` times the largest (``numpy.linalg.matrix_rank``'s
+    tolerance)."""
+    finite = np.all(np.isfinite(cov), axis=(1, 2))
+    bad = ~finite
+    eig = np.linalg.eigvalsh(cov[finite])
+    bad[finite] = eig[:, 0] <= cov.shape[-1] * np.finfo(np.float64).eps * np.abs(eig).max(1)
+    return bad
+
+
+def _whitened_traces(chol: np.ndarray, totals: list[np.ndarray]) -> np.ndarray:
+    """``trace(W^-1 T)`` per group, solved with W's Cholesky factor (the factor
+    :func:`_group_cholesky` checked) rather than a second, unchecked LU factorisation."""
+    return np.array([np.trace(cho_solve((c, True), t)) for c, t in zip(chol, totals, strict=True)])
 
 
 @attrs.define
