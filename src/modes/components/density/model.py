@@ -289,7 +289,7 @@ def _singular(cov: np.ndarray) -> np.ndarray:
     bad = ~finite
     eig = np.linalg.eigvalsh(cov[finite])
     bad[finite] = eig[:, 0] <= cov.shape[-1] * np.finfo(np.float64).eps * np.abs(eig).max(1)
-    return bad
+    return np.asarray(bad)
 
 
 def _whitened_traces(chol: np.ndarray, totals: list[np.ndarray]) -> np.ndarray:
