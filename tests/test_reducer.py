@@ -119,6 +119,20 @@ def test_retained_variance_monotone_and_degenerate_data(centre: bool) -> None:
     np.testing.assert_array_equal(flat.explained_variance_ratio, np.zeros(3))
 
 
+@settings(deadline=None, max_examples=25)
+@given(st.integers(0, 10_000), st.sampled_from([False, True]), st.integers(1, 3))
+def test_keeps_no_direction_past_the_datas_rank(seed: int, centre: bool, dead: int) -> None:
+    # ReLU channels dead for every image: the data has rank d - dead, and the directions past it
+    # hold rounding only (a density on them is infinite)
+    x = np.abs(_data(40, 6, seed))
+    x[:, np.random.default_rng(seed).choice(6, dead, replace=False)] = 0.0
+    x_rank = np.linalg.matrix_rank(x - x.mean(0) if centre else x)
+    for reducer in (SVDReducer(dims=6, centre=centre), SVDReducer(centre=centre)):
+        fitted = reducer.fit(x)
+        assert fitted.n_components == x_rank == fitted.transform(x).shape[1]
+    assert SVDReducer(dims=2, centre=centre).fit(x).n_components == 2
+
+
 @pytest.mark.parametrize("centre", [False, True])
 def test_bad_inputs_raise(centre: bool) -> None:
     reducer = SVDReducer(dims=2, centre=centre)

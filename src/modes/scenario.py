@@ -536,7 +536,8 @@ class Scenario:
                  x_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
         reducer = self.reducer(dims).fit(x_full)
-        return reducer.transform(x_full), np.cumsum(reducer.explained_variance_ratio), dims
+        x = reducer.transform(x_full)  # fewer than dims columns past the data's rank
+        return x, np.cumsum(reducer.explained_variance_ratio), x.shape[1]
 
     def _layer_density(self, name: str, layer: str, index: int, num_layers: int,
                        x_full: np.ndarray, measure: str, nulls: bool = False) -> LayerDensities:

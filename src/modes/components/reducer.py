@@ -75,13 +75,24 @@ def _uncentred_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.zeros(x.shape[1]), s, vt
 
 
+def numerical_rank(singular_values: np.ndarray, shape: tuple[int, ...]) -> int:
+    """How many singular values exceed ``numpy.linalg.matrix_rank``'s tolerance,
+    ``max(n, d) * eps * S_max`` (at least 1): directions past it carry no variance but rounding,
+    and a density model on them has none (a ReLU channel dead for every image is one)."""
+    s = np.asarray(singular_values)
+    tol = max(shape) * np.finfo(np.float64).eps * (s.max() if s.size else 0.0)
+    return max(1, int(np.sum(s > tol)))
+
+
 @register("reducer", "svd")
 @attrs.frozen
 class SVDReducer:
     """Keep ``dims`` right-singular vectors, or enough to retain a ``variance`` fraction.
 
-    With neither set, all ``min(n, d)`` vectors are kept. ``centre`` removes the column mean
-    before the SVD (PCA); the default, ``False``, decomposes the matrix as the paper does.
+    With neither set, all ``min(n, d)`` vectors are kept. Never more than the data's
+    :func:`numerical_rank`: ``dims`` beyond it keeps the rank (the fitted ``n_components`` says how
+    many). ``centre`` removes the column mean before the SVD (PCA); the default, ``False``,
+    decomposes the matrix as the paper does.
     """
 
     dims: int | None = None
@@ -107,7 +118,7 @@ class SVDReducer:
         power = s**2
         total = power.sum()
         ratio = power / total if total > 0 else np.zeros_like(power)
-        k = self._n_keep(ratio)
+        k = min(self._n_keep(ratio), numerical_rank(s, x.shape))
         return FittedSVD(components=vt[:k].copy(), singular_values=s,
                          explained_variance_ratio=ratio, mean=mean, centre=self.centre)
 
