@@ -6,7 +6,6 @@ from __future__ import annotations
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
-import attrs
 import numpy as np
 import pytest
 import torch
@@ -68,15 +67,16 @@ def test_third_party_backbone_weights_follow_the_run_seed_alone(tmp_path: Path) 
     # network in this test than a local run, and met a class with a dead ReLU channel)
     ep = EntryPoint(name="backbone:third_party_net", value="third_party_backbone:build",
                     group=registry.ENTRY_POINT_GROUP)
+    runs = []
     with registry.scoped([ep]):
-        scenario = tiny_scenario(tmp_path, "third_party_net")
-        first = scenario.backbone("third_party_net").module().state_dict()
-        torch.rand(7)  # some other draw from the global generator in between
-        again = scenario.backbone("third_party_net").module().state_dict()
-        other = Scenario(attrs.evolve(scenario.config, seed=1), scenario.store)
-        moved = other.backbone("third_party_net").module().state_dict()
-    assert all(torch.equal(first[k], again[k]) for k in first)
-    assert not all(torch.equal(first[k], moved[k]) for k in first)
+        for store, seed in (("a", 0), ("b", 0), ("c", 1)):
+            torch.rand(7)  # some other draw from the global generator in between
+            scenario = Scenario(ScenarioConfig(backbone="third_party_net", seed=seed,
+                                               overrides=TINY_OVERRIDES),
+                                ArtifactStore(tmp_path / store))
+            runs.append(scenario.representations("third_party_net")["block2"])
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
 
 
 def test_mean_pairwise_distance_matches_brute_force() -> None:

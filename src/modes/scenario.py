@@ -308,16 +308,23 @@ class Scenario:
                            "hidden": self.scale.transformer_width}
         if (path := self.pretrained_file(name)) is not None:
             kwargs["pretrained"] = path
-        # built under the run's training seed: a backbone without a BackboneSpec (a third-party
-        # one) is trained from a copy of the weights it is built with, so they must not depend on
-        # what drew from torch's global generator before (a built-in one is rebuilt anyway)
+        built: Backbone = registry.create(
+            "backbone", name, num_classes=self.dataset.num_classes,
+            width=self.scale.train.width if width is None else width,
+            stem=stem or stem_for(self.dataset.image_size), **kwargs)
+        return built
+
+    def seeded_backbone(self, name: str) -> Backbone:
+        """Backbone ``name`` built under the run's training seed, as :meth:`trained` trains it.
+
+        A backbone without a BackboneSpec (a third-party one) is trained from a copy of the
+        weights it is built with, so they must not depend on what drew from torch's global
+        generator before (a built-in one is rebuilt from its spec under the seed anyway). The
+        memorization trials and density-bin models build theirs under their own seeds.
+        """
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed("training"))
-            built: Backbone = registry.create(
-                "backbone", name, num_classes=self.dataset.num_classes,
-                width=self.scale.train.width if width is None else width,
-                stem=stem or stem_for(self.dataset.image_size), **kwargs)
-        return built
+            return self.backbone(name)
 
     def pretrained_file(self, name: str) -> str | None:
         """The pretrained weights file configured for backbone ``name``, or None."""
@@ -352,7 +359,7 @@ class Scenario:
     def trained(self, name: str) -> tuple[Backbone, nn.Module]:
         from modes.training.fit import train_classifier
 
-        backbone = self.backbone(name)
+        backbone = self.seeded_backbone(name)
         model = train_classifier(backbone, self.images(), self.train_scale(name),
                                  seed=self.seed("training"), store=self.store,
                                  progress=False)  # progress: the store's log
@@ -413,7 +420,7 @@ class Scenario:
             return self.given.representations()
         # stored by the tap module under its one request shape (taps.RepresentationsRequest):
         # the trained weights' key, the tap, the nodes and the images
-        backbone, data = self.backbone(name), self.images()
+        backbone, data = self.seeded_backbone(name), self.images()
         return extract_representations(
             backbone, data.train_images, batch_size=256, model=lambda: self.trained(name)[1],
             store=self.store, tap=self.config.tap,
