@@ -218,7 +218,7 @@ def _gate(result: ClaimResult, deeper: dict[str, LayerValues]) -> ClaimResult:
     design = (f"{counts.size} classes x {per_class} examples, {list(blocks)} deeper blocks per "
               f"backbone (Bonferroni over each), against {EFFECT.frac_high:.0%} of classes "
               f"{EFFECT.separation:g} sd higher with {SPREAD_RATIO:g}x smaller sds at one "
-              f"deeper block of every backbone")
+              f"deeper block of every backbone, class means as spread in both groups")
     return power_gate(result, estimate, design)
 
 
