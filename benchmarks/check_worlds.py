@@ -146,6 +146,8 @@ def _by_kind(world: World, details: dict[str, Any]) -> str:
     disagree = np.asarray(details["chains_disagree_mask"], bool)
     parts = []
     for kind, mask in (("planted", world.planted), ("gaussian", ~world.planted)):
+        if not mask.any():  # a null world has no planted class
+            continue
         parts.append(f"{kind}: {int(mask.sum())} classes, chains disagree "
                      f"{int(disagree[mask].sum())}, class means {means[mask].min():.2f} to "
                      f"{means[mask].max():.2f} (median {np.median(means[mask]):.2f})")
