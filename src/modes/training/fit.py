@@ -13,7 +13,9 @@ Seeding: the initial weights of a registered backbone are re-drawn from ``seed``
 is rebuilt from its :class:`~modes.components.backbones.BackboneSpec` under ``torch.manual_seed``),
 the data order and augmentation use generators seeded from ``seed``; training on CPU is
 deterministic. A backbone without a ``spec`` (e.g. a third-party one) is trained from a copy of its
-current weights, whose hash joins the cache key.
+current weights, whose hash joins the cache key; the scenario builds such a backbone under the
+run's training seed (:meth:`modes.scenario.Scenario.seeded_backbone`), so that the seed alone
+determines them.
 """
 
 from __future__ import annotations
