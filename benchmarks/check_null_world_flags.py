@@ -11,7 +11,9 @@ log-likelihood of its own maximum-likelihood Gaussian, ``-d/2 (1 + log 2 pi) - l
 A class whose measured mean log-density lies more than ``--collapse`` nats per point above it is
 in the collapsed many-component state of issue 9 (a held-out density cannot be; an honest
 in-sample one is a few nats above it at n/d of about 8). "flagged" counts such classes that the
-record's diagnostics flag (chains disagree or degenerate components).
+record's diagnostics flag (chains disagree or degenerate components). The last columns are C1's
+evidence (dip p, BIC margin, Ashman's D) on the references themselves: whether the world's true
+class densities, single Gaussians of different spectra, already form two modes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import json
 
 import numpy as np
 
+from modes.decisions.two_modes import ashman_d
 from modes.experiments.worlds import null_world
+from modes.stats.modality import dip_test, mixture_bic
 
 
 def gaussian_reference(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -45,22 +49,26 @@ def main() -> None:
                    help="nats per point above the class's own Gaussian that count as collapsed")
     a = p.parse_args()
     print("| seed | measure | C1 (raw) | dip p | collapsed classes | of them flagged | flagged "
-          "in all | excess of the others, nats/pt |")
-    print("|---|---|---|---|---|---|---|---|")
+          "in all | excess of the others, nats/pt | BIC margin, D | truth: dip p, BIC, D |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for path in a.records:
         with open(path) as fh:
             records = [r for r in json.load(fh) if r["claim"] == "C1"]
         for r in records:
             world = null_world(a.classes, a.n, a.d, int(r["seed"]))
             det = r["details"]
-            excess = np.asarray(det["class_means"]) - gaussian_reference(world.x, world.labels)
+            truth = gaussian_reference(world.x, world.labels)
+            excess = np.asarray(det["class_means"]) - truth
+            bic = mixture_bic(truth)
             collapsed = excess > a.collapse
             flagged = np.asarray(det["flagged_mask"], bool)
             rest = excess[~collapsed]
             print(f"| {r['seed']} | {r['measure']} | {r['verdict']} ({det['raw_verdict']}) | "
                   f"{max(det['dip_p']):.3g} | {int(collapsed.sum())} | "
                   f"{int((collapsed & flagged).sum())} | {int(flagged.sum())} | "
-                  f"{rest.min():+.1f} to {rest.max():+.1f} |", flush=True)
+                  f"{rest.min():+.1f} to {rest.max():+.1f} | {min(det['bic_delta']):.3g}, "
+                  f"{min(det['ashman_d']):.3g} | {dip_test(truth).p_value:.3g}, "
+                  f"{bic.delta:.3g}, {ashman_d(bic):.3g} |", flush=True)
 
 
 if __name__ == "__main__":
