@@ -24,19 +24,13 @@ import json
 import numpy as np
 
 from modes.decisions.two_modes import ashman_d
-from modes.experiments.worlds import null_world
+from modes.experiments.worlds import gaussian_fit_log_likelihood, null_world
 from modes.stats.modality import dip_test, mixture_bic
 
 
 def gaussian_reference(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Per class, the in-sample mean log-likelihood of its maximum-likelihood Gaussian."""
-    out = []
-    for c in np.unique(labels):
-        pts = x[labels == c]
-        s = np.cov(pts, rowvar=False, bias=True)
-        out.append(-0.5 * pts.shape[1] * (1 + np.log(2 * np.pi))
-                   - 0.5 * float(np.linalg.slogdet(s)[1]))
-    return np.asarray(out)
+    return np.array([gaussian_fit_log_likelihood(x[labels == c]) for c in np.unique(labels)])
 
 
 def main() -> None:

@@ -26,7 +26,14 @@ import attrs
 import numpy as np
 import torch
 
-from modes.experiments.worlds import PLANTED, World, decide_world, null_world, two_mode_world
+from modes.experiments.worlds import (
+    PLANTED,
+    World,
+    decide_world,
+    gaussian_fit_log_likelihood,
+    null_world,
+    two_mode_world,
+)
 from modes.measures import MEASURES, SPLIT_MERGE_MOVES, SamplerSettings
 from modes.report.records import result_to_dict
 
@@ -110,9 +117,9 @@ def main() -> None:
 
 def _oracle(world: World, components: int) -> str:
     """C1's evidence on near-true class means: a Gaussian class's entropy from its own covariance
-    (-d/2 log(2 pi e) - log det S / 2), a planted class's in-sample log-likelihood per point under a
-    ``components``-blob spherical Gaussian mixture (sklearn). Whether the world, at its number of
-    classes, can show two modes to the dip test at all, whatever the density model."""
+    (:func:`gaussian_fit_log_likelihood`), a planted class's in-sample log-likelihood per point
+    under a ``components``-blob spherical Gaussian mixture (sklearn). Whether the world, at its
+    number of classes, can show two modes to the dip test at all, whatever the density model."""
     from sklearn.mixture import GaussianMixture
 
     from modes.decisions.two_modes import ashman_d
@@ -126,9 +133,7 @@ def _oracle(world: World, components: int) -> str:
                                  n_init=3).fit(x)
             means.append(float(gm.score(x)))
         else:
-            s = np.cov(x, rowvar=False, bias=True)
-            means.append(-0.5 * x.shape[1] * (1 + np.log(2 * np.pi))
-                         - 0.5 * float(np.linalg.slogdet(s)[1]))
+            means.append(gaussian_fit_log_likelihood(x))
     v = np.asarray(means)
     bic = mixture_bic(v)
     return (f"dip p {dip_test(v).p_value:.3g}, BIC margin {bic.delta:.3g}, Ashman's D "

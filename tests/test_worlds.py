@@ -48,3 +48,13 @@ def test_null_world_is_decided_under_both_measures() -> None:
             assert r.claim_id == claim and r.details["measure"] == measure.name
             assert len(r.details["class_means"]) == 6 and r.verdict != "replicated"
             assert len(r.details["total_correlation"]) == 6
+
+
+def test_gaussian_fit_log_likelihood_is_the_ml_gaussians_mean_logpdf() -> None:
+    from scipy import stats
+
+    from modes.experiments.worlds import gaussian_fit_log_likelihood
+
+    x = np.random.default_rng(3).normal(size=(200, 5)) @ np.diag([1.0, 2.0, 0.5, 3.0, 1.0])
+    ml = stats.multivariate_normal(x.mean(0), np.cov(x, rowvar=False, bias=True))
+    assert np.isclose(gaussian_fit_log_likelihood(x), ml.logpdf(x).mean())
