@@ -4,6 +4,8 @@
     python benchmarks/check_worlds.py --world two-mode --classes 20 --n 300 --d 16 --seeds 0 1
     python benchmarks/check_worlds.py --world two-mode --planted blobs --classes 30 --n 300 \
         --d 16 --folds 3 --seeds 0 1 --measures checked --oracle
+    python benchmarks/check_worlds.py --world two-mode --classes 100 --n 100 --d 16 \
+        --planted-fraction 0.25 --radius 0.05 --measures checked --oracle --seeds 0 1 2 3 4
 
 One line per (seed, measure, claim: C1 two modes, C1s lower spread, C4 more non-Gaussian, not
 more compact): the gated verdict, the raw
@@ -46,6 +48,8 @@ def main() -> None:
                    help="what the planted classes of the two-mode world are made of")
     p.add_argument("--components", type=int, default=5, help="per planted class")
     p.add_argument("--planted-fraction", type=float, default=0.3)
+    p.add_argument("--radius", type=float, default=0.3,
+                   help="planted components' sd (blobs) or radius (shells), of the class scale")
     p.add_argument("--n", type=int, default=500)
     p.add_argument("--d", type=int, default=64)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -73,7 +77,8 @@ def main() -> None:
         if a.world == "null":
             return null_world(classes, n, d, seed)
         return two_mode_world(classes, n, d, seed, planted_fraction=a.planted_fraction,
-                              components=a.components, kind=a.planted)
+                              components=a.components, radius=a.radius,
+                              kind=a.planted)
 
     counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
