@@ -27,23 +27,16 @@ import argparse
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp
 
-from modes.experiments.worlds import blob_class
+from modes.experiments.worlds import blob_class, blob_class_with_log_density
 from modes.stats.modality import dip_test, mixture_bic
 from modes.stats.split import largest_gap_split
 
 
 def planted_log_density(n: int, d: int, components: int, radius: float,
                         rng: np.random.Generator) -> np.ndarray:
-    """Log-densities of n points of one blob class under its own true mixture (the class built
-    as :func:`blob_class` builds it, from a large sample's centring and scaling)."""
-    centres = rng.normal(size=(components, d)) * np.sqrt(1 - radius**2)
-    big = centres[rng.integers(0, components, 50 * n)] + radius * rng.normal(size=(50 * n, d))
-    mu, scale = big.mean(0), np.sqrt(d / big.var(0).sum())
-    x, centred, sd = (big[:n] - mu) * scale, (centres - mu) * scale, radius * scale
-    joint = stats.norm.logpdf(x[:, None, :], centred[None], sd).sum(-1)
-    return np.asarray(logsumexp(joint, axis=1) - np.log(components))
+    """Log-densities of n points of one blob class under its own true mixture."""
+    return blob_class_with_log_density(n, d, components, radius, rng)[1]
 
 
 def gaussian_log_density(n: int, d: int, components: int, radius: float,
