@@ -27,7 +27,7 @@ from sklearn.model_selection import KFold
 from modes.experiments.worlds import blob_class, blob_class_with_log_density
 from modes.measures import CHECKED, SPLIT_MERGE_MOVES, SamplerSettings, measure_layer
 
-SKLEARN = {"spherical": "spherical", "tied": "tied", "full": "full"}
+COVARIANCES = ("spherical", "tied", "full")
 
 
 def cross_fitted(x: np.ndarray, components: int, covariance_type: str, seed: int) -> float:
@@ -56,7 +56,7 @@ def main() -> None:
     settings = SamplerSettings(sweeps=a.sweeps, burn_in=a.burn_in, thin=a.thin, block_size=4,
                                init_components=6, chains=a.chains, dtype="float64", folds=5,
                                kl_samples=16, null_replicates=0, split_merge=SPLIT_MERGE_MOVES)
-    names = [f"GMM {a.components} {k}" for k in SKLEARN] + ["one Gaussian", "checked"]
+    names = [f"GMM {a.components} {k}" for k in COVARIANCES] + ["one Gaussian", "checked"]
     print("| class | seed | truth, nats/pt | " + " | ".join(names) + " |")
     print("|---|---|---|" + "---|" * len(names))
     for seed in a.seeds:
@@ -68,7 +68,7 @@ def main() -> None:
         gaussian_truth = stats.multivariate_normal(np.zeros(a.d), cov).logpdf(gaussian)
         for kind, x, truth in (("planted", planted, planted_truth),
                                ("Gaussian", gaussian, gaussian_truth)):
-            losses = [cross_fitted(x, a.components, t, seed) for t in SKLEARN.values()]
+            losses = [cross_fitted(x, a.components, t, seed) for t in COVARIANCES]
             losses.append(cross_fitted(x, 1, "full", seed))
             checked = measure_layer(x, np.zeros(a.n, int), CHECKED, settings, seed=seed)
             losses.append(float(checked.log_density[0].mean()))

@@ -90,21 +90,26 @@ def blob_class(n: int, d: int, components: int, radius: float, rng: np.random.Ge
                ) -> np.ndarray:
     """``components`` isotropic Gaussian blobs (sd ``radius`` of the class scale per dimension)
     around random centres, rescaled so that the class has total variance d."""
-    centres = rng.normal(size=(components, d)) * np.sqrt(1.0 - radius**2)
-    return _total_variance_d(centres[rng.integers(0, components, n)]
-                             + radius * rng.normal(size=(n, d)))
+    return _total_variance_d(_blobs(n, d, components, radius, rng)[1])
 
 
 def blob_class_with_log_density(n: int, d: int, components: int, radius: float,
                                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """A blob class (as :func:`blob_class`, centred and scaled by a sample of 50 n of its points
     rather than by its own n) and the true log-densities of its n points under its mixture."""
-    centres = rng.normal(size=(components, d)) * np.sqrt(1 - radius**2)
-    big = centres[rng.integers(0, components, 50 * n)] + radius * rng.normal(size=(50 * n, d))
+    centres, big = _blobs(50 * n, d, components, radius, rng)
     mu, scale = big.mean(0), np.sqrt(d / big.var(0).sum())
     x, centred, sd = (big[:n] - mu) * scale, (centres - mu) * scale, radius * scale
     joint = stats.norm.logpdf(x[:, None, :], centred[None], sd).sum(-1)
     return x, np.asarray(logsumexp(joint, axis=1) - np.log(components))
+
+
+def _blobs(n: int, d: int, components: int, radius: float, rng: np.random.Generator,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Random centres (components, d) and n points in isotropic blobs of sd ``radius`` around
+    them, before centring and scaling."""
+    centres = rng.normal(size=(components, d)) * np.sqrt(1.0 - radius**2)
+    return centres, centres[rng.integers(0, components, n)] + radius * rng.normal(size=(n, d))
 
 
 def _total_variance_d(x: np.ndarray) -> np.ndarray:
