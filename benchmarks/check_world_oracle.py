@@ -28,7 +28,11 @@ import argparse
 import numpy as np
 from scipy import stats
 
-from modes.experiments.worlds import blob_class, blob_class_with_log_density
+from modes.experiments.worlds import (
+    blob_class,
+    blob_class_with_log_density,
+    planted_group_shape,
+)
 from modes.stats.modality import dip_test, mixture_bic
 from modes.stats.split import largest_gap_split
 
@@ -71,11 +75,10 @@ def main() -> None:
             means = np.array([
                 (planted_log_density if is_planted else gaussian_log_density)(
                     a.n, a.d, a.components, radius, rng).mean() for is_planted in planted])
-            high, low = means[planted], means[~planted]
-            separation = (high.mean() - low.mean()) / low.std(ddof=1)
+            shape = planted_group_shape(means, planted)
             split = largest_gap_split(means).high
-            print(f"| {radius} | {seed} | {separation:.1f} | "
-                  f"{high.std(ddof=1) / low.std(ddof=1):.2f} | {dip_test(means).p_value:.3f} | "
+            print(f"| {radius} | {seed} | {shape.separation:.1f} | "
+                  f"{shape.spread_ratio:.2f} | {dip_test(means).p_value:.3f} | "
                   f"{mixture_bic(means).delta:.1f} | {split.sum()} ({(split & planted).sum()} of "
                   f"{planted.sum()}) |", flush=True)
     print("\n| high group's sd / low group's | dip p < 0.01 (one stage) |")

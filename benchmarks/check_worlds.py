@@ -34,6 +34,7 @@ from modes.experiments.worlds import (
     decide_world,
     gaussian_fit_log_likelihood,
     null_world,
+    planted_group_shape,
     two_mode_world,
 )
 from modes.measures import MEASURES, SPLIT_MERGE_MOVES, SamplerSettings
@@ -151,7 +152,8 @@ def _fmt(values: list[float]) -> str:
 
 
 def _by_kind(world: World, details: dict[str, Any]) -> str:
-    """Planted vs Gaussian classes: chains-disagree flags and class means (nats/pt)."""
+    """Planted vs Gaussian classes: chains-disagree flags and class means (nats/pt), and the
+    planted group's shape among the class means."""
     means = np.asarray(details["class_means"])
     disagree = np.asarray(details["chains_disagree_mask"], bool)
     parts = []
@@ -161,6 +163,10 @@ def _by_kind(world: World, details: dict[str, Any]) -> str:
         parts.append(f"{kind}: {int(mask.sum())} classes, chains disagree "
                      f"{int(disagree[mask].sum())}, class means {means[mask].min():.2f} to "
                      f"{means[mask].max():.2f} (median {np.median(means[mask]):.2f})")
+    if world.planted.any():
+        shape = planted_group_shape(means, world.planted)
+        parts.append(f"planted group {shape.separation:.1f} Gaussian class-mean sds higher, "
+                     f"{shape.spread_ratio:.2f}x as spread (C1's gate: 8, 1x)")
     return "; ".join(parts)
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.mixture import GaussianMixture
 
 from modes.experiments.worlds import (
     blob_class_with_log_density,
     decide_world,
     null_world,
+    planted_group_shape,
     shell_class,
     two_mode_world,
 )
@@ -80,3 +83,37 @@ def test_gaussian_fit_log_likelihood_is_the_ml_gaussians_mean_logpdf() -> None:
     x = np.random.default_rng(3).normal(size=(200, 5)) @ np.diag([1.0, 2.0, 0.5, 3.0, 1.0])
     ml = stats.multivariate_normal(x.mean(0), np.cov(x, rowvar=False, bias=True))
     assert np.isclose(gaussian_fit_log_likelihood(x), ml.logpdf(x).mean())
+
+
+def test_planted_group_shape_reads_the_effect_it_was_given() -> None:
+    """Class means built as C1's effect shape (others: sd 1; planted: 8 higher, 1.5x spread)
+    give back exactly those numbers."""
+    low = np.array([-1.0, 0.0, 1.0])
+    means = np.concatenate([low, 8.0 + 1.5 * low])
+    shape = planted_group_shape(means, np.repeat([False, True], 3))
+    assert shape.separation == pytest.approx(8.0)
+    assert shape.spread_ratio == pytest.approx(1.5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), scale=st.floats(1e-3, 1e3), shift=st.floats(-1e3, 1e3))
+def test_planted_group_shape_is_invariant_to_units(seed: int, scale: float, shift: float) -> None:
+    """Log-densities in other units or with another constant (nats vs bits, a shifted prior) give
+    the same shape."""
+    rng = np.random.default_rng(seed)
+    means, planted = rng.normal(size=20), np.arange(20) < 5
+    a = planted_group_shape(means, planted)
+    b = planted_group_shape(scale * means + shift, planted)
+    assert b.separation == pytest.approx(a.separation, rel=1e-6, abs=1e-9)
+    assert b.spread_ratio == pytest.approx(a.spread_ratio, rel=1e-6)
+
+
+@pytest.mark.parametrize(("means", "planted", "match"), [
+    (np.zeros(4), np.array([True, False, False]), "one class mean per planted flag"),
+    (np.arange(4.0), np.array([True, False, False, False]), "at least 2 planted and 2 other"),
+    (np.array([0.0, 0.0, 5.0, 6.0]), np.array([False, False, True, True]), "do not vary"),
+])
+def test_planted_group_shape_rejects_bad_input(means: np.ndarray, planted: np.ndarray,
+                                                match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        planted_group_shape(means, planted)

@@ -129,6 +129,34 @@ def planted_classes(classes: int, planted_fraction: float, rng: np.random.Genera
     return planted
 
 
+@attrs.frozen
+class GroupShape:
+    """How a two-mode world's planted group sits among the other classes' class means: the shape
+    C1's power gate models (:data:`modes.decisions.two_modes.EFFECT`: 8 sd, equal spreads)."""
+
+    separation: float  # planted mean minus the others' mean, in the others' class-mean sds
+    spread_ratio: float  # the planted class means' sd over the others'
+
+
+def planted_group_shape(class_means: np.ndarray, planted: np.ndarray) -> GroupShape:
+    """The planted group's separation and spread ratio among ``class_means`` (C,), ``planted``
+    a (C,) bool mask with at least two classes on each side (sds with ddof 1)."""
+    means, mask = np.asarray(class_means, np.float64), np.asarray(planted, bool)
+    if means.shape != mask.shape or means.ndim != 1:
+        raise ValueError(f"need one class mean per planted flag, got shapes {means.shape} and "
+                         f"{mask.shape}")
+    high, low = means[mask], means[~mask]
+    if min(high.size, low.size) < 2:
+        raise ValueError(f"need at least 2 planted and 2 other classes, got {high.size} and "
+                         f"{low.size}")
+    sd = low.std(ddof=1)
+    if not sd > 0:
+        raise ValueError("the other classes' means do not vary: no sd to measure the planted "
+                         "group in")
+    return GroupShape(separation=float((high.mean() - low.mean()) / sd),
+                      spread_ratio=float(high.std(ddof=1) / sd))
+
+
 def two_mode_world(classes: int, n: int, d: int, seed: int, planted_fraction: float = 0.3,
                    components: int = 5, radius: float = 0.3, kind: str = "blobs",
                    planted: np.ndarray | None = None) -> World:
