@@ -142,9 +142,14 @@ def _oracle(world: World, components: int) -> str:
             means.append(gaussian_fit_log_likelihood(x))
     v = np.asarray(means)
     bic = mixture_bic(v)
-    return (f"dip p {dip_test(v).p_value:.3g}, BIC margin {bic.delta:.3g}, Ashman's D "
-            f"{ashman_d(bic):.3g}; planted {np.median(v[world.planted]):.2f}, gaussian "
-            f"{np.median(v[~world.planted]):.2f} (medians)")
+    text = (f"dip p {dip_test(v).p_value:.3g}, BIC margin {bic.delta:.3g}, Ashman's D "
+            f"{ashman_d(bic):.3g}")
+    if not world.planted.any():  # a null world has no planted group
+        return text
+    shape = planted_group_shape(v, world.planted)
+    return (f"{text}; planted {np.median(v[world.planted]):.2f}, gaussian "
+            f"{np.median(v[~world.planted]):.2f} (medians); planted group "
+            f"{shape.separation:.1f} sd higher, {shape.spread_ratio:.2f}x as spread")
 
 
 def _fmt(values: list[float]) -> str:
