@@ -42,9 +42,10 @@ from modes.experiments.worlds import PLANTED
 from modes.stats.verdict import Verdict
 
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
-CLAIM_FILES = ("test_c01_two_modes_deep.py", "test_c02_no_modes_shallow.py",
-               "test_c04_not_compact_but_complex.py")
-CLAIMS = ("C1", "C1s", "C2", "C4")
+# the claims this script reads and the claim file each one's test lives in
+CLAIM_FILES = {"C1": "test_c01_two_modes_deep.py", "C1s": "test_c01_two_modes_deep.py",
+               "C2": "test_c02_no_modes_shallow.py", "C4": "test_c04_not_compact_but_complex.py"}
+CLAIMS = tuple(CLAIM_FILES)
 # --scale tiny: the smoke profile with these overrides
 TINY = ("smoke", ("density.sweeps=8", "density.burn_in=4", "density.thin=1", "density.chains=2",
                   "density.folds=2", "density.null_replicates=1", "density.dims_shallow=3",
@@ -57,13 +58,14 @@ def profile_of(name: str) -> tuple[str, tuple[str, ...]]:
 
 
 def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
-               ) -> tuple[dict[str, str], dict[str, str]]:
-    """The claims' family-wise and own verdicts on representations file ``path`` (pytest's
-    output goes to ``workdir/pytest.log``)."""
+               claims: tuple[str, ...] = CLAIMS) -> tuple[dict[str, str], dict[str, str]]:
+    """The family-wise and own verdicts of ``claims`` (their claim files' tests: C1 and C1s run
+    together) on representations file ``path`` (pytest's output goes to ``workdir/pytest.log``)."""
     junit = workdir / "junit.xml"
     profile, overrides = profile_of(scale_name)
     with open(workdir / "pytest.log", "w") as log, contextlib.redirect_stdout(log):
-        pytest.main([*(str(CLAIMS_DIR / f) for f in CLAIM_FILES), "-p", "no:xdist",
+        files = dict.fromkeys(CLAIM_FILES[c] for c in claims)
+        pytest.main([*(str(CLAIMS_DIR / f) for f in files), "-p", "no:xdist",
                      "-p", "no:cacheprovider", "--modes-representations", str(path),
                      "--modes-scale", profile, *(f"--modes-set={o}" for o in overrides),
                      "--modes-seed", str(seed), "--modes-cache-dir", str(workdir / "cache"),
@@ -82,13 +84,14 @@ def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
     return family, own
 
 
-def table(worlds: list[str], counts: dict[tuple[str, str], collections.Counter[str]],
+def table(worlds: list[str], claims: tuple[str, ...],
+          counts: dict[tuple[str, str], collections.Counter[str]],
           own: dict[tuple[str, str], collections.Counter[str]], seeds: int) -> list[str]:
     verdicts = [v.value for v in Verdict]
     lines = [f"| world | claim | {' | '.join(verdicts)} |",
              "|---|---|" + "---|" * len(verdicts)]
     for world in worlds:
-        for claim in CLAIMS:
+        for claim in claims:
             c, o = counts[world, claim], own[world, claim]
             cells = [f"{c[v]}/{seeds} ({o[v]})" for v in verdicts]
             lines.append(f"| {world} | {claim} | {' | '.join(cells)} |")
@@ -97,7 +100,10 @@ def table(worlds: list[str], counts: dict[tuple[str, str], collections.Counter[s
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=20, help="seeds 0 .. S-1 per world")
+    p.add_argument("--seeds", type=int, default=20, help="seeds F .. F+S-1 per world")
+    p.add_argument("--first-seed", type=int, default=0, help="F (to split seeds over processes)")
+    p.add_argument("--claims", nargs="+", default=list(CLAIMS), choices=CLAIMS,
+                   help="run only these claims' files (Holm's family is then these claims)")
     p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=WORLDS)
     p.add_argument("--classes", type=int, default=20)
     p.add_argument("--n", type=int, default=100, help="examples per class")
@@ -106,6 +112,8 @@ def main() -> None:
     p.add_argument("--planted", choices=sorted(PLANTED), default="blobs")
     p.add_argument("--planted-fraction", type=float, default=0.3)
     p.add_argument("--components", type=int, default=5, help="per planted class")
+    p.add_argument("--radius", type=float, default=0.3,
+                   help="planted blobs' sd (shells' radius), of the class scale")
     p.add_argument("--scale", default="smoke", help="a scale profile, or 'tiny' (docstring)")
     p.add_argument("--workdir", default=None, help="keep the files, caches and reports here")
     p.add_argument("--threads", type=int, default=1)
@@ -117,32 +125,34 @@ def main() -> None:
         collections.Counter)
     own_counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
         collections.Counter)
+    claims = tuple(c for c in CLAIMS if c in a.claims)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(a.workdir or tmp)
-        for seed in range(a.seeds):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             for world in a.worlds:
                 workdir = root / f"{world}-{seed}"
                 workdir.mkdir(parents=True, exist_ok=True)
                 started = time.perf_counter()
                 w = write_world_file(workdir / "representations.npz", world, a.classes, a.n,
                                      dims, seed, planted_fraction=a.planted_fraction,
-                                     components=a.components, kind=a.planted)
-                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed)
+                                     components=a.components, radius=a.radius,
+                                     kind=a.planted)
+                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed, claims)
                 took = time.perf_counter() - started
-                for claim in CLAIMS:
+                for claim in claims:
                     counts[world, claim][family.get(claim, "missing")] += 1
                     own_counts[world, claim][own.get(claim, "missing")] += 1
                 print(f"seed {seed} {world}: " + ", ".join(
                     f"{c} {family.get(c, 'missing')} (own {own.get(c, 'missing')})"
-                    for c in CLAIMS) + f"; {took:.0f} s, sha256 {w.file.sha256[:12]}",
+                    for c in claims) + f"; {took:.0f} s, sha256 {w.file.sha256[:12]}",
                     flush=True)
                 runs.append({"seed": seed, "world": world, "sha256": w.file.sha256,
                              "planted": w.planted.tolist(), "family": family, "own": own,
                              "seconds": took})
     print(f"\nverdicts over {a.seeds} seed(s), family-wise (own): {a.classes} classes x {a.n}, "
           f"dims {list(dims)}, scale {a.scale}")
-    for line in table(a.worlds, counts, own_counts, a.seeds):
+    for line in table(a.worlds, claims, counts, own_counts, a.seeds):
         print(line)
     if a.json:
         Path(a.json).write_text(json.dumps({"args": vars(a), "runs": runs}, indent=2))
