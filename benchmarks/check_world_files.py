@@ -13,10 +13,11 @@ deep stages) it writes the world's representations file and runs
            --modes-scale SCALE [--modes-set SECTION.KEY=VALUE ...]
 
 in this process (the real reducer, sampler, matched nulls and decisions; a fresh cache and reports
-directory per run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML
-and prints one line per run, then the table of verdict counts per world and claim: the
-family-wise verdicts (Holm over the run's four claims, as the report shows them) and, in
-brackets, the claims' own. Stage dims default to the
+directory per run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML,
+writes the run's record for the report (``--records``, :mod:`modes.report.worlds`: runs of one
+design, from any number of processes, form one table there) and prints one line per run, then
+the table of this process's runs: verdict counts per world and claim, family-wise (Holm over the
+claims run, as the report shows them) and, in brackets, the claims' own. Stage dims default to the
 scale's SVD dims, so the reducer keeps every direction of the world. ``tiny`` is this script's
 name for smoke with overrides (8 sweeps, 2 chains, 2 folds, 1 matched null, SVD to 3 / 4 dims,
 given to pytest as ``--modes-set``), only to check that everything runs.
@@ -25,9 +26,8 @@ given to pytest as ``--modes-set``), only to check that everything runs.
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
-import json
+import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
@@ -39,7 +39,7 @@ import torch
 from modes import scale
 from modes.experiments.world_files import WORLDS, scale_dims, write_world_file
 from modes.experiments.worlds import PLANTED
-from modes.stats.verdict import Verdict
+from modes.report.worlds import WorldDesign, WorldRun, WorldTable, markdown, write_run
 
 CLAIMS_DIR = Path(__file__).resolve().parents[1] / "claims"
 # the claims this script reads and the claim file each one's test lives in
@@ -84,18 +84,17 @@ def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
     return family, own
 
 
-def table(worlds: list[str], claims: tuple[str, ...],
-          counts: dict[tuple[str, str], collections.Counter[str]],
-          own: dict[tuple[str, str], collections.Counter[str]], seeds: int) -> list[str]:
-    verdicts = [v.value for v in Verdict]
-    lines = [f"| world | claim | {' | '.join(verdicts)} |",
-             "|---|---|" + "---|" * len(verdicts)]
-    for world in worlds:
-        for claim in claims:
-            c, o = counts[world, claim], own[world, claim]
-            cells = [f"{c[v]}/{seeds} ({o[v]})" for v in verdicts]
-            lines.append(f"| {world} | {claim} | {' | '.join(cells)} |")
-    return lines
+def commit() -> str:
+    """The code's git commit (``+`` when the tree has changes), or "unknown" outside a clone."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=CLAIMS_DIR,
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=CLAIMS_DIR, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
 
 
 def main() -> None:
@@ -117,15 +116,18 @@ def main() -> None:
     p.add_argument("--scale", default="smoke", help="a scale profile, or 'tiny' (docstring)")
     p.add_argument("--workdir", default=None, help="keep the files, caches and reports here")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--json", default=None, help="write every run's verdicts here")
+    p.add_argument("--records", default="reports/records",
+                   help="write each run's record here (the report's planted-world tables)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    dims = tuple(a.dims) if a.dims else scale_dims(scale.load_profile(*profile_of(a.scale)))
-    counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
-        collections.Counter)
-    own_counts: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(
-        collections.Counter)
-    claims = tuple(c for c in CLAIMS if c in a.claims)
+    profile, overrides = profile_of(a.scale)
+    design = WorldDesign(
+        classes=a.classes, n=a.n,
+        dims=tuple(a.dims) if a.dims else scale_dims(scale.load_profile(profile, overrides)),
+        planted=a.planted, planted_fraction=a.planted_fraction, components=a.components,
+        radius=a.radius, scale=profile, overrides=overrides,
+        claims=tuple(c for c in CLAIMS if c in a.claims))
+    code = commit()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(a.workdir or tmp)
@@ -135,27 +137,21 @@ def main() -> None:
                 workdir.mkdir(parents=True, exist_ok=True)
                 started = time.perf_counter()
                 w = write_world_file(workdir / "representations.npz", world, a.classes, a.n,
-                                     dims, seed, planted_fraction=a.planted_fraction,
+                                     design.dims, seed, planted_fraction=a.planted_fraction,
                                      components=a.components, radius=a.radius,
                                      kind=a.planted)
-                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed, claims)
-                took = time.perf_counter() - started
-                for claim in claims:
-                    counts[world, claim][family.get(claim, "missing")] += 1
-                    own_counts[world, claim][own.get(claim, "missing")] += 1
+                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed,
+                                         design.claims)
+                run = WorldRun(world=world, seed=seed, sha256=w.file.sha256,
+                               family={c: family.get(c, "missing") for c in design.claims},
+                               own={c: own.get(c, "missing") for c in design.claims},
+                               seconds=time.perf_counter() - started, commit=code)
+                path = write_run(a.records, design, run)
+                runs.append(run)
                 print(f"seed {seed} {world}: " + ", ".join(
-                    f"{c} {family.get(c, 'missing')} (own {own.get(c, 'missing')})"
-                    for c in claims) + f"; {took:.0f} s, sha256 {w.file.sha256[:12]}",
-                    flush=True)
-                runs.append({"seed": seed, "world": world, "sha256": w.file.sha256,
-                             "planted": w.planted.tolist(), "family": family, "own": own,
-                             "seconds": took})
-    print(f"\nverdicts over {a.seeds} seed(s), family-wise (own): {a.classes} classes x {a.n}, "
-          f"dims {list(dims)}, scale {a.scale}")
-    for line in table(a.worlds, claims, counts, own_counts, a.seeds):
-        print(line)
-    if a.json:
-        Path(a.json).write_text(json.dumps({"args": vars(a), "runs": runs}, indent=2))
+                    f"{c} {run.family[c]} (own {run.own[c]})" for c in design.claims)
+                    + f"; {run.seconds:.0f} s, sha256 {w.file.sha256[:12]}; {path}", flush=True)
+    print(markdown([WorldTable(design, tuple(runs))]))
 
 
 if __name__ == "__main__":

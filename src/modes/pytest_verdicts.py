@@ -143,6 +143,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from modes.report.render import write_report
     from modes.report.runs import load_run
     from modes.report.sensitivity import load_table
+    from modes.report.worlds import load_tables
     from modes.stats.multiple import family_wise
 
     run = load_run(records, run_id_of(config))
@@ -157,7 +158,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.exitstatus == pytest.ExitCode.OK and not all(r.as_expected for r in run.results):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     written = write_report(run, reports_dir(config), load_controls(records, run.run_id), alpha,
-                           load_table(records, run.run_id))
+                           load_table(records, run.run_id), load_tables(records))
     config.stash[REPORT_FILES] = len(written)
 
 

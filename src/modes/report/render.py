@@ -1,5 +1,6 @@
 """Render ``summary.md`` and ``index.html`` from the claims' JSON records of one run (and the
-run's sensitivity table, rendered by :mod:`modes.report.sensitivity`).
+run's sensitivity table, rendered by :mod:`modes.report.sensitivity`, and the planted-world
+tables, :mod:`modes.report.worlds`).
 
 The claims of the run are placed in their family (:func:`modes.stats.multiple.family_wise`, Holm
 across their primary p-values) and every verdict shown is the record's own, read from
@@ -22,6 +23,7 @@ import attrs
 from modes.decisions.controls import ControlResult
 from modes.report import pages
 from modes.report import sensitivity as sensitivity_section
+from modes.report import worlds as worlds_section
 from modes.report.atomic import write_text
 from modes.report.records import load_controls
 from modes.report.runs import RunRecords, StaleRecord, load_run
@@ -32,6 +34,10 @@ from modes.stats.verdict import Verdict
 
 if TYPE_CHECKING:
     from modes.sensitivity import SensitivityTable
+
+WorldTables = tuple[Sequence[worlds_section.WorldTable], int]
+"""The planted-world tables to show and how many designs were left out
+(:func:`modes.report.worlds.load_tables`)."""
 
 FIGURES_SUBDIR = "figures"
 
@@ -300,12 +306,15 @@ def _extra_details(r: ClaimResult) -> list[tuple[str, Any]]:
 
 def render_html(rows: Sequence[Row], controls: Sequence[ControlResult], family_alpha: float,
                 generated: str = "", run_id: str = "", stale: Sequence[StaleRecord] = (),
-                sensitivity: SensitivityTable | None = None) -> str:
+                sensitivity: SensitivityTable | None = None,
+                worlds: WorldTables = ((), 0)) -> str:
     """A self-contained page (figures inline as base64 PNG), from ``templates/index.html.j2``,
-    ending with the sensitivity table's section when given (:mod:`modes.report.sensitivity`)."""
+    ending with the sensitivity table's section when given (:mod:`modes.report.sensitivity`)
+    and the planted-world tables (:mod:`modes.report.worlds`)."""
     return pages.render(
         "index.html.j2", rows=rows, controls=controls, family_alpha=family_alpha,
         sensitivity=sensitivity_section.html_section(sensitivity),
+        worlds=worlds_section.html_section(*worlds),
         generated=generated, run_prefix=_run(run_id),
         n_p=sum(r.adjusted_p is not None for r in rows),
         counts=", ".join(f"{k}: {v}" for k, v in sorted(_counts(rows).items())),
@@ -328,10 +337,12 @@ def _resolve_figure(path: str, out_dir: Path) -> Path:
 
 def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[ControlResult] = (),
                  family_alpha: float = DEFAULT_FAMILY_ALPHA,
-                 sensitivity: SensitivityTable | None = None) -> list[Path]:
+                 sensitivity: SensitivityTable | None = None,
+                 worlds: WorldTables = ((), 0)) -> list[Path]:
     """Redraw the run's figure specs into ``<out_dir>/figures``, then write ``summary.md`` and
-    ``index.html`` (with the sensitivity table, :mod:`modes.report.sensitivity`, when given);
-    returns every path written."""
+    ``index.html`` (with the sensitivity table, :mod:`modes.report.sensitivity`, when given, and
+    the planted-world tables and how many designs were left out,
+    :func:`modes.report.worlds.load_tables`); returns every path written."""
     out = Path(out_dir)
     fig_dir = out / FIGURES_SUBDIR
     written: list[Path] = []
@@ -346,8 +357,8 @@ def write_report(run: RunRecords, out_dir: Path | str, controls: Sequence[Contro
     page = out / "index.html"
     text_md = render_markdown(rows, controls, out, family_alpha, run.run_id, run.stale)
     text_html = render_html(rows, controls, family_alpha, time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                            run.run_id, run.stale, sensitivity)
-    text_md += sensitivity_section.markdown(sensitivity)
+                            run.run_id, run.stale, sensitivity, worlds)
+    text_md += sensitivity_section.markdown(sensitivity) + worlds_section.markdown(*worlds)
     write_text(md, text_md)
     write_text(page, text_html)
     return [*written, md, page]
@@ -358,7 +369,8 @@ def report_main(records_dir: Path | str, out_dir: Path | str,
                 ) -> list[Path]:
     """``modes report``: regenerate figures, summary.md and index.html from the JSON records of
     run ``run_id`` (default: the latest, :func:`modes.report.runs.latest_run`) and that run's
-    control results (``<records_dir>/controls/``)."""
+    control results (``<records_dir>/controls/``), with every planted-world table there."""
     run = load_run(records_dir, run_id)
     return write_report(run, out_dir, load_controls(records_dir, run.run_id), family_alpha,
-                        sensitivity_section.load_table(records_dir, run.run_id))
+                        sensitivity_section.load_table(records_dir, run.run_id),
+                        worlds_section.load_tables(records_dir))
