@@ -23,7 +23,7 @@ def test_high_density_classes_not_compact_but_complex(modes_scenario, record_cla
     result = not_compact_but_complex(modes_scenario)
     figures = []
     for measure in ("paper", "checked"):
-        ld = modes_scenario.layer_densities(name, measure)[-1]
+        ld = modes_scenario.layer_densities(name, measure, part="last")[0]
         means = complexity_inputs(modes_scenario, ld, None).class_means
         figures.append(FigureSpec(
             "compactness_and_complexity", f"fig2_compactness_complexity_{measure}",

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modes import registry
 from modes.measures import mean_pairwise_distance
-from modes.scenario import Scenario, ScenarioConfig, layer_dims
+from modes.scenario import Scenario, ScenarioConfig, layer_dims, layer_part
 from modes.store import ArtifactStore
 from scenario_tiny import TINY, TINY_OVERRIDES
 
@@ -32,6 +34,24 @@ def check_layers(scenario: Scenario, backbone: str, num_layers: int) -> None:
         assert np.all(ld.mean_intra_distance > 0)
         assert ld.dims <= layer_dims(i, num_layers, TINY)
         assert np.all(np.diff(ld.variance_curve) >= -1e-9) and ld.variance_curve[-1] <= 1 + 1e-6
+
+
+@given(st.integers(1, 40))
+def test_layer_parts_split_the_layers_as_the_sizes_do(num_layers: int) -> None:
+    """Shallow and deep partition the layers; the SVD reduces the shallow ones to the shallow
+    dims, the deep ones to the deep dims but for an odd count's middle layer (README); the last
+    layer is deep."""
+    shallow, deep = layer_part(num_layers, "shallow"), layer_part(num_layers, "deep")
+    assert [*shallow, *deep] == list(layer_part(num_layers, "all")) == list(range(num_layers))
+    assert list(layer_part(num_layers, "last")) == [num_layers - 1] == list(deep)[-1:]
+    small, large, odd = TINY.density.dims_shallow, TINY.density.dims_deep, num_layers % 2
+    assert [layer_dims(i, num_layers, TINY) for i in range(num_layers)] == (
+        [small] * (len(shallow) + odd) + [large] * (len(deep) - odd))
+
+
+def test_an_unknown_layer_part_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown layer part 'middle'"):
+        layer_part(4, "middle")  # type: ignore[arg-type]
 
 
 @pytest.mark.slow

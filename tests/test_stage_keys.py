@@ -11,19 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modes.scenario import Scenario, ScenarioConfig
+from modes.scenario import LayerPart, Scenario, ScenarioConfig
 from modes.store import ArtifactStore
 from scenario_tiny import TINY_OVERRIDES
 
 
 def computed(store: ArtifactStore, caplog: pytest.LogCaptureFixture,
-             *overrides: str, nulls: bool = False) -> Counter[str]:
-    """The stages (store kinds) computed, not loaded, for the resnet18 layer densities of a run
-    with ``overrides`` on top of the tiny profile."""
+             *overrides: str, nulls: bool = False, part: LayerPart = "all") -> Counter[str]:
+    """The stages (store kinds) computed, not loaded, for the resnet18 layer densities (of the
+    layers ``part`` names) of a run with ``overrides`` on top of the tiny profile."""
     scenario = Scenario(ScenarioConfig(overrides=(*TINY_OVERRIDES, *overrides)), store)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="modes.store"):
-        scenario.layer_densities("resnet18", "checked", nulls=nulls)
+        scenario.layer_densities("resnet18", "checked", nulls=nulls, part=part)
     return Counter(r.args[0] for r in caplog.records
                    if r.name == "modes.store" and r.msg.startswith("computing"))
 
@@ -44,9 +44,12 @@ def test_one_knob_recomputes_only_its_stage_and_dependents(
         {"layer-density": 2, "layer-total-correlation": 2})
     # a knob of another stage (Fig. 3 bins, memorization trials): nothing here
     assert computed(store, caplog, "robustness.bins=3", "memorization.trials=90") == Counter()
+    # matched nulls only at the layers a claim reads: C4's last one, then C1's other deep one,
+    # then (all layers) the two shallow ones
+    for part, fitted in (("last", 1), ("deep", 1), ("all", 2)):
+        assert computed(store, caplog, nulls=True, part=part) == Counter(
+            {"layer-nulls": fitted, "layer-total-correlation": fitted})
     # the matched nulls' replicates: the nulls, not the real classes' densities
-    assert computed(store, caplog, nulls=True) == Counter(
-        {"layer-nulls": 4, "layer-total-correlation": 4})
     assert computed(store, caplog, "density.null_replicates=2", nulls=True) == Counter(
         {"layer-nulls": 4, "layer-total-correlation": 4})
     # training: the trained backbone and everything built on it

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
@@ -234,6 +234,22 @@ class LayerDensities:
 
 # analytic choices (modes.sensitivity) that are knobs of the scale profile, not config fields
 PROFILE_CHOICES = {"noise_space": "robustness.noise_space"}
+
+
+LayerPart = Literal["all", "shallow", "deep", "last"]
+"""Which of a backbone's tapped layers a claim reads: the first ``L // 2`` are shallow (C2), the
+others deep (C1, C1s), the last one C4's (and Fig. 3's)."""
+
+
+def layer_part(num_layers: int, part: LayerPart) -> range:
+    """The indices of ``part`` (:data:`LayerPart`) of ``num_layers`` tapped layers."""
+    half = num_layers // 2
+    parts = {"all": range(num_layers), "shallow": range(half),
+             "deep": range(half, num_layers), "last": range(num_layers - 1, num_layers)}
+    try:
+        return parts[part]
+    except KeyError:
+        raise ValueError(f"unknown layer part {part!r}; known: {sorted(parts)}") from None
 
 
 def layer_dims(index: int, num_layers: int, scale: Scale) -> int:
@@ -526,18 +542,19 @@ class Scenario:
         reducer = self.reducer(dims)
         return component.key(reducer if attrs.has(type(reducer)) else None)
 
-    def layer_densities(self, name: str, measure: str = "checked",
-                        nulls: bool = False) -> list[LayerDensities]:
-        """Class-conditional density summaries for every tapped layer of backbone ``name``,
-        measured as ``measure`` says (:data:`modes.measures.MEASURES`); with ``nulls``, also
-        its matched nulls (fitted on first request: they matter only to a decision that
-        replicates on the real classes)."""
+    def layer_densities(self, name: str, measure: str = "checked", nulls: bool = False,
+                        part: LayerPart = "all") -> list[LayerDensities]:
+        """Class-conditional density summaries for the tapped layers of backbone ``name`` that
+        ``part`` names (:func:`layer_part`), measured as ``measure`` says
+        (:data:`modes.measures.MEASURES`); with ``nulls``, also their matched nulls (fitted on
+        first request: they matter only to a decision that replicates on the real classes, and
+        only at the layers it reads: each layer's nulls cost ``null_replicates`` fits)."""
         if measure not in MEASURES:
             raise ValueError(f"unknown measure {measure!r}; known: {sorted(MEASURES)}")
         reps = self.representations(name)
         layers = list(reps)
-        return [self._layer_density(name, layer, i, len(layers), reps[layer], measure, nulls)
-                for i, layer in enumerate(layers)]
+        return [self._layer_density(name, layers[i], i, len(layers), reps[layers[i]], measure,
+                                    nulls) for i in layer_part(len(layers), part)]
 
     def _reduced(self, layer: str, index: int, num_layers: int,
                  x_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -726,7 +743,8 @@ class Scenario:
                 f"images to train the density-bin models on: the scenario reads representations "
                 f"from {self.given.path}, which holds no images")
         memorization = self.memorization()  # first: it does not wait on the trained backbone
-        return self.layer_densities(self.config.backbone)[-1].log_density, memorization
+        last = self.layer_densities(self.config.backbone, part="last")[0]
+        return last.log_density, memorization
 
     # -- where classes are fit (Fig. 4, Fig. A.11) -----------------------------------------------
     @functools.cached_property

@@ -47,8 +47,7 @@ def _deep(scenario: Any) -> LayersOf:
     name = scenario.config.backbone
 
     def deep(measure: str, nulls: bool) -> Sequence[Any]:
-        layers = scenario.layer_densities(name, measure, nulls)
-        return layers[len(layers) // 2:]
+        return scenario.layer_densities(name, measure, nulls, "deep")
 
     return deep
 
@@ -87,8 +86,7 @@ def no_modes_shallow(scenario: Any) -> ClaimResult:
     name = scenario.config.backbone
 
     def shallow(measure: str, nulls: bool) -> Sequence[Any]:
-        layers = scenario.layer_densities(name, measure, nulls)
-        return layers[: len(layers) // 2]
+        return scenario.layer_densities(name, measure, nulls, "shallow")
 
     return final(both_measures(shallow, _absence(scenario), partial(decide_no_modes, prereg=C2)))
 
@@ -111,7 +109,7 @@ def not_compact_but_complex(scenario: Any) -> ClaimResult:
     name = scenario.config.backbone
 
     def last(measure: str, nulls: bool) -> Sequence[Any]:
-        return scenario.layer_densities(name, measure, nulls)[-1:]
+        return scenario.layer_densities(name, measure, nulls, "last")
 
     def inputs(measure: str, layers: Sequence[Any], r: int | None) -> ComplexityInput:
         return complexity_inputs(scenario, layers[0], r)
