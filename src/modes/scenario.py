@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from modes import registry
-from modes.components.density.class_diagnostics import ClassDiagnostics
+from modes.components.density.class_diagnostics import ClassDiagnostics, with_sampling_floor
 from modes.components.protocols import (
     Backbone,
     Certifier,
@@ -627,7 +627,7 @@ class Scenario:
             null_tc = self.store.get_or_compute(
                 "layer-total-correlation", tc_key(d.null_replicates),
                 lambda: compute_tc(d.null_replicates))["total_correlation"]
-        diagnostics = m.diagnostics
+        diagnostics = with_sampling_floor(m.diagnostics, m.log_density[0], labels)
         if not how.held_out:  # in-sample: is it far above the held-out density?
             held = self._layer_density(name, layer, index, num_layers, x_full, "checked")
             classes = diagnostics.classes

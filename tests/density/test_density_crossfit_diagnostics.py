@@ -5,12 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modes.components.density import DPGMM
 from modes.components.density.class_diagnostics import (
+    class_mean_standard_errors,
     class_state_traces,
     diagnose_classes,
     small_component_fraction,
+    with_sampling_floor,
 )
 from modes.components.density.crossfit import cross_fit, fold_assignment
 from modes.decisions.checks import MeasuredVerdict, gated
@@ -73,6 +77,43 @@ def test_chains_that_disagree_are_flagged_only_beyond_the_tolerance() -> None:
     assert _diagnose(0.0).sum() == 0
     assert _diagnose(0.2).sum() == 0  # R-hat is large, the disagreement is not (class sd ~19)
     assert _diagnose(8.0).tolist() == [False, False, True, False, False, False]
+
+
+def test_a_disagreement_below_the_class_means_standard_error_is_not_flagged() -> None:
+    """Classes with no gap between them (a null world's shallow stage): a quarter of the largest
+    gap is a few hundredths of a nat, the class mean's standard error about a tenth; chains 0.05
+    nats apart were flagged by the gap alone, and are not once the measurement is read."""
+    rng = np.random.default_rng(1)
+    chains, draws, labels = 3, 8, np.repeat(np.arange(40), 300)
+    per_point = rng.normal(size=labels.size) * 2.0 + np.linspace(0, 0.2, 40)[labels]
+    lp = per_point + rng.normal(size=(chains * draws, labels.size)) * 0.002
+    lp[1::chains, labels == 7] += 0.05  # chain 1 of class 7: 0.05 nats up, R-hat large
+    d = diagnose_classes(lp, labels, chains, np.zeros(40), dim=8, n_fit=np.full(40, 200.0))
+    assert d.chains_disagree.tolist() == [c == 7 for c in range(40)]  # the gap rule alone
+    read = with_sampling_floor(d, lp.mean(0), labels)
+    assert not read.chains_disagree.any()
+    np.testing.assert_allclose(read.spread_max, np.maximum(d.spread_max, 2.0 / np.sqrt(300)),
+                               rtol=0.15)
+    # a disagreement of a whole nat is flagged still
+    lp[1::chains, labels == 7] += 1.0
+    d = diagnose_classes(lp, labels, chains, np.zeros(40), dim=8, n_fit=np.full(40, 200.0))
+    assert with_sampling_floor(d, lp.mean(0), labels).chains_disagree.tolist() == [
+        c == 7 for c in range(40)]
+    with pytest.raises(ValueError, match="differ in shape"):
+        class_mean_standard_errors(lp[0], labels[:-1])
+    with pytest.raises(ValueError, match="39 classes in the labels, 40 in the diagnostics"):
+        with_sampling_floor(d, lp.mean(0)[labels < 39], labels[labels < 39])
+
+
+@given(st.integers(2, 30), st.floats(-1e3, 1e3), st.floats(1e-3, 1e3))
+def test_class_mean_standard_error_is_sd_over_root_n_and_shift_free(
+        n: int, shift: float, scale: float) -> None:
+    rng = np.random.default_rng(n)
+    x, labels = rng.normal(size=2 * n), np.repeat([4, 9], n)
+    se = class_mean_standard_errors(x, labels)
+    np.testing.assert_allclose(se, [x[:n].std(ddof=1) / np.sqrt(n), x[n:].std(ddof=1) / np.sqrt(n)])
+    np.testing.assert_allclose(class_mean_standard_errors(x * scale + shift, labels), se * scale,
+                               rtol=1e-6)
 
 
 def test_collapsed_components_and_overfit_flags() -> None:

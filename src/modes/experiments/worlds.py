@@ -31,6 +31,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import logsumexp
 
+from modes.components.density.class_diagnostics import with_sampling_floor
 from modes.decisions.checks import MeasuredVerdict, flag_reasons, gated
 from modes.decisions.complexity import ComplexityInput, decide_complexity
 from modes.decisions.two_modes import LayerValues, decide_low_spread, decide_two_modes
@@ -212,6 +213,7 @@ def decide_world(world: World, measure: DensityMeasure, settings: SamplerSetting
     gated as the claims gate them; the matched nulls are fitted once, when a raw decision
     replicates."""
     m = measure_layer(world.x, world.labels, measure, settings, seed=seed)
+    diagnostics = with_sampling_floor(m.diagnostics, m.log_density[0], world.labels)
     tc = class_total_correlations(world.x[None], world.labels, measure, settings, seed)
     real = _Read(m.log_density[0], m.relative_entropy[0], m.mean_intra_distance[0], tc[0])
     claims = (*DECISIONS, "C4")
@@ -226,11 +228,11 @@ def decide_world(world: World, measure: DensityMeasure, settings: SamplerSetting
         nulls = [_Read(*parts) for parts in zip(fitted.log_density, fitted.relative_entropy,
                                                 fitted.mean_intra_distance, null_tc,
                                                 strict=True)]
-    flags = flag_reasons([("layer", m.diagnostics)])
+    flags = flag_reasons([("layer", diagnostics)])
     extra = {
-        "flagged_mask": m.diagnostics.flagged.tolist(),
-        "degenerate_mask": m.diagnostics.degenerate.tolist(),
-        "chains_disagree_mask": m.diagnostics.chains_disagree.tolist(),
+        "flagged_mask": diagnostics.flagged.tolist(),
+        "degenerate_mask": diagnostics.degenerate.tolist(),
+        "chains_disagree_mask": diagnostics.chains_disagree.tolist(),
         "class_means": [float(m.log_density[0][world.labels == c].mean())
                         for c in np.unique(world.labels)],
         "class_sds": [float(m.log_density[0][world.labels == c].std(ddof=1))
