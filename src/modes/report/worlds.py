@@ -112,7 +112,7 @@ class WorldRun:
     sha256: str  # of the representations file
     family: Mapping[str, str]
     own: Mapping[str, str]
-    seconds: float
+    seconds: float  # wall time of the run that wrote the record (fits loaded from a cache: ~0)
     commit: str = "unknown"  # the code's git commit, when known
 
 
@@ -194,10 +194,8 @@ def rows(table: WorldTable) -> list[list[str]]:
 
 
 def _caption(table: WorldTable) -> str:
-    hours = sum(r.seconds for r in table.runs) / 3600
     commits = sorted({r.commit for r in table.runs})
-    return (f"{table.design} (design {table.design.key}; {hours:.1f} CPU-h of runs; commit "
-            f"{', '.join(commits)})")
+    return f"{table.design} (design {table.design.key}; commit {', '.join(commits)})"
 
 
 def _left_out(stale: int) -> str:
