@@ -206,7 +206,7 @@ def markdown(tables: Sequence[WorldTable], stale: int = 0) -> str:
     """The report's Markdown section ("" without tables)."""
     if not tables:
         return ""
-    lines = ["", f"## {TITLE}", "", NOTE, _left_out(stale)]
+    lines = ["", f"## {TITLE}", "", NOTE + (" " + _left_out(stale) if stale else "")]
     for table in tables:
         lines += ["", _caption(table), "", "| " + " | ".join(HEADER) + " |",
                   "|" + "---|" * len(HEADER)]
