@@ -37,6 +37,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import torch
+from scipy import stats
 
 from .diagnostics import MIN_DRAWS, bulk_ess, rank_rhat
 
@@ -126,7 +127,7 @@ def class_mean_standard_errors(log_density: np.ndarray, labels: np.ndarray) -> n
     out = []
     for c in np.unique(labels):
         part = ld[labels == c]
-        out.append(part.std(ddof=1) / np.sqrt(part.size) if part.size > 1 else np.inf)
+        out.append(stats.sem(part) if part.size > 1 else np.inf)
     return np.array(out)
 
 
