@@ -12,8 +12,8 @@ deep stages) it writes the world's representations file and runs
            claims/test_c04_not_compact_but_complex.py --modes-representations FILE \
            --modes-scale SCALE [--modes-set SECTION.KEY=VALUE ...]
 
-in this process (the real reducer, sampler, matched nulls and decisions; a fresh cache and reports
-directory per run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML,
+in this process (the real reducer, sampler, matched nulls and decisions; a reports directory per
+run, pytest's output in its ``pytest.log``), reads the verdicts from its JUnit XML,
 writes the run's record for the report (``--records``, :mod:`modes.report.worlds`: runs of one
 design, from any number of processes, form one table there) and prints one line per run, then
 the table of this process's runs: verdict counts per world and claim, family-wise (Holm over the
@@ -21,6 +21,12 @@ claims run, as the report shows them) and, in brackets, the claims' own. Stage d
 scale's SVD dims, so the reducer keeps every direction of the world. ``tiny`` is this script's
 name for smoke with overrides (8 sweeps, 2 chains, 2 folds, 1 matched null, SVD to 3 / 4 dims,
 given to pytest as ``--modes-set``), only to check that everything runs.
+
+Every run uses one artifact cache (``--cache-dir``; by default the work directory's ``cache``).
+A layer's fits on a representations file are keyed by the labels and that stage, so the
+two-mode world of a seed loads the shallow-stage fits of the null world of the same seed (the same
+arrays), whichever process fitted them first: give processes that split the worlds or seeds one
+``--cache-dir``.
 """
 
 from __future__ import annotations
@@ -57,10 +63,11 @@ def profile_of(name: str) -> tuple[str, tuple[str, ...]]:
     return TINY if name == "tiny" else (name, ())
 
 
-def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
+def run_claims(path: Path, workdir: Path, cache: Path, scale_name: str, seed: int,
                claims: tuple[str, ...] = CLAIMS) -> tuple[dict[str, str], dict[str, str]]:
     """The family-wise and own verdicts of ``claims`` (their claim files' tests: C1 and C1s run
-    together) on representations file ``path`` (pytest's output goes to ``workdir/pytest.log``)."""
+    together) on representations file ``path``, with artifact cache ``cache`` (pytest's output
+    goes to ``workdir/pytest.log``)."""
     junit = workdir / "junit.xml"
     profile, overrides = profile_of(scale_name)
     with open(workdir / "pytest.log", "w") as log, contextlib.redirect_stdout(log):
@@ -68,7 +75,7 @@ def run_claims(path: Path, workdir: Path, scale_name: str, seed: int,
         pytest.main([*(str(CLAIMS_DIR / f) for f in files), "-p", "no:xdist",
                      "-p", "no:cacheprovider", "--modes-representations", str(path),
                      "--modes-scale", profile, *(f"--modes-set={o}" for o in overrides),
-                     "--modes-seed", str(seed), "--modes-cache-dir", str(workdir / "cache"),
+                     "--modes-seed", str(seed), "--modes-cache-dir", str(cache),
                      "--modes-reports-dir", str(workdir / "reports"), f"--junitxml={junit}"])
     suite = ET.parse(junit).getroot().find("testsuite")
     if suite is None:
@@ -115,6 +122,9 @@ def main() -> None:
                    help="planted blobs' sd (shells' radius), of the class scale")
     p.add_argument("--scale", default="smoke", help="a scale profile, or 'tiny' (docstring)")
     p.add_argument("--workdir", default=None, help="keep the files, caches and reports here")
+    p.add_argument("--cache-dir", default=None,
+                   help="the runs' artifact cache (default: WORKDIR/cache); share it between "
+                        "processes that split the seeds or worlds")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--records", default="reports/records",
                    help="write each run's record here (the report's planted-world tables)")
@@ -131,6 +141,7 @@ def main() -> None:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(a.workdir or tmp)
+        cache = Path(a.cache_dir) if a.cache_dir else root / "cache"
         for seed in range(a.first_seed, a.first_seed + a.seeds):
             for world in a.worlds:
                 workdir = root / f"{world}-{seed}"
@@ -140,7 +151,7 @@ def main() -> None:
                                      design.dims, seed, planted_fraction=a.planted_fraction,
                                      components=a.components, radius=a.radius,
                                      kind=a.planted)
-                family, own = run_claims(Path(w.file.path), workdir, a.scale, seed,
+                family, own = run_claims(Path(w.file.path), workdir, cache, a.scale, seed,
                                          design.claims)
                 run = WorldRun(world=world, seed=seed, sha256=w.file.sha256,
                                family={c: family.get(c, "missing") for c in design.claims},

@@ -11,16 +11,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modes.data.representations_file import save_representations
 from modes.scenario import LayerPart, Scenario, ScenarioConfig
 from modes.store import ArtifactStore
 from scenario_tiny import TINY_OVERRIDES
 
 
 def computed(store: ArtifactStore, caplog: pytest.LogCaptureFixture,
-             *overrides: str, nulls: bool = False, part: LayerPart = "all") -> Counter[str]:
+             *overrides: str, nulls: bool = False, part: LayerPart = "all",
+             representations: Path | None = None) -> Counter[str]:
     """The stages (store kinds) computed, not loaded, for the resnet18 layer densities (of the
-    layers ``part`` names) of a run with ``overrides`` on top of the tiny profile."""
-    scenario = Scenario(ScenarioConfig(overrides=(*TINY_OVERRIDES, *overrides)), store)
+    layers ``part`` names) of a run with ``overrides`` on top of the tiny profile (on the
+    ``representations`` file when given)."""
+    scenario = Scenario(ScenarioConfig(
+        overrides=(*TINY_OVERRIDES, *overrides),
+        representations=None if representations is None else str(representations)), store)
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="modes.store"):
         scenario.layer_densities("resnet18", "checked", nulls=nulls, part=part)
@@ -56,6 +61,32 @@ def test_one_knob_recomputes_only_its_stage_and_dependents(
     retrained = computed(store, caplog, "train.epochs=2")
     assert retrained["representations"] == 1 and retrained["layer-density"] == 4
     assert set(retrained) - set(first) == set()
+
+
+def test_a_files_layer_fits_are_keyed_by_what_they_read(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """On representations files, a layer's fits name the labels and that stage, not the file:
+    a file that differs in another stage or in its memorization scores refits only what
+    changed; other labels refit everything."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 16)
+    stages = [rng.normal(size=(labels.size, 5)).astype(np.float32) for _ in range(4)]
+    store = ArtifactStore(tmp_path / "cache")
+    first = save_representations(tmp_path / "first.npz", labels, stages)
+    assert computed(store, caplog, representations=Path(first.path)) == Counter(
+        {"layer-density": 4, "layer-total-correlation": 4})
+    other_deep = save_representations(tmp_path / "deep.npz", labels, [*stages[:3], stages[3] + 1],
+                                      memorization=rng.uniform(size=labels.size))
+    assert other_deep.sha256 != first.sha256
+    assert computed(store, caplog, representations=Path(other_deep.path)) == Counter(
+        {"layer-density": 1, "layer-total-correlation": 1})
+    relabelled = save_representations(tmp_path / "labels.npz", labels[::-1].copy(), stages)
+    assert computed(store, caplog, representations=Path(relabelled.path)) == Counter(
+        {"layer-density": 4, "layer-total-correlation": 4})
+    assert first.stage_sha256("stage_1") == other_deep.stage_sha256("stage_1")
+    assert first.stage_sha256("stage_4") != other_deep.stage_sha256("stage_4")
+    with pytest.raises(KeyError, match="no stage 'stage_5'"):
+        first.stage_sha256("stage_5")
 
 
 @pytest.mark.slow

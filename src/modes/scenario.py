@@ -414,6 +414,15 @@ class Scenario:
         return RepresentationsKey(self.source_key(name),
                                   registry.component("tap", self.config.tap).key())
 
+    def layer_representations_key(self, name: str, layer: str) -> RepresentationsKey:
+        """What layer ``layer`` of backbone ``name`` stands on in its stages' keys: the
+        representations, or on a representations file only the labels and that stage (by
+        content), so that files differing elsewhere share the layer's fits."""
+        if self.given is not None:
+            return RepresentationsKey(SourceKey(seed=self.config.seed),
+                                      stage_sha256=self.given.stage_sha256(layer))
+        return self.representations_key(name)
+
     def _choices(self) -> dict[str, object]:
         """The analytic choices set away from their defaults (their stages' keys hold them in
         the reducer's and the density model's configs)."""
@@ -588,7 +597,7 @@ class Scenario:
         d = self.scale.density
         dims = min(layer_dims(index, num_layers, self.scale), x_full.shape[1])
         request = LayerDensityKey(
-            representations=self.representations_key(name), layer=layer, dims=dims,
+            representations=self.layer_representations_key(name, layer), layer=layer, dims=dims,
             reducer=self.reducer_key(dims), density=self.density_key(how.fit, seed),
             measure=how.fit, settings=MeasurementSettings(folds=d.folds, kl_samples=d.kl_samples))
         out = self.store.get_or_compute("layer-density", request, compute)

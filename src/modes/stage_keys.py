@@ -44,10 +44,15 @@ class RepresentationsKey:
     read from a representations file), as the later stages' keys name them. The representations
     themselves are stored once, by :func:`modes.components.taps.extract_representations` under
     :class:`modes.components.taps.RepresentationsRequest` (the trained weights' key, the tap,
-    the nodes, the images), whoever asks for them."""
+    the nodes, the images), whoever asks for them.
+
+    A layer's stages on a representations file name only what they read, ``stage_sha256``
+    (:meth:`modes.data.representations_file.RepresentationsFile.stage_sha256`: the labels and
+    that one stage), with a source that names no file: files that differ elsewhere share them."""
 
     source: SourceKey
     tap: ComponentKey | None = None
+    stage_sha256: str | None = None
 
 
 @attrs.frozen

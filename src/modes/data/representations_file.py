@@ -15,7 +15,10 @@ arrays. The layout, checked once when the file is loaded (:func:`load_representa
 
 Every value must be finite and no other key is allowed (a misspelt optional key would otherwise
 be silently ignored). A bad file is a :class:`RepresentationsFileError` naming the file, the key
-and the problem. The file is identified by its sha256 in cache keys and in the claims' records.
+and the problem. The file is identified by its sha256 in the claims' records and in the keys of
+what reads it whole (memorization); a layer's fits are keyed by what they read, the labels and that
+one stage (:meth:`RepresentationsFile.stage_sha256`), so a file that differs only elsewhere (other
+stages, memorization scores) reuses them.
 """
 
 from __future__ import annotations
@@ -64,6 +67,19 @@ class RepresentationsFile:
     def representations(self) -> dict[str, np.ndarray]:
         """``{stage name: (n, d_l) array}`` in network order, as taps return them."""
         return dict(zip(self.stage_names, self.stages, strict=True))
+
+    def stage_sha256(self, name: str) -> str:
+        """sha256 of what a fit of stage ``name`` reads: the labels and that stage's array
+        (dtype, shape and values)."""
+        if name not in self.stage_names:
+            raise KeyError(f"{self.path} has no stage {name!r}; it has {list(self.stage_names)}")
+        stage = self.stages[self.stage_names.index(name)]
+        digest = hashlib.sha256()
+        for array in (self.labels, stage):
+            a = np.ascontiguousarray(array)
+            digest.update(f"{a.dtype.str}{a.shape}".encode())
+            digest.update(a.tobytes())
+        return digest.hexdigest()
 
     def describe(self) -> str:
         dims = ", ".join(str(s.shape[1]) for s in self.stages)
