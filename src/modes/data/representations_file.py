@@ -51,6 +51,8 @@ class RepresentationsFile:
     labels: np.ndarray  # (n,) int64, classes 0 .. C-1
     stages: tuple[np.ndarray, ...]  # (n, d_l) float32 or float64, shallow first
     memorization: np.ndarray | None = None  # (n,) float64
+    # stage_sha256's digests, each hashed once: every layer read of every claim asks for one
+    _stage_digests: dict[str, str] = attrs.field(factory=dict, init=False, repr=False)
 
     @property
     def stage_names(self) -> tuple[str, ...]:
@@ -73,13 +75,14 @@ class RepresentationsFile:
         (dtype, shape and values)."""
         if name not in self.stage_names:
             raise KeyError(f"{self.path} has no stage {name!r}; it has {list(self.stage_names)}")
-        stage = self.stages[self.stage_names.index(name)]
-        digest = hashlib.sha256()
-        for array in (self.labels, stage):
-            a = np.ascontiguousarray(array)
-            digest.update(f"{a.dtype.str}{a.shape}".encode())
-            digest.update(a.tobytes())
-        return digest.hexdigest()
+        if name not in self._stage_digests:
+            digest = hashlib.sha256()
+            for array in (self.labels, self.stages[self.stage_names.index(name)]):
+                a = np.ascontiguousarray(array)
+                digest.update(f"{a.dtype.str}{a.shape}".encode())
+                digest.update(a.tobytes())
+            self._stage_digests[name] = digest.hexdigest()
+        return self._stage_digests[name]
 
     def describe(self) -> str:
         dims = ", ".join(str(s.shape[1]) for s in self.stages)
